@@ -1,0 +1,240 @@
+//! Configuring and starting a logger.
+
+use std::sync::atomic::AtomicU8;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::channel::{Core, Overflow, Shared};
+use crate::encode::json::{BaseValue, JsonFormat};
+use crate::error::Error;
+use crate::guard::Guard;
+use crate::level::Level;
+use crate::logger::Logger;
+use crate::sink::private::{Sealed, Target};
+use crate::sink::{Sink, Stdout};
+use crate::time::{TimeFormat, TimeFormatter};
+use crate::worker::Worker;
+
+/// The queue capacity when none is set, in records.
+pub const DEFAULT_CAPACITY: usize = 16_384;
+
+/// How long the guard's drop, `fatal!` and the panic hook wait for the
+/// sinks by default.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Configures a logger; [`build`](Builder::build) starts its writer thread.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`level`](Builder::level) | `Info` |
+/// | [`sink`](Builder::sink) | [`sink::Stdout`](crate::sink::Stdout) when none is given |
+/// | [`capacity`](Builder::capacity) | 16,384 records |
+/// | [`overflow`](Builder::overflow) | [`Overflow::Block`] |
+/// | [`time`](Builder::time) | [`TimeFormat::EpochMillis`] |
+/// | [`pid`](Builder::pid), [`hostname`](Builder::hostname) | written |
+/// | [`shutdown_timeout`](Builder::shutdown_timeout) | 5 s |
+/// | [`flush_on_panic`](Builder::flush_on_panic) | off |
+///
+/// ```no_run
+/// use logjet::{sink, Level, Logger, Overflow};
+///
+/// let (log, guard) = Logger::builder()
+///     .level(Level::Info)
+///     .sink(sink::File::append("logs/app.log")?)
+///     .capacity(65_536)
+///     .overflow(Overflow::Block)
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a Builder does nothing until build() is called"]
+pub struct Builder {
+    level: Level,
+    sinks: Vec<(Level, Target)>,
+    capacity: usize,
+    overflow: Overflow,
+    time: TimeFormat,
+    pid: bool,
+    hostname: Option<Option<String>>,
+    shutdown_timeout: Duration,
+    flush_on_panic: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    pub(crate) fn new() -> Builder {
+        Builder {
+            level: Level::Info,
+            sinks: Vec::new(),
+            capacity: DEFAULT_CAPACITY,
+            overflow: Overflow::Block,
+            time: TimeFormat::EpochMillis,
+            pid: true,
+            hostname: Some(None),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            flush_on_panic: false,
+        }
+    }
+
+    /// The minimum level written (default `Info`); changeable later with
+    /// [`Logger::set_level`].
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Adds a sink that takes every record the logger's level lets through.
+    /// Several sinks can be added; each gets every record it takes.
+    pub fn sink(self, sink: impl Sink) -> Self {
+        self.sink_at(Level::Trace, sink)
+    }
+
+    /// Adds a sink that only takes records at `min` or above (like pino's
+    /// multistream levels).
+    ///
+    /// ```
+    /// use logjet::{sink, Level, Logger};
+    /// let (log, _guard) = Logger::builder()
+    ///     .sink(sink::Writer::new(std::io::sink()))
+    ///     .sink_at(Level::Error, sink::Writer::new(std::io::sink()).name("alerts"))
+    ///     .build()?;
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn sink_at(mut self, min: Level, sink: impl Sink) -> Self {
+        self.sinks.push((min, sink.into_target()));
+        self
+    }
+
+    /// The queue capacity, in records (default 16,384). Memory: about 256
+    /// bytes a record, plus the size of records too large to fit inline.
+    pub fn capacity(mut self, records: usize) -> Self {
+        self.capacity = records;
+        self
+    }
+
+    /// What callers do when the queue is full (default [`Overflow::Block`]).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// How `time` is written (default epoch milliseconds, like pino).
+    pub fn time(mut self, time: TimeFormat) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// Whether every record carries `pid` (default `true`).
+    pub fn pid(mut self, yes: bool) -> Self {
+        self.pid = yes;
+        self
+    }
+
+    /// Whether every record carries `hostname` (default `true`, read from
+    /// the system once at build time).
+    pub fn hostname(mut self, yes: bool) -> Self {
+        self.hostname = if yes { Some(None) } else { None };
+        self
+    }
+
+    /// Writes this `hostname` instead of the system's.
+    pub fn hostname_value(mut self, name: impl Into<String>) -> Self {
+        self.hostname = Some(Some(name.into()));
+        self
+    }
+
+    /// How long the guard's drop, `fatal!` and the panic hook wait for the
+    /// sinks, and how long a failing sink is retried once the logger shuts
+    /// down (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Installs a panic hook that writes the panic as a `fatal` record and
+    /// flushes before the previous hook runs (see [`crate::flush_on_panic`]).
+    pub fn flush_on_panic(mut self, yes: bool) -> Self {
+        self.flush_on_panic = yes;
+        self
+    }
+
+    /// Starts the writer thread. Returns the logger and the guard that
+    /// flushes it when dropped.
+    ///
+    /// Fails when the capacity is zero or the thread cannot be started.
+    pub fn build(self) -> Result<(Logger, Guard), Error> {
+        if self.capacity == 0 {
+            return Err(Error::config("capacity must be at least 1 record"));
+        }
+        let mut sinks = self.sinks;
+        if sinks.is_empty() {
+            sinks.push((Level::Trace, Stdout.into_target()));
+        }
+        let floor = sinks
+            .iter()
+            .map(|(l, _)| *l as u8)
+            .min()
+            .unwrap_or(Level::Trace as u8);
+
+        let pid = std::process::id();
+        let hostname = self.hostname.map(|h| h.unwrap_or_else(system_hostname));
+        let mut base = Vec::new();
+        if self.pid {
+            base.push(("pid", BaseValue::Int(u64::from(pid))));
+        }
+        if let Some(h) = &hostname {
+            base.push(("hostname", BaseValue::Str(h)));
+        }
+        let format = JsonFormat::new(&base, TimeFormatter::new(self.time));
+
+        let (tx, rx) = crossbeam_channel::bounded(self.capacity);
+        let shared = Arc::new(Shared::new(self.capacity));
+        let worker = Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout);
+        let handle = std::thread::Builder::new()
+            .name("logjet-writer".into())
+            .spawn(move || worker.run())
+            .map_err(Error::spawn)?;
+        let _ = shared.writer.set(handle.thread().clone());
+
+        let core = Arc::new(Core {
+            threshold: AtomicU8::new((self.level as u8).max(floor)),
+            level: AtomicU8::new(self.level as u8),
+            floor,
+            overflow: self.overflow,
+            capture_time: self.time != TimeFormat::Omit,
+            shutdown_timeout: self.shutdown_timeout,
+            tx,
+            shared,
+        });
+        let logger = Logger::from_core(core);
+        if self.flush_on_panic {
+            crate::panic::flush_on_panic(&logger);
+        }
+        let guard = Guard::new(logger.clone(), handle);
+        Ok((logger, guard))
+    }
+}
+
+/// The system's host name, as `gethostname(2)` reports it on Linux.
+fn system_hostname() -> String {
+    for path in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(s) = std::fs::read_to_string(path) {
+            let s = s.trim();
+            if !s.is_empty() {
+                return s.to_string();
+            }
+        }
+    }
+    for var in ["HOSTNAME", "COMPUTERNAME"] {
+        if let Ok(s) = std::env::var(var) {
+            if !s.is_empty() {
+                return s;
+            }
+        }
+    }
+    "localhost".to_string()
+}

@@ -1,0 +1,421 @@
+//! What travels from callers to the writer, the overflow policy, the
+//! counters, and the protocol that lets a steady stream of records reach the
+//! writer without a single syscall on the caller's side.
+//!
+//! # Waking the writer
+//!
+//! The writer does not block on the channel (a blocked receiver makes every
+//! send pay a futex wake). It sleeps on its own terms instead: after a batch
+//! it parks for a short poll interval (adapted to the load, at most
+//! [`MAX_POLL`](crate::worker)), so a record logged meanwhile simply waits in
+//! the queue. Only after a long idle spell does it announce a deep sleep by
+//! setting [`Shared::parked`]; a caller that sees the flag after its send
+//! wakes it (one syscall for the first record after an idle spell). A caller
+//! that finds the queue full nudges the writer at once, at most once per
+//! writer wake-up.
+//!
+//! Ordering: the writer stores `parked = true` (SeqCst) and then checks that
+//! the channel is empty; a caller completes its send (whose tail update is a
+//! SeqCst read-modify-write inside crossbeam) and then loads `parked`
+//! (SeqCst). One of the two sees the other. The deep sleep is also bounded
+//! by a timeout, so even a missed wake-up would only delay the writer.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
+use crossbeam_utils::CachePadded;
+
+use crate::error::Error;
+use crate::record::Record;
+use crate::stats::Stats;
+
+/// What callers do when the queue is full.
+///
+/// ```
+/// use logjet::{Logger, Overflow};
+///
+/// let (log, _guard) = Logger::builder()
+///     .overflow(Overflow::Drop) // never wait; count and report losses
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// The caller waits for room: nothing is ever lost while the sinks work.
+    #[default]
+    Block,
+    /// The caller never waits: a record that finds the queue full is dropped
+    /// and counted, and once there is room again the writer writes one
+    /// warning record `logjet dropped N records`.
+    Drop,
+}
+
+/// A message to the writer. Records travel inline (no allocation per
+/// record), which makes the other variants small in comparison on purpose.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Msg {
+    Record(Record),
+    /// Complete the ticket once every earlier record is on the sinks.
+    Flush(FlushTicket),
+    /// Write everything queued, close the sinks and exit.
+    Shutdown(FlushTicket),
+}
+
+thread_local! {
+    /// Set on the writer thread, so that a sink that logs (or a panic in a
+    /// sink) never waits for the writer itself.
+    static IN_WRITER: Cell<bool> = const { Cell::new(false) };
+    /// Records in flight that the writer thread dropped without writing
+    /// (those still queued when the channel is torn down).
+    static DISCARDED: Cell<u64> = const { Cell::new(0) };
+}
+
+pub(crate) fn mark_writer_thread() {
+    IN_WRITER.with(|c| c.set(true));
+}
+
+pub(crate) fn in_writer() -> bool {
+    IN_WRITER.with(|c| c.get())
+}
+
+/// Counts a record that was sent but is dropped unwritten.
+pub(crate) fn note_discarded() {
+    DISCARDED.with(|c| c.set(c.get() + 1));
+}
+
+pub(crate) fn take_discarded() -> u64 {
+    DISCARDED.with(|c| c.replace(0))
+}
+
+/// Counters the writer updates (once per batch, on their own cache line).
+#[derive(Default)]
+pub(crate) struct WriterCounters {
+    pub(crate) written: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    /// Records the writer gave up on (a sink still failing at shutdown).
+    pub(crate) lost: AtomicU64,
+    pub(crate) high_water: AtomicU64,
+}
+
+/// State shared by the callers and the writer thread.
+pub(crate) struct Shared {
+    /// The writer is in a deep sleep and wants a wake-up after each send.
+    pub(crate) parked: CachePadded<AtomicBool>,
+    /// A caller found the queue full and has already unparked the writer.
+    pub(crate) nudged: CachePadded<AtomicBool>,
+    /// Records dropped by callers (full queue under `Drop`, or logged after
+    /// shutdown).
+    pub(crate) dropped: CachePadded<AtomicU64>,
+    pub(crate) counters: CachePadded<WriterCounters>,
+    pub(crate) writer: OnceLock<Thread>,
+    pub(crate) capacity: usize,
+    /// When set, the writer stops retrying failed sinks at this instant.
+    pub(crate) deadline: Mutex<Option<Instant>>,
+    late_warned: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(capacity: usize) -> Shared {
+        Shared {
+            parked: CachePadded::new(AtomicBool::new(false)),
+            nudged: CachePadded::new(AtomicBool::new(false)),
+            dropped: CachePadded::new(AtomicU64::new(0)),
+            counters: CachePadded::new(WriterCounters::default()),
+            writer: OnceLock::new(),
+            capacity,
+            deadline: Mutex::new(None),
+            late_warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Wakes the writer if it announced a deep sleep.
+    #[inline]
+    pub(crate) fn wake_if_parked(&self) {
+        if self.parked.load(Ordering::SeqCst) {
+            self.wake_parked();
+        }
+    }
+
+    #[cold]
+    fn wake_parked(&self) {
+        if self.parked.swap(false, Ordering::SeqCst) {
+            self.unpark();
+        }
+    }
+
+    /// Wakes the writer because the queue is full, once per writer wake-up.
+    #[cold]
+    pub(crate) fn nudge(&self) {
+        if !self.nudged.swap(true, Ordering::AcqRel) {
+            self.unpark();
+        }
+    }
+
+    /// Wakes the writer now.
+    pub(crate) fn unpark(&self) {
+        if let Some(t) = self.writer.get() {
+            t.unpark();
+        }
+    }
+
+    /// Sets (or brings forward) the instant after which the writer stops
+    /// retrying failing sinks, and wakes it.
+    pub(crate) fn set_deadline(&self, at: Instant) {
+        if let Ok(mut d) = self.deadline.lock() {
+            *d = Some(d.map_or(at, |old| old.min(at)));
+        }
+        self.unpark();
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline.lock().ok().and_then(|d| *d)
+    }
+
+    /// A record that cannot be queued because the writer has exited.
+    #[cold]
+    pub(crate) fn lost_after_shutdown(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        if !self.late_warned.swap(true, Ordering::Relaxed) {
+            crate::worker::report(format_args!(
+                "a record was logged after the logger shut down and is dropped (and counted); \
+                 keep the Guard alive until the end of main: `let (log, _guard) = ...build()?`"
+            ));
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            written: c.written.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed) + c.lost.load(Ordering::Relaxed),
+            bytes_written: c.bytes.load(Ordering::Relaxed),
+            write_errors: c.write_errors.load(Ordering::Relaxed),
+            queue_high_water: c.high_water.load(Ordering::Relaxed),
+            queue_capacity: self.capacity as u64,
+        }
+    }
+}
+
+/// The caller's side of a logger: the sender, the level and the policy.
+/// Every `Logger` clone and child shares one `Core`; when the last one goes,
+/// the channel disconnects and the writer finishes.
+pub(crate) struct Core {
+    /// The lowest level number a record needs to be queued: the larger of
+    /// the configured level and the lowest level any sink takes.
+    pub(crate) threshold: AtomicU8,
+    /// The configured level.
+    pub(crate) level: AtomicU8,
+    /// The lowest level any sink takes.
+    pub(crate) floor: u8,
+    pub(crate) overflow: Overflow,
+    pub(crate) capture_time: bool,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) tx: Sender<Msg>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Core {
+    /// Queues a record under the overflow policy.
+    #[inline]
+    pub(crate) fn send(&self, mut rec: Record) {
+        rec.in_flight = true;
+        match self.tx.try_send(Msg::Record(rec)) {
+            Ok(()) => self.shared.wake_if_parked(),
+            Err(TrySendError::Full(m)) => self.send_full(m),
+            Err(TrySendError::Disconnected(m)) => {
+                forget_in_flight(m);
+                self.shared.lost_after_shutdown()
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn send_full(&self, m: Msg) {
+        self.shared
+            .counters
+            .high_water
+            .fetch_max(self.shared.capacity as u64, Ordering::Relaxed);
+        if self.overflow == Overflow::Drop || in_writer() {
+            // A sink that logs must never wait for the writer it runs on.
+            forget_in_flight(m);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            self.shared.nudge();
+            return;
+        }
+        self.shared.nudge();
+        if let Err(e) = self.tx.send(m) {
+            forget_in_flight(e.into_inner());
+            self.shared.lost_after_shutdown();
+        }
+    }
+
+    /// Queues a record even under `Drop` (for `fatal!`), waiting at most
+    /// until `deadline`. Returns false when it could not be queued.
+    pub(crate) fn send_wait(&self, mut rec: Record, deadline: Instant) -> bool {
+        rec.in_flight = true;
+        let msg = Msg::Record(rec);
+        let msg = match self.tx.try_send(msg) {
+            Ok(()) => {
+                self.shared.wake_if_parked();
+                return true;
+            }
+            Err(TrySendError::Full(m)) if !in_writer() => m,
+            Err(TrySendError::Full(m)) | Err(TrySendError::Disconnected(m)) => {
+                forget_in_flight(m);
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+        };
+        self.shared.nudge();
+        match self.tx.send_deadline(msg, deadline) {
+            Ok(()) => true,
+            Err(SendTimeoutError::Timeout(m)) | Err(SendTimeoutError::Disconnected(m)) => {
+                forget_in_flight(m);
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Sends a control message (flush, shutdown) and waits for the writer
+    /// to complete it, at most `timeout` when one is given.
+    pub(crate) fn control(
+        &self,
+        make: fn(FlushTicket) -> Msg,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        if in_writer() {
+            return Err(Error::from_writer_thread());
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let state = Arc::new(FlushState::default());
+        let msg = make(FlushTicket(Some(state.clone())));
+        match self.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
+            Err(TrySendError::Full(m)) => {
+                self.shared.nudge();
+                match deadline {
+                    None => self.tx.send(m).map_err(|_| Error::closed())?,
+                    Some(d) => self.tx.send_deadline(m, d).map_err(|e| {
+                        if e.is_timeout() {
+                            Error::timeout(timeout.unwrap_or_default())
+                        } else {
+                            Error::closed()
+                        }
+                    })?,
+                }
+            }
+        }
+        self.shared.unpark();
+        state.wait(deadline, timeout)
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // The last handle is gone: the writer drains what is queued, gives
+        // failing sinks until the shutdown timeout, and exits.
+        self.shared
+            .set_deadline(Instant::now() + self.shutdown_timeout);
+    }
+}
+
+/// Marks a record that never reached the writer as not in flight, so that
+/// dropping it is not counted as a writer-side loss (the caller counts it).
+fn forget_in_flight(m: Msg) {
+    if let Msg::Record(mut r) = m {
+        r.in_flight = false;
+    }
+}
+
+/// How a flush ended, as the writer reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlushOutcome {
+    Done,
+    /// Records were given up on (a sink still failing at the deadline).
+    Lost(u64),
+    /// The writer exited without completing the ticket.
+    Gone,
+}
+
+#[derive(Default)]
+pub(crate) struct FlushState {
+    done: Mutex<Option<FlushOutcome>>,
+    cv: Condvar,
+}
+
+impl FlushState {
+    fn set(&self, outcome: FlushOutcome) {
+        if let Ok(mut d) = self.done.lock() {
+            if d.is_none() {
+                *d = Some(outcome);
+            }
+        }
+        self.cv.notify_all();
+    }
+
+    fn wait(&self, deadline: Option<Instant>, timeout: Option<Duration>) -> Result<(), Error> {
+        let mut d = self.done.lock().map_err(|_| Error::closed())?;
+        loop {
+            if let Some(outcome) = *d {
+                return match outcome {
+                    FlushOutcome::Done => Ok(()),
+                    FlushOutcome::Lost(n) => Err(Error::lost(n)),
+                    FlushOutcome::Gone => Err(Error::closed()),
+                };
+            }
+            d = match deadline {
+                None => self.cv.wait(d).map_err(|_| Error::closed())?,
+                Some(at) => {
+                    let now = Instant::now();
+                    if now >= at {
+                        return Err(Error::timeout(timeout.unwrap_or_default()));
+                    }
+                    self.cv
+                        .wait_timeout(d, at - now)
+                        .map_err(|_| Error::closed())?
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// The writer's side of a flush: completed by the writer, or (if dropped
+/// unanswered because the writer went away) completed as `Gone`.
+pub(crate) struct FlushTicket(Option<Arc<FlushState>>);
+
+impl FlushTicket {
+    pub(crate) fn complete(mut self, outcome: FlushOutcome) {
+        if let Some(s) = self.0.take() {
+            s.set(outcome);
+        }
+    }
+}
+
+impl Drop for FlushTicket {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.set(FlushOutcome::Gone);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_slot_is_four_cache_lines() {
+        // The control messages fit in the record's niche: no tag word.
+        assert_eq!(std::mem::size_of::<Msg>(), 256);
+    }
+}

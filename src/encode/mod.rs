@@ -1,0 +1,4 @@
+//! Encoders: JSON text for values and whole NDJSON lines.
+
+pub(crate) mod json;
+pub(crate) mod ser;

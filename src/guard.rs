@@ -1,0 +1,100 @@
+//! The guard that flushes on drop and shuts the writer down on request.
+
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::channel::Msg;
+use crate::error::Error;
+use crate::logger::Logger;
+
+/// Returned by [`Builder::build`](crate::Builder::build) next to the logger.
+/// Keep it alive until the end of `main`: dropping it flushes every queued
+/// record to the sinks (waiting at most the
+/// [shutdown timeout](crate::Builder::shutdown_timeout)).
+///
+/// Dropping the guard does not stop logging: the writer thread lives as long
+/// as any `Logger` handle does. [`shutdown`](Guard::shutdown) stops it
+/// explicitly and closes the sinks.
+///
+/// ```
+/// let (log, guard) = logjet::Logger::builder()
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// logjet::info!(log, "started");
+/// guard.flush()?;      // returns once "started" is on the sink
+/// guard.shutdown()?;   // flush, stop the writer, close the sinks
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[must_use = "dropping the guard flushes the logger now; bind it: `let (log, _guard) = ...`"]
+pub struct Guard {
+    logger: Logger,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Guard {
+    pub(crate) fn new(logger: Logger, thread: JoinHandle<()>) -> Guard {
+        Guard {
+            logger,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits until every record logged before this call is on the sinks.
+    /// See [`Logger::flush`].
+    pub fn flush(&self) -> Result<(), Error> {
+        self.logger.flush()
+    }
+
+    /// Like [`flush`](Guard::flush), giving up after `timeout`.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.logger.flush_timeout(timeout)
+    }
+
+    /// The logger this guard belongs to.
+    pub fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
+    /// Flushes, stops the writer thread and closes the sinks, waiting at
+    /// most the configured shutdown timeout. Records logged afterwards are
+    /// dropped and counted.
+    pub fn shutdown(self) -> Result<(), Error> {
+        let timeout = self.logger.core.shutdown_timeout;
+        self.shutdown_timeout(timeout)
+    }
+
+    /// Like [`shutdown`](Guard::shutdown) with its own timeout. A sink that
+    /// keeps failing is retried until then; what it did not take is counted
+    /// as dropped and reported in the error.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), Error> {
+        let core = &self.logger.core;
+        if let Some(at) = std::time::Instant::now().checked_add(timeout) {
+            core.shared.set_deadline(at);
+        }
+        let result = core.control(Msg::Shutdown, Some(timeout));
+        if let Some(t) = self.thread.take() {
+            if result.is_ok() || t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        match result {
+            // The writer already exited (an earlier shutdown).
+            Err(e) if e.is_closed() => Ok(()),
+            r => r,
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.thread.is_none() {
+            return;
+        }
+        let timeout = self.logger.core.shutdown_timeout;
+        match self.logger.flush_timeout(timeout) {
+            Ok(()) => {}
+            Err(e) if e.is_closed() => {}
+            Err(e) => crate::worker::report(format_args!("flush on drop of the guard failed: {e}")),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! # logjet: structured logging that never makes the caller wait
+//!
+//! A service builds one [`Logger`] at start-up and logs structured records
+//! from any thread. The calling thread checks the level, captures the record
+//! into a fixed-size buffer and hands it to a bounded lock-free queue: no
+//! I/O, no lock, and in a steady stream no syscall. One writer thread per
+//! logger drains the queue in batches, formats pino-compatible NDJSON and
+//! writes large buffers to its sinks.
+//!
+//! ```no_run
+//! use logjet::{sink, Level, Logger, Overflow};
+//!
+//! let (log, guard) = Logger::builder()
+//!     .level(Level::Info)
+//!     .sink(sink::File::append("logs/app.log")?)
+//!     .capacity(65_536)
+//!     .overflow(Overflow::Block)
+//!     .build()?;
+//!
+//! logjet::info!(log, "request handled", method = "GET", status = 200, latency_ms = 3.25, cached = false);
+//! let req = log.child(logjet::fields!(request_id = 42)); // bound context, like pino's child()
+//! logjet::warn!(req, "slow query", table = "users", ms = 812);
+//! let io_error = std::io::Error::other("connection reset");
+//! logjet::error!(log, "db failed", err = &io_error);     // any std::error::Error, with its source chain
+//! guard.flush()?; // returns once every earlier record is on the sink; dropping the guard does the same
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Each record is one line:
+//!
+//! ```text
+//! {"level":30,"time":1732200000000,"pid":4242,"hostname":"web-1","method":"GET","status":200,"latency_ms":3.25,"cached":false,"msg":"request handled"}
+//! ```
+//!
+//! - Levels: [`Level`], pino's numbers; a disabled call costs one atomic load.
+//! - Overflow: [`Overflow::Block`] loses nothing; [`Overflow::Drop`] never
+//!   waits and counts every drop, writing `logjet dropped N records` into
+//!   the log once there is room.
+//! - Shutdown: the [`Guard`] flushes on drop; [`fatal!`] flushes before it
+//!   returns; [`flush_on_panic`] writes panics as `fatal` records.
+//! - Sinks: [`sink::Stdout`], [`sink::Stderr`], [`sink::File`],
+//!   [`sink::Writer`], several per logger, each with its own minimum level.
+//!
+//! The guides in `docs/` cover configuration, the output format, overflow
+//! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builder;
+mod channel;
+mod encode;
+mod error;
+mod guard;
+mod level;
+mod logger;
+mod macros;
+mod panic;
+mod record;
+mod stats;
+mod time;
+mod value;
+mod worker;
+
+pub mod sink;
+
+pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use channel::Overflow;
+pub use encode::json::RESERVED_KEYS;
+pub use error::Error;
+pub use guard::Guard;
+pub use level::{Level, ParseLevelError};
+pub use logger::{Event, Fields, Logger};
+pub use panic::flush_on_panic;
+pub use stats::Stats;
+pub use time::TimeFormat;
+pub use value::Value;
+
+/// What the macros expand to. Not part of the API; may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::record::Capture;
+    pub use crate::value::dispatch::*;
+}

@@ -1,0 +1,420 @@
+//! The caller's handle: [`Logger`], the record being built ([`Event`]) and
+//! bound context ([`Fields`], [`Logger::child`]).
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::builder::Builder;
+use crate::channel::{Core, Msg};
+use crate::error::Error;
+use crate::level::Level;
+use crate::record::{Capture, Record};
+use crate::stats::Stats;
+use crate::value::Value;
+
+/// A handle to log through. Cheap to clone (`Arc`), `Send + Sync`, usable
+/// from any thread.
+///
+/// Build one with [`Logger::builder`]; log with the macros
+/// ([`info!`](crate::info) and friends); bind context with
+/// [`child`](Logger::child).
+///
+/// ```
+/// use logjet::{Level, Logger};
+///
+/// let (log, guard) = Logger::builder()
+///     .level(Level::Info)
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// logjet::info!(log, "request handled", method = "GET", status = 200, latency_ms = 3.25);
+/// let req = log.child(logjet::fields!(request_id = 42));
+/// logjet::warn!(req, "slow query", table = "users", ms = 812);
+/// guard.flush()?;
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Logger {
+    pub(crate) core: Arc<Core>,
+    bindings: Option<Arc<Bindings>>,
+}
+
+/// The pre-encoded fields of a child logger.
+struct Bindings {
+    /// `,"k":v,"k2":v2`
+    json: Box<[u8]>,
+    /// Each key and the range of its `,"k":v` entry in `json`.
+    entries: Vec<(Box<[u8]>, Range<usize>)>,
+}
+
+impl fmt::Debug for Logger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Logger")
+            .field("level", &self.level())
+            .field(
+                "bindings",
+                &self
+                    .bindings
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(&b.json)),
+            )
+            .finish()
+    }
+}
+
+impl Logger {
+    /// Starts configuring a logger.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_core(core: Arc<Core>) -> Logger {
+        Logger {
+            core,
+            bindings: None,
+        }
+    }
+
+    /// Whether a record at `level` would be written. This is the check the
+    /// macros make before evaluating anything else: one atomic load.
+    #[inline(always)]
+    pub fn enabled(&self, level: Level) -> bool {
+        level as u8 >= self.core.threshold.load(Ordering::Relaxed)
+    }
+
+    /// The configured minimum level.
+    pub fn level(&self) -> Level {
+        Level::from_number(self.core.level.load(Ordering::Relaxed)).unwrap_or(Level::Info)
+    }
+
+    /// Changes the minimum level of this logger, its clones and children, at
+    /// once, from any thread.
+    ///
+    /// ```
+    /// # let (log, _g) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+    /// use logjet::Level;
+    /// log.set_level(Level::Debug);
+    /// assert!(log.enabled(Level::Debug));
+    /// log.set_level(Level::Warn);
+    /// assert!(!log.enabled(Level::Info));
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn set_level(&self, level: Level) {
+        let c = &self.core;
+        c.level.store(level as u8, Ordering::Relaxed);
+        c.threshold
+            .store((level as u8).max(c.floor), Ordering::Relaxed);
+    }
+
+    /// Starts a record at `level`, or returns `None` when the level is
+    /// disabled. The macros use this; call it directly for keys known only
+    /// at run time.
+    ///
+    /// ```
+    /// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+    /// use logjet::Level;
+    /// let key = String::from("dynamic-key");
+    /// if let Some(mut ev) = log.event(Level::Info) {
+    ///     ev.str(&key, "value").u64("n", 7);
+    ///     ev.emit("built by hand");
+    /// }
+    /// # guard.flush()?;
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    #[inline]
+    pub fn event(&self, level: Level) -> Option<Event<'_>> {
+        if self.enabled(level) {
+            Some(Event::new(self, level))
+        } else {
+            None
+        }
+    }
+
+    /// A logger that adds `fields` to every record, after the parent's own
+    /// bound fields (a key bound again replaces the parent's value). The
+    /// fields are encoded once, here, not at each call.
+    ///
+    /// ```
+    /// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+    /// let req = log.child(logjet::fields!(request_id = 42, user = "ada"));
+    /// let db = req.child(logjet::fields!(component = "db"));
+    /// logjet::info!(db, "query"); // carries request_id, user and component
+    /// # guard.flush()?;
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn child(&self, fields: Fields) -> Logger {
+        let mut fresh = Vec::new();
+        let fresh_entries = crate::encode::json::encode_fields(fields.cap.bytes(), &mut fresh);
+        let mut json = Vec::new();
+        let mut entries = Vec::new();
+        let mut keep = |key: &[u8], src: &[u8], r: &Range<usize>| {
+            let start = json.len();
+            json.extend_from_slice(&src[r.clone()]);
+            entries.push((Box::from(key), start..json.len()));
+        };
+        if let Some(parent) = &self.bindings {
+            for (k, r) in &parent.entries {
+                if !fresh_entries.iter().any(|(fk, _)| fk == k) {
+                    keep(k, &parent.json, r);
+                }
+            }
+        }
+        for (i, (k, r)) in fresh_entries.iter().enumerate() {
+            if !fresh_entries[i + 1..].iter().any(|(later, _)| later == k) {
+                keep(k, &fresh, r);
+            }
+        }
+        Logger {
+            core: self.core.clone(),
+            bindings: if json.is_empty() {
+                None
+            } else {
+                Some(Arc::new(Bindings {
+                    json: json.into_boxed_slice(),
+                    entries,
+                }))
+            },
+        }
+    }
+
+    /// Waits until every record logged before this call (from any thread)
+    /// has been written to the sinks.
+    ///
+    /// Without a deadline this waits as long as a failing sink keeps
+    /// failing; [`flush_timeout`](Logger::flush_timeout) bounds the wait.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.core.control(Msg::Flush, None)
+    }
+
+    /// Like [`flush`](Logger::flush), giving up after `timeout` with an
+    /// error for which [`Error::is_timeout`] is true.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.core.control(Msg::Flush, Some(timeout))
+    }
+
+    /// The logger's counters: records written and dropped, bytes, write
+    /// errors, queue high-water mark.
+    pub fn stats(&self) -> Stats {
+        self.core.shared.stats()
+    }
+}
+
+/// A record being built: fields are added, then [`emit`](Event::emit) sends
+/// it. Obtained from [`Logger::event`]; the macros build one for you.
+///
+/// Dropping an `Event` without emitting it discards it.
+pub struct Event<'a> {
+    core: &'a Core,
+    rec: Record,
+}
+
+impl<'a> Event<'a> {
+    #[inline]
+    fn new(logger: &'a Logger, level: Level) -> Event<'a> {
+        let core = &*logger.core;
+        let time = if core.capture_time {
+            crate::time::now_nanos()
+        } else {
+            0
+        };
+        let mut rec = Capture::new(level, time);
+        if let Some(b) = &logger.bindings {
+            rec.bindings(&b.json);
+        }
+        Event { core, rec }
+    }
+
+    /// The capture buffer, for the macros.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __capture(&mut self) -> &mut Capture {
+        &mut self.rec
+    }
+
+    /// Adds a string field.
+    #[inline]
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        self.rec.str(key, value);
+        self
+    }
+
+    /// Adds a signed integer field.
+    #[inline]
+    pub fn i64(&mut self, key: &str, value: i64) -> &mut Self {
+        self.rec.i64(key, value);
+        self
+    }
+
+    /// Adds an unsigned integer field.
+    #[inline]
+    pub fn u64(&mut self, key: &str, value: u64) -> &mut Self {
+        self.rec.u64(key, value);
+        self
+    }
+
+    /// Adds a 128-bit signed integer field (a JSON number with all its digits).
+    pub fn i128(&mut self, key: &str, value: i128) -> &mut Self {
+        self.rec.i128(key, value);
+        self
+    }
+
+    /// Adds a 128-bit unsigned integer field.
+    pub fn u128(&mut self, key: &str, value: u128) -> &mut Self {
+        self.rec.u128(key, value);
+        self
+    }
+
+    /// Adds a float field (NaN and the infinities become strings).
+    #[inline]
+    pub fn f64(&mut self, key: &str, value: f64) -> &mut Self {
+        self.rec.f64(key, value);
+        self
+    }
+
+    /// Adds a boolean field.
+    #[inline]
+    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
+        self.rec.bool(key, value);
+        self
+    }
+
+    /// Adds bytes as a string field; invalid UTF-8 is replaced by U+FFFD.
+    pub fn bytes(&mut self, key: &str, value: &[u8]) -> &mut Self {
+        self.rec.bytes_lossy(key, value);
+        self
+    }
+
+    /// Adds a field from a value's `Display` output.
+    pub fn display(&mut self, key: &str, value: &dyn fmt::Display) -> &mut Self {
+        self.rec.display(key, value);
+        self
+    }
+
+    /// Adds an error like pino's `err` serializer: `type`, `message` and the
+    /// `source()` chain.
+    pub fn error<E: std::error::Error + ?Sized>(&mut self, key: &str, err: &E) -> &mut Self {
+        crate::value::capture_error(&mut self.rec, key, std::any::type_name::<E>(), &err);
+        self
+    }
+
+    /// Adds any `serde::Serialize` value, written as JSON.
+    pub fn serde<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) -> &mut Self {
+        crate::value::capture_serde(&mut self.rec, key, value);
+        self
+    }
+
+    /// Adds a value of a fast-path type (see [`Value`]).
+    #[inline]
+    pub fn value<V: Value + ?Sized>(&mut self, key: &str, value: &V) -> &mut Self {
+        value.capture(key, &mut self.rec);
+        self
+    }
+
+    /// Sends the record with its message.
+    #[inline]
+    pub fn emit(mut self, msg: &str) {
+        self.rec.msg(msg);
+        self.send();
+    }
+
+    /// Sends the record with a formatted message. Plain literals are not
+    /// formatted, only copied.
+    #[inline]
+    pub fn emit_fmt(mut self, msg: fmt::Arguments<'_>) {
+        self.rec.msg_fmt(msg);
+        self.send();
+    }
+
+    #[inline]
+    fn send(self) {
+        if self.rec.level == Level::Fatal {
+            self.emit_fatal();
+        } else {
+            self.core.send(self.rec);
+        }
+    }
+
+    /// `fatal`: queued even under `Overflow::Drop`, then flushed, waiting at
+    /// most the shutdown timeout for each.
+    #[cold]
+    fn emit_fatal(self) {
+        let core = self.core;
+        let timeout = core.shutdown_timeout;
+        let deadline = Instant::now().checked_add(timeout);
+        let queued = match deadline {
+            Some(d) => core.send_wait(self.rec, d),
+            None => {
+                core.send(self.rec);
+                true
+            }
+        };
+        if queued {
+            if let Err(e) = core.control(Msg::Flush, Some(timeout)) {
+                crate::worker::report(format_args!("fatal record may not be written: {e}"));
+            }
+        }
+    }
+}
+
+/// Fields to bind to a child logger, made with [`fields!`](crate::fields).
+///
+/// ```
+/// let f = logjet::fields!(request_id = 42, path = "/api");
+/// assert!(!f.is_empty());
+/// assert!(logjet::fields!().is_empty());
+/// ```
+pub struct Fields {
+    cap: Capture,
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields::new()
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut json = Vec::new();
+        crate::encode::json::encode_fields(self.cap.bytes(), &mut json);
+        f.debug_tuple("Fields")
+            .field(&String::from_utf8_lossy(&json))
+            .finish()
+    }
+}
+
+impl Fields {
+    /// No fields.
+    pub fn new() -> Fields {
+        Fields {
+            cap: Capture::new(Level::Info, 0),
+        }
+    }
+
+    /// Whether no field was added.
+    pub fn is_empty(&self) -> bool {
+        self.cap.bytes().is_empty()
+    }
+
+    /// Adds a field with a key known only at run time, from any
+    /// `serde::Serialize` value.
+    ///
+    /// ```
+    /// let key = format!("tenant_{}", 7);
+    /// let f = logjet::Fields::new().with(&key, &"acme");
+    /// assert!(format!("{f:?}").contains("tenant_7"));
+    /// ```
+    pub fn with<T: serde::Serialize + ?Sized>(mut self, key: &str, value: &T) -> Fields {
+        crate::value::capture_serde(&mut self.cap, key, value);
+        self
+    }
+
+    /// The capture buffer, for the macros.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __capture(&mut self) -> &mut Capture {
+        &mut self.cap
+    }
+}

@@ -1,0 +1,183 @@
+//! The logging macros. The level check comes first: when the level is
+//! disabled, nothing else is evaluated, not even the field values.
+
+/// Logs a record at a level given at run time.
+///
+/// ```text
+/// log!(logger, level, "message" [, key = value]*)
+/// log!(logger, level, "format {} string", args... [, key = value]*)
+/// ```
+///
+/// The message is a format string (as for `format!`, with inline captures
+/// like `"{name}"`); a plain literal is copied, not formatted. Keys are
+/// identifiers or string literals. A value is captured by its type:
+/// strings, numbers and booleans directly; errors with their source chain;
+/// anything `serde::Serialize` as JSON. `%value` writes a value's `Display`
+/// output and `?value` its `Debug` output.
+///
+/// ```
+/// use logjet::Level;
+/// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+/// let user = "ada";
+/// let addr: std::net::SocketAddr = "10.0.0.1:443".parse().unwrap();
+/// logjet::log!(log, Level::Info, "user {user} logged in", "user.id" = 7, peer = %addr, tags = ?["a", "b"]);
+/// logjet::log!(log, Level::Warn, "retry {} of {}", 2, 5, backoff_ms = 250);
+/// # guard.flush()?;
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[macro_export]
+macro_rules! log {
+    ($logger:expr, $level:expr, $($rest:tt)+) => {{
+        let __logjet_logger: &$crate::Logger = &$logger;
+        if let ::core::option::Option::Some(mut __logjet_ev) = __logjet_logger.event($level) {
+            $crate::__logjet_event!(@start __logjet_ev, $($rest)+);
+        }
+    }};
+}
+
+/// Logs at level `trace` (10). See [`log!`] for the syntax.
+#[macro_export]
+macro_rules! trace {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Trace, $($rest)+) };
+}
+
+/// Logs at level `debug` (20). See [`log!`] for the syntax.
+#[macro_export]
+macro_rules! debug {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Debug, $($rest)+) };
+}
+
+/// Logs at level `info` (30). See [`log!`] for the syntax.
+///
+/// ```
+/// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+/// logjet::info!(log, "request handled", method = "GET", status = 200, latency_ms = 3.25, cached = false);
+/// # guard.flush()?;
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[macro_export]
+macro_rules! info {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Info, $($rest)+) };
+}
+
+/// Logs at level `warn` (40). See [`log!`] for the syntax.
+#[macro_export]
+macro_rules! warn {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Warn, $($rest)+) };
+}
+
+/// Logs at level `error` (50). See [`log!`] for the syntax.
+///
+/// ```
+/// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+/// let io_error = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "db1:5432");
+/// logjet::error!(log, "db failed", err = &io_error); // {"type":...,"message":"db1:5432"}
+/// # guard.flush()?;
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[macro_export]
+macro_rules! error {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Error, $($rest)+) };
+}
+
+/// Logs at level `fatal` (60), then flushes before returning.
+///
+/// The record is queued even under [`Overflow::Drop`](crate::Overflow::Drop);
+/// queueing and flushing each wait at most the logger's
+/// [shutdown timeout](crate::Builder::shutdown_timeout). See [`log!`] for
+/// the syntax.
+#[macro_export]
+macro_rules! fatal {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Fatal, $($rest)+) };
+}
+
+/// Builds [`Fields`](crate::Fields) to bind to a child logger, with the same
+/// `key = value` syntax as the logging macros. The values are evaluated and
+/// encoded once.
+///
+/// ```
+/// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+/// let req = log.child(logjet::fields!(request_id = 42, "http.method" = "GET"));
+/// logjet::info!(req, "handled");
+/// # guard.flush()?;
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[macro_export]
+macro_rules! fields {
+    () => { $crate::Fields::new() };
+    ($($rest:tt)+) => {{
+        let mut __logjet_fields = $crate::Fields::new();
+        $crate::__logjet_fields!(__logjet_fields; $($rest)+);
+        __logjet_fields
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __logjet_event {
+    (@start $ev:ident, $msg:literal $(,)?) => {
+        $ev.emit_fmt(::core::format_args!($msg))
+    };
+    (@start $ev:ident, $msg:literal, $($rest:tt)+) => {
+        $crate::__logjet_event!(@args $ev, $msg, [] $($rest)+)
+    };
+    (@start $ev:ident, $($other:tt)*) => {
+        ::core::compile_error!(
+            "logjet: the message must be a string literal (a format string); to log a runtime string write \"{}\", value"
+        )
+    };
+
+    // Positional format arguments, until the first `key = value`.
+    (@args $ev:ident, $msg:literal, [$($a:expr,)*]) => {
+        $ev.emit_fmt(::core::format_args!($msg $(, $a)*))
+    };
+    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $k:ident = $($rest:tt)*) => {
+        $crate::__logjet_fields!($ev; $k = $($rest)*);
+        $ev.emit_fmt(::core::format_args!($msg $(, $a)*))
+    };
+    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $k:literal = $($rest:tt)*) => {
+        $crate::__logjet_fields!($ev; $k = $($rest)*);
+        $ev.emit_fmt(::core::format_args!($msg $(, $a)*))
+    };
+    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr, $($rest:tt)*) => {
+        $crate::__logjet_event!(@args $ev, $msg, [$($a,)* $e,] $($rest)*)
+    };
+    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr) => {
+        $crate::__logjet_event!(@args $ev, $msg, [$($a,)* $e,])
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __logjet_fields {
+    ($t:ident;) => {};
+    ($t:ident; $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::display($t.__capture(), const { $crate::__private::key(::core::stringify!($k)) }, &$v);
+        $crate::__logjet_fields!($t; $($($rest)*)?);
+    };
+    ($t:ident; $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::debug($t.__capture(), const { $crate::__private::key(::core::stringify!($k)) }, &$v);
+        $crate::__logjet_fields!($t; $($($rest)*)?);
+    };
+    ($t:ident; $k:ident = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_fields!(@one $t, (const { $crate::__private::key(::core::stringify!($k)) }), $v);
+        $crate::__logjet_fields!($t; $($($rest)*)?);
+    };
+    ($t:ident; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::display($t.__capture(), $k, &$v);
+        $crate::__logjet_fields!($t; $($($rest)*)?);
+    };
+    ($t:ident; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::debug($t.__capture(), $k, &$v);
+        $crate::__logjet_fields!($t; $($($rest)*)?);
+    };
+    ($t:ident; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_fields!(@one $t, $k, $v);
+        $crate::__logjet_fields!($t; $($($rest)*)?);
+    };
+    (@one $t:ident, $k:expr, $v:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{ViaError as _, ViaSerde as _, ViaValue as _};
+        (&&&$crate::__private::Wrap(&$v)).__logjet_capture($k, $t.__capture());
+    }};
+}

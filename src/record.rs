@@ -1,0 +1,541 @@
+//! The captured record: what the caller builds and the channel carries.
+//!
+//! The caller does not encode JSON. It *captures* the record in a compact
+//! binary form (typed fields, raw string bytes) inside a fixed-size inline
+//! buffer, so that a typical record needs no allocation and the writer thread
+//! does the formatting for each sink. Only values that borrow from the caller
+//! and have no fast path (any `serde::Serialize`, errors, `Display`) are
+//! turned into JSON text at the call site, because they cannot outlive it.
+//!
+//! Layout of the payload, a sequence of items:
+//!
+//! ```text
+//! item   := MSG len:u32 utf8
+//!         | BINDINGS len:u32 json-fragment        (`,"k":v,...`, pre-encoded)
+//!         | tag key value
+//! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
+//! value  := I64/U64/F64: 8 bytes LE | I128/U128: 16 bytes LE | TRUE | FALSE | NULL
+//!         | STR/BYTES/JSON: len:u32 bytes
+//! ```
+//!
+//! The format is private to the crate and can change in any release.
+
+use std::fmt;
+
+use crate::level::Level;
+
+/// Bytes stored inline in a record before it spills to the heap. Chosen so
+/// that a whole [`Record`] is 256 bytes (four cache lines).
+pub(crate) const INLINE: usize = 218;
+
+pub(crate) const T_MSG: u8 = 1;
+pub(crate) const T_BINDINGS: u8 = 2;
+pub(crate) const T_I64: u8 = 16;
+pub(crate) const T_U64: u8 = 17;
+pub(crate) const T_F64: u8 = 18;
+pub(crate) const T_FALSE: u8 = 19;
+pub(crate) const T_TRUE: u8 = 20;
+pub(crate) const T_NULL: u8 = 21;
+pub(crate) const T_STR: u8 = 22;
+pub(crate) const T_BYTES: u8 = 23;
+pub(crate) const T_JSON: u8 = 24;
+pub(crate) const T_I128: u8 = 25;
+pub(crate) const T_U128: u8 = 26;
+
+/// Something bytes can be appended to: the capture buffer of a record or a
+/// plain `Vec<u8>` (bindings, the writer's output buffers).
+pub trait Out {
+    /// Appends one byte.
+    fn push(&mut self, b: u8);
+    /// Appends bytes.
+    fn extend(&mut self, s: &[u8]);
+    /// The number of bytes written so far.
+    fn len(&self) -> usize;
+    /// Cuts back to `len` bytes.
+    fn truncate(&mut self, len: usize);
+    /// Overwrites four bytes at `at` with `v` (little endian).
+    fn patch_u32(&mut self, at: usize, v: u32);
+    /// The bytes written from `from` on.
+    fn tail(&self, from: usize) -> &[u8];
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b)
+    }
+    #[inline]
+    fn extend(&mut self, s: &[u8]) {
+        self.extend_from_slice(s)
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len)
+    }
+    #[inline]
+    fn patch_u32(&mut self, at: usize, v: u32) {
+        self[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    #[inline]
+    fn tail(&self, from: usize) -> &[u8] {
+        &self[from..]
+    }
+}
+
+/// A record being captured, or the fields of a child logger: a level, a
+/// time and [`INLINE`] bytes of items inline, spilling to the heap when a
+/// record is larger.
+pub struct Capture {
+    /// Nanoseconds since the Unix epoch, taken by the caller (0 when the
+    /// logger writes no time).
+    pub(crate) time: u64,
+    heap: Option<Vec<u8>>,
+    len: u32,
+    pub(crate) level: Level,
+    /// Set while the record travels to the writer: dropping it then means
+    /// losing it, which is counted.
+    pub(crate) in_flight: bool,
+    inline: [u8; INLINE],
+}
+
+/// A record on its way to the writer.
+pub(crate) type Record = Capture;
+
+impl Drop for Capture {
+    #[inline]
+    fn drop(&mut self) {
+        if self.in_flight {
+            crate::channel::note_discarded();
+        }
+    }
+}
+
+impl Capture {
+    #[inline]
+    pub(crate) fn new(level: Level, time: u64) -> Capture {
+        Capture {
+            time,
+            heap: None,
+            len: 0,
+            level,
+            in_flight: false,
+            inline: [0; INLINE],
+        }
+    }
+
+    /// The captured bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.heap {
+            None => &self.inline[..self.len as usize],
+            Some(v) => v,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, s: &[u8]) {
+        let len = self.len as usize;
+        let mut v = Vec::with_capacity((2 * INLINE).max(len + s.len() + INLINE));
+        v.extend_from_slice(&self.inline[..len]);
+        v.extend_from_slice(s);
+        self.heap = Some(v);
+    }
+
+    #[inline]
+    fn put_u32(&mut self, v: u32) {
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    fn put_key(&mut self, tag: u8, key: &str) {
+        let k = key.as_bytes();
+        if k.len() < 0xFF {
+            self.extend(&[tag, k.len() as u8]);
+        } else {
+            self.extend(&[tag, 0xFF]);
+            self.put_u32(clamp_len(k.len()));
+        }
+        self.extend(&k[..k.len().min(u32::MAX as usize)]);
+    }
+
+    #[inline]
+    fn put_blob(&mut self, s: &[u8]) {
+        let n = clamp_len(s.len());
+        self.put_u32(n);
+        self.extend(&s[..n as usize]);
+    }
+
+    /// Captures the pre-encoded JSON fragment of a child logger's bindings.
+    #[inline]
+    pub(crate) fn bindings(&mut self, fragment: &[u8]) {
+        self.push(T_BINDINGS);
+        self.put_blob(fragment);
+    }
+
+    /// Captures the message. Its bytes are valid UTF-8.
+    #[inline]
+    pub(crate) fn msg(&mut self, msg: &str) {
+        self.push(T_MSG);
+        self.put_blob(msg.as_bytes());
+    }
+
+    /// Captures the message from format arguments, formatting only when the
+    /// arguments are not a plain string.
+    #[inline]
+    pub(crate) fn msg_fmt(&mut self, args: fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(s) => self.msg(s),
+            None => {
+                self.push(T_MSG);
+                let at = self.len();
+                self.put_u32(0);
+                let start = self.len();
+                let mut w = FmtOut { out: self };
+                // A `Display` impl that fails leaves what it wrote; the text
+                // is still valid UTF-8 because `fmt::Write` only takes `&str`.
+                let _ = fmt::write(&mut w, args);
+                let n = self.len() - start;
+                self.patch_u32(at, clamp_len(n));
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn i64(&mut self, key: &str, v: i64) {
+        self.put_key(T_I64, key);
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn u64(&mut self, key: &str, v: u64) {
+        self.put_key(T_U64, key);
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn i128(&mut self, key: &str, v: i128) {
+        self.put_key(T_I128, key);
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn u128(&mut self, key: &str, v: u128) {
+        self.put_key(T_U128, key);
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn f64(&mut self, key: &str, v: f64) {
+        self.put_key(T_F64, key);
+        self.extend(&v.to_bits().to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn bool(&mut self, key: &str, v: bool) {
+        self.put_key(if v { T_TRUE } else { T_FALSE }, key);
+    }
+
+    #[inline]
+    pub(crate) fn null(&mut self, key: &str) {
+        self.put_key(T_NULL, key);
+    }
+
+    #[inline]
+    pub(crate) fn str(&mut self, key: &str, v: &str) {
+        self.put_key(T_STR, key);
+        self.put_blob(v.as_bytes());
+    }
+
+    /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
+    #[inline]
+    pub(crate) fn bytes_lossy(&mut self, key: &str, v: &[u8]) {
+        self.put_key(T_BYTES, key);
+        self.put_blob(v);
+    }
+
+    /// A value written as a JSON string from its `Display` output.
+    pub(crate) fn display(&mut self, key: &str, v: &dyn fmt::Display) {
+        self.put_key(T_STR, key);
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        let mut w = FmtOut { out: self };
+        if fmt::write(&mut w, format_args!("{v}")).is_err() {
+            self.extend(b"<Display failed>");
+        }
+        let n = self.len() - start;
+        self.patch_u32(at, clamp_len(n));
+    }
+
+    /// A field whose value is JSON text written by `f`. When `f` fails, what
+    /// it wrote is cut and the value becomes a string naming the failure.
+    pub(crate) fn json_with(
+        &mut self,
+        key: &str,
+        f: impl FnOnce(&mut Capture) -> Result<(), String>,
+    ) {
+        self.put_key(T_JSON, key);
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        if let Err(e) = f(self) {
+            self.truncate(start);
+            crate::encode::json::write_str(
+                self,
+                format!("[logjet: cannot serialize value: {e}]").as_bytes(),
+            );
+        }
+        let n = self.len() - start;
+        self.patch_u32(at, clamp_len(n));
+    }
+}
+
+impl Out for Capture {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.extend(&[b])
+    }
+
+    #[inline]
+    fn extend(&mut self, s: &[u8]) {
+        match &mut self.heap {
+            None => {
+                let len = self.len as usize;
+                let end = len + s.len();
+                if end <= INLINE {
+                    self.inline[len..end].copy_from_slice(s);
+                    self.len = end as u32;
+                } else {
+                    self.spill(s);
+                }
+            }
+            Some(v) => v.extend_from_slice(s),
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        match &self.heap {
+            None => self.len as usize,
+            Some(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match &mut self.heap {
+            None => self.len = self.len.min(len as u32),
+            Some(v) => v.truncate(len),
+        }
+    }
+
+    fn patch_u32(&mut self, at: usize, v: u32) {
+        let b = v.to_le_bytes();
+        match &mut self.heap {
+            None => self.inline[at..at + 4].copy_from_slice(&b),
+            Some(h) => h[at..at + 4].copy_from_slice(&b),
+        }
+    }
+
+    fn tail(&self, from: usize) -> &[u8] {
+        &self.bytes()[from..]
+    }
+}
+
+/// Lengths are stored as u32; anything longer (4 GiB) is cut.
+#[inline]
+fn clamp_len(n: usize) -> u32 {
+    n.min(u32::MAX as usize) as u32
+}
+
+/// `fmt::Write` into a capture buffer.
+struct FmtOut<'a, O: Out> {
+    out: &'a mut O,
+}
+
+impl<O: Out> fmt::Write for FmtOut<'_, O> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.out.extend(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A decoded field value, borrowed from the record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Val<'a> {
+    I64(i64),
+    U64(u64),
+    I128(i128),
+    U128(u128),
+    F64(f64),
+    Bool(bool),
+    Null,
+    /// Valid UTF-8 text.
+    Str(&'a [u8]),
+    /// Bytes that may not be UTF-8.
+    Bytes(&'a [u8]),
+    /// Finished JSON text.
+    Json(&'a [u8]),
+}
+
+/// A decoded item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Item<'a> {
+    Msg(&'a [u8]),
+    Bindings(&'a [u8]),
+    Field(&'a [u8], Val<'a>),
+}
+
+/// Iterates over the items of a capture. Stops at the first malformed item
+/// (which the capture code never produces).
+pub(crate) struct Items<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Items<'a> {
+    pub(crate) fn new(b: &'a [u8]) -> Items<'a> {
+        Items { b }
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.b.len() < n {
+            self.b = &[];
+            return None;
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Some(h)
+    }
+
+    #[inline]
+    fn u32(&mut self) -> Option<usize> {
+        let b = self.take(4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    #[inline]
+    fn blob(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()?;
+        self.take(n)
+    }
+
+    #[inline]
+    fn arr8(&mut self) -> Option<[u8; 8]> {
+        let b = self.take(8)?;
+        let mut a = [0; 8];
+        a.copy_from_slice(b);
+        Some(a)
+    }
+
+    #[inline]
+    fn arr16(&mut self) -> Option<[u8; 16]> {
+        let b = self.take(16)?;
+        let mut a = [0; 16];
+        a.copy_from_slice(b);
+        Some(a)
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Item<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Item<'a>> {
+        let tag = *self.take(1)?.first()?;
+        match tag {
+            T_MSG => return Some(Item::Msg(self.blob()?)),
+            T_BINDINGS => return Some(Item::Bindings(self.blob()?)),
+            _ => {}
+        }
+        let klen = *self.take(1)?.first()? as usize;
+        let klen = if klen == 0xFF { self.u32()? } else { klen };
+        let key = self.take(klen)?;
+        let val = match tag {
+            T_I64 => Val::I64(i64::from_le_bytes(self.arr8()?)),
+            T_U64 => Val::U64(u64::from_le_bytes(self.arr8()?)),
+            T_F64 => Val::F64(f64::from_bits(u64::from_le_bytes(self.arr8()?))),
+            T_I128 => Val::I128(i128::from_le_bytes(self.arr16()?)),
+            T_U128 => Val::U128(u128::from_le_bytes(self.arr16()?)),
+            T_TRUE => Val::Bool(true),
+            T_FALSE => Val::Bool(false),
+            T_NULL => Val::Null,
+            T_STR => Val::Str(self.blob()?),
+            T_BYTES => Val::Bytes(self.blob()?),
+            T_JSON => Val::Json(self.blob()?),
+            _ => {
+                self.b = &[];
+                return None;
+            }
+        };
+        Some(Item::Field(key, val))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_is_four_cache_lines() {
+        assert_eq!(std::mem::size_of::<Record>(), 256);
+    }
+
+    #[test]
+    fn items_round_trip_inline_and_spilled() {
+        for pad in [0usize, 10, 300, 5000] {
+            let mut c = Capture::new(Level::Info, 0);
+            let long = "x".repeat(pad);
+            c.bindings(b",\"a\":1");
+            c.i64("i", -5);
+            c.u64("u", u64::MAX);
+            c.f64("f", 3.25);
+            c.bool("t", true);
+            c.bool("f2", false);
+            c.null("n");
+            c.str("s", &long);
+            c.bytes_lossy("b", b"\xff");
+            c.i128("big", i128::MIN);
+            c.u128("ubig", u128::MAX);
+            let k = "k".repeat(300);
+            c.str(&k, "v");
+            c.msg_fmt(format_args!("hello {}", 42));
+            let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
+            assert_eq!(
+                items,
+                vec![
+                    Item::Bindings(b",\"a\":1"),
+                    Item::Field(b"i", Val::I64(-5)),
+                    Item::Field(b"u", Val::U64(u64::MAX)),
+                    Item::Field(b"f", Val::F64(3.25)),
+                    Item::Field(b"t", Val::Bool(true)),
+                    Item::Field(b"f2", Val::Bool(false)),
+                    Item::Field(b"n", Val::Null),
+                    Item::Field(b"s", Val::Str(long.as_bytes())),
+                    Item::Field(b"b", Val::Bytes(b"\xff")),
+                    Item::Field(b"big", Val::I128(i128::MIN)),
+                    Item::Field(b"ubig", Val::U128(u128::MAX)),
+                    Item::Field(k.as_bytes(), Val::Str(b"v")),
+                    Item::Msg(b"hello 42"),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_capture_stops_without_panic() {
+        let mut c = Capture::new(Level::Info, 0);
+        c.str("key", "value");
+        let b = c.bytes();
+        for cut in 0..b.len() {
+            let n = Items::new(&b[..cut]).count();
+            assert_eq!(n, 0, "cut at {cut}");
+        }
+        assert_eq!(Items::new(&[0xEE, 1, 2]).count(), 0);
+    }
+}

@@ -1,0 +1,40 @@
+//! Counters of a logger.
+
+/// A snapshot of a logger's counters, from [`Logger::stats`](crate::Logger::stats).
+///
+/// Every record that passed the level check is, once the queue is empty,
+/// either `written` or `dropped`: `written + dropped` is the number of
+/// records logged.
+///
+/// ```
+/// let (log, guard) = logjet::Logger::builder()
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// for i in 0..10 {
+///     logjet::info!(log, "tick", i = i);
+/// }
+/// guard.flush()?;
+/// let stats = log.stats();
+/// assert_eq!(stats.written + stats.dropped, 10);
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Records written to every sink that takes their level (logjet's own
+    /// "dropped" notices are not counted).
+    pub written: u64,
+    /// Records lost: refused because the queue was full under
+    /// [`Overflow::Drop`](crate::Overflow::Drop), logged after shutdown, or
+    /// given up on because a sink still failed at the shutdown deadline.
+    pub dropped: u64,
+    /// Bytes handed to the sinks, all sinks together.
+    pub bytes_written: u64,
+    /// Failed write attempts (each retry that fails counts).
+    pub write_errors: u64,
+    /// The most records the writer found waiting in the queue at once (the
+    /// capacity when the queue was ever full).
+    pub queue_high_water: u64,
+    /// The capacity of the queue, in records.
+    pub queue_capacity: u64,
+}

@@ -1,0 +1,161 @@
+//! Timestamps: taken by the caller as nanoseconds, formatted by the writer.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Local, TimeZone, Utc};
+
+/// How the `time` key is written.
+///
+/// ```
+/// use logjet::{Logger, TimeFormat};
+///
+/// let (log, _guard) = Logger::builder()
+///     .time(TimeFormat::Rfc3339)          // "time":"2026-11-21T20:22:00.123Z"
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeFormat {
+    /// Milliseconds since the Unix epoch, as a number: pino's default.
+    #[default]
+    EpochMillis,
+    /// RFC 3339 in UTC with milliseconds, as a string: `"2026-11-21T20:22:00.123Z"`.
+    Rfc3339,
+    /// RFC 3339 in the local time zone with its offset: `"2026-11-21T21:22:00.123+01:00"`.
+    Rfc3339Local,
+    /// No `time` key at all (the caller does not read the clock either).
+    Omit,
+}
+
+/// Nanoseconds since the Unix epoch (0 for a clock set before 1970).
+#[inline]
+pub(crate) fn now_nanos() -> u64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+        Err(_) => 0,
+    }
+}
+
+/// Formats timestamps on the writer thread, caching the part of an RFC 3339
+/// string that only changes once a second.
+pub(crate) struct TimeFormatter {
+    format: TimeFormat,
+    cached_sec: u64,
+    /// `"2026-11-21T20:22:00` (with the opening quote).
+    cached_prefix: Vec<u8>,
+    /// `Z"` or `+01:00"`.
+    cached_suffix: Vec<u8>,
+}
+
+impl TimeFormatter {
+    pub(crate) fn new(format: TimeFormat) -> TimeFormatter {
+        TimeFormatter {
+            format,
+            cached_sec: u64::MAX,
+            cached_prefix: Vec::new(),
+            cached_suffix: Vec::new(),
+        }
+    }
+
+    /// Appends `,"time":…` for a time in nanoseconds, or nothing under
+    /// [`TimeFormat::Omit`].
+    #[inline]
+    pub(crate) fn write_json_member(&mut self, out: &mut Vec<u8>, nanos: u64) {
+        match self.format {
+            TimeFormat::EpochMillis => {
+                out.extend_from_slice(b",\"time\":");
+                out.extend_from_slice(itoa::Buffer::new().format(nanos / 1_000_000).as_bytes());
+            }
+            TimeFormat::Omit => {}
+            TimeFormat::Rfc3339 | TimeFormat::Rfc3339Local => {
+                out.extend_from_slice(b",\"time\":");
+                self.write_rfc3339(out, nanos);
+            }
+        }
+    }
+
+    /// Appends the quoted RFC 3339 string for a time in nanoseconds.
+    fn write_rfc3339(&mut self, out: &mut Vec<u8>, nanos: u64) {
+        let sec = nanos / 1_000_000_000;
+        if sec != self.cached_sec {
+            self.refresh(sec);
+        }
+        let ms = (nanos / 1_000_000 % 1000) as usize;
+        out.extend_from_slice(&self.cached_prefix);
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+        ]);
+        out.extend_from_slice(&self.cached_suffix);
+    }
+
+    #[cold]
+    fn refresh(&mut self, sec: u64) {
+        self.cached_sec = sec;
+        self.cached_prefix.clear();
+        self.cached_suffix.clear();
+        let secs = i64::try_from(sec).unwrap_or(i64::MAX);
+        let utc: DateTime<Utc> = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        match self.format {
+            TimeFormat::Rfc3339Local => {
+                let local = Local.from_utc_datetime(&utc.naive_utc());
+                self.cached_prefix =
+                    format!("\"{}", local.format("%Y-%m-%dT%H:%M:%S")).into_bytes();
+                self.cached_suffix = format!("{}\"", local.format("%:z")).into_bytes();
+            }
+            _ => {
+                self.cached_prefix = format!("\"{}", utc.format("%Y-%m-%dT%H:%M:%S")).into_bytes();
+                self.cached_suffix = b"Z\"".to_vec();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(format: TimeFormat, nanos: u64) -> String {
+        let mut f = TimeFormatter::new(format);
+        let mut out = Vec::new();
+        f.write_json_member(&mut out, nanos);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        let t = 1_732_200_000_123_456_789;
+        assert_eq!(
+            member(TimeFormat::EpochMillis, t),
+            r#","time":1732200000123"#
+        );
+        assert_eq!(
+            member(TimeFormat::Rfc3339, t),
+            r#","time":"2024-11-21T14:40:00.123Z""#
+        );
+        assert_eq!(member(TimeFormat::Omit, t), "");
+        let local = member(TimeFormat::Rfc3339Local, t);
+        let parsed =
+            DateTime::parse_from_rfc3339(local.trim_start_matches(",\"time\":").trim_matches('"'))
+                .unwrap();
+        assert_eq!(parsed.timestamp_millis(), 1_732_200_000_123);
+    }
+
+    #[test]
+    fn cache_follows_the_second() {
+        let mut f = TimeFormatter::new(TimeFormat::Rfc3339);
+        let mut out = Vec::new();
+        f.write_rfc3339(&mut out, 999_000_000);
+        out.push(b' ');
+        f.write_rfc3339(&mut out, 1_000_000_000);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""1970-01-01T00:00:00.999Z" "1970-01-01T00:00:01.000Z""#
+        );
+        assert!(now_nanos() > 1_700_000_000_000_000_000);
+    }
+}

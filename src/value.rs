@@ -1,0 +1,339 @@
+//! Field values: fast paths for the common types, errors, and any
+//! `serde::Serialize`.
+//!
+//! The macros pick, for each field, the first of three ways that applies to
+//! the value's type (by "autoref specialization", resolved at compile time):
+//!
+//! 1. [`Value`]: strings, integers, floats, booleans, `Option`s of them,
+//!    paths, OS strings and byte slices are captured raw, with no serde call
+//!    and no JSON work on the caller's thread;
+//! 2. any `std::error::Error`: written like pino's `err` serializer, with
+//!    the `source()` chain;
+//! 3. any `serde::Serialize`: written as JSON on the caller's thread.
+
+use std::borrow::Cow;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::encode::json::write_str;
+use crate::encode::ser::EscapeFmt;
+use crate::record::{Capture, Out};
+
+/// A type with a fast path: captured as a typed value, formatted later by the
+/// writer thread.
+///
+/// Implemented for `str`, `String`, `Cow<str>`, `char`, `bool`, every
+/// integer and float type, `()`, `Option<T>`, byte slices `[u8]` (written
+/// as UTF-8 text, invalid sequences replaced by U+FFFD), `Path`,
+/// `PathBuf`, `OsStr`, `OsString` (also lossy) and references, boxes and
+/// `Arc`/`Rc` of those. Other values go through `serde::Serialize` or, for
+/// errors, the error serializer; you never need to implement this trait.
+///
+/// A `Vec<u8>` or `[u8; N]` is deliberately not a `Value` (an integer
+/// literal like `vec![1, 2, 3]` would be inferred as bytes): it is written
+/// by serde as an array of numbers. Pass `&v[..]` to write bytes as text.
+pub trait Value {
+    /// Captures `self` as the field `key`.
+    #[doc(hidden)]
+    fn capture(&self, key: &str, c: &mut Capture);
+}
+
+impl<T: Value + ?Sized> Value for &T {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        (**self).capture(key, c)
+    }
+}
+
+impl<T: Value + ?Sized> Value for &mut T {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        (**self).capture(key, c)
+    }
+}
+
+macro_rules! forward_value {
+    ($($t:ty),*) => {$(
+        impl<T: Value + ?Sized> Value for $t {
+            #[inline]
+            fn capture(&self, key: &str, c: &mut Capture) {
+                (**self).capture(key, c)
+            }
+        }
+    )*};
+}
+forward_value!(Box<T>, Arc<T>, Rc<T>);
+
+impl Value for str {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.str(key, self)
+    }
+}
+
+impl Value for String {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.str(key, self)
+    }
+}
+
+impl Value for Cow<'_, str> {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.str(key, self)
+    }
+}
+
+impl Value for char {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.str(key, self.encode_utf8(&mut [0; 4]))
+    }
+}
+
+impl Value for bool {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.bool(key, *self)
+    }
+}
+
+macro_rules! signed {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            #[inline]
+            fn capture(&self, key: &str, c: &mut Capture) {
+                c.i64(key, *self as i64)
+            }
+        }
+    )*};
+}
+signed!(i8, i16, i32, i64, isize);
+
+macro_rules! unsigned {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            #[inline]
+            fn capture(&self, key: &str, c: &mut Capture) {
+                c.u64(key, *self as u64)
+            }
+        }
+    )*};
+}
+unsigned!(u8, u16, u32, u64, usize);
+
+impl Value for i128 {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.i128(key, *self)
+    }
+}
+
+impl Value for u128 {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.u128(key, *self)
+    }
+}
+
+impl Value for f64 {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.f64(key, *self)
+    }
+}
+
+impl Value for f32 {
+    /// Written with `f32` precision (`0.1f32` is written `0.1`).
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.json_with(key, |c| {
+            crate::encode::json::write_f32(c, *self);
+            Ok(())
+        })
+    }
+}
+
+impl Value for () {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.null(key)
+    }
+}
+
+impl<T: Value> Value for Option<T> {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        match self {
+            Some(v) => v.capture(key, c),
+            None => c.null(key),
+        }
+    }
+}
+
+impl Value for [u8] {
+    #[inline]
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.bytes_lossy(key, self)
+    }
+}
+
+impl Value for OsStr {
+    fn capture(&self, key: &str, c: &mut Capture) {
+        c.bytes_lossy(key, self.as_encoded_bytes())
+    }
+}
+
+impl Value for OsString {
+    fn capture(&self, key: &str, c: &mut Capture) {
+        self.as_os_str().capture(key, c)
+    }
+}
+
+impl Value for Path {
+    fn capture(&self, key: &str, c: &mut Capture) {
+        self.as_os_str().capture(key, c)
+    }
+}
+
+impl Value for PathBuf {
+    fn capture(&self, key: &str, c: &mut Capture) {
+        self.as_os_str().capture(key, c)
+    }
+}
+
+impl Value for fmt::Arguments<'_> {
+    fn capture(&self, key: &str, c: &mut Capture) {
+        match self.as_str() {
+            Some(s) => c.str(key, s),
+            None => c.display(key, self),
+        }
+    }
+}
+
+/// Writes an error the way pino's `err` serializer does, plus Rust's source
+/// chain: `{"type":"…","message":"…","source":["…","…"]}`.
+///
+/// `type` is the Rust type name of the value logged (`std::io::error::Error`);
+/// `message` its `Display` output; `source` the `Display` output of each
+/// error in its `source()` chain, outermost first (at most 32; absent when
+/// empty).
+pub(crate) fn write_error<O: Out>(out: &mut O, type_name: &str, e: &(dyn std::error::Error + '_)) {
+    out.extend(b"{\"type\":");
+    write_str(out, type_name.trim_start_matches('&').as_bytes());
+    out.extend(b",\"message\":");
+    write_display(out, e);
+    let mut source = e.source();
+    if source.is_some() {
+        out.extend(b",\"source\":[");
+        let mut n = 0;
+        while let Some(s) = source {
+            if n == 32 {
+                break;
+            }
+            if n > 0 {
+                out.push(b',');
+            }
+            write_display(out, s);
+            source = s.source();
+            n += 1;
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// Writes a value's `Display` output as a JSON string.
+pub(crate) fn write_display<O: Out + ?Sized>(out: &mut O, v: &(dyn fmt::Display + '_)) {
+    out.push(b'"');
+    let start = out.len();
+    if fmt::write(&mut EscapeFmt { out }, format_args!("{v}")).is_err() {
+        out.truncate(start);
+        out.extend(b"<Display failed>");
+    }
+    out.push(b'"');
+}
+
+/// Captures an error field.
+pub(crate) fn capture_error(
+    c: &mut Capture,
+    key: &str,
+    type_name: &str,
+    e: &(dyn std::error::Error + '_),
+) {
+    c.json_with(key, |c| {
+        write_error(c, type_name, e);
+        Ok(())
+    })
+}
+
+/// Captures any `Serialize` value as JSON text.
+pub(crate) fn capture_serde<T: serde::Serialize + ?Sized>(c: &mut Capture, key: &str, v: &T) {
+    c.json_with(key, |c| crate::encode::ser::to_json(c, v))
+}
+
+/// The machinery the macros expand to. Not part of the API.
+#[doc(hidden)]
+pub mod dispatch {
+    use super::*;
+
+    /// Holds a field value while the macros choose how to capture it.
+    pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+    /// First choice: a fast-path [`Value`].
+    pub trait ViaValue {
+        fn __logjet_capture(&self, key: &str, c: &mut Capture);
+    }
+    impl<T: Value + ?Sized> ViaValue for &&Wrap<'_, T> {
+        #[inline]
+        fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+            self.0.capture(key, c)
+        }
+    }
+
+    /// Second choice: an error.
+    pub trait ViaError {
+        fn __logjet_capture(&self, key: &str, c: &mut Capture);
+    }
+    impl<T: std::error::Error + ?Sized> ViaError for &Wrap<'_, T> {
+        fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+            capture_error(c, key, std::any::type_name::<T>(), &self.0)
+        }
+    }
+
+    /// Last choice: anything `serde::Serialize`.
+    pub trait ViaSerde {
+        fn __logjet_capture(&self, key: &str, c: &mut Capture);
+    }
+    impl<T: serde::Serialize + ?Sized> ViaSerde for Wrap<'_, T> {
+        fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+            capture_serde(c, key, self.0)
+        }
+    }
+
+    /// `%value`: the `Display` output as a string.
+    #[inline]
+    pub fn display<T: fmt::Display + ?Sized>(c: &mut Capture, key: &str, v: &T) {
+        c.display(key, &v)
+    }
+
+    /// `?value`: the `Debug` output as a string.
+    #[inline]
+    pub fn debug<T: fmt::Debug + ?Sized>(c: &mut Capture, key: &str, v: &T) {
+        c.display(key, &format_args!("{v:?}"))
+    }
+
+    /// The key of an identifier, without a raw-identifier prefix (`r#type` → `type`).
+    pub const fn key(ident: &'static str) -> &'static str {
+        match ident.as_bytes() {
+            [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+                Ok(s) => s,
+                Err(_) => ident,
+            },
+            _ => ident,
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! The writer thread: drains the channel in batches, formats each record for
+//! its sinks, writes large buffers, retries failing sinks, reports drops.
+//!
+//! It owns every sink and every output buffer; callers never touch them.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use crate::channel::{self, FlushOutcome, FlushTicket, Msg, Shared};
+use crate::encode::json::JsonFormat;
+use crate::level::Level;
+use crate::record::Capture;
+use crate::sink::private::Target;
+
+/// Format records until this many bytes wait in the sink buffers, then write.
+pub(crate) const BATCH_BYTES: usize = 128 * 1024;
+/// A sink buffer that grew beyond this (a huge record) is given back.
+const KEEP_BYTES: usize = 4 * BATCH_BYTES;
+/// The longest the writer sleeps between polls while records keep coming.
+pub(crate) const MAX_POLL: Duration = Duration::from_millis(1);
+/// The shortest poll, under heavy load.
+const MIN_POLL: Duration = Duration::from_micros(20);
+/// Idle this long and the writer asks callers to wake it instead of polling.
+const DEEP_AFTER: Duration = Duration::from_millis(10);
+/// A deep sleep still ends after this long (a safety net, and deadlines).
+const DEEP_MAX: Duration = Duration::from_millis(100);
+/// Backoff between retries of a failing sink.
+const BACKOFF_MIN: Duration = Duration::from_millis(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one report per failing sink per this long.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Drop notices are coalesced over this long (unless a flush is waiting).
+const DROP_REPORT_EVERY: Duration = Duration::from_millis(100);
+
+/// Writes a message for the operator on stderr. Never panics.
+pub(crate) fn report(args: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "logjet: {args}");
+}
+
+struct SinkSlot {
+    name: String,
+    out: Box<dyn Write + Send>,
+    min: Level,
+    buf: Vec<u8>,
+    /// Bytes of `buf` already written.
+    done: usize,
+    /// The buffer is written but the inner writer not yet flushed.
+    needs_flush: bool,
+    failing: bool,
+    failures_since_report: u64,
+    last_report: Option<Instant>,
+}
+
+/// What the writer thread owns.
+pub(crate) struct Worker {
+    rx: Receiver<Msg>,
+    shared: Arc<Shared>,
+    format: JsonFormat,
+    sinks: Vec<SinkSlot>,
+    /// One formatted line, when it goes to several sinks.
+    line: Vec<u8>,
+    /// Records formatted into the sink buffers and not yet written.
+    batch_records: u64,
+    batch_bytes: usize,
+    tickets: Vec<FlushTicket>,
+    shutdown: Option<FlushTicket>,
+    stopping: bool,
+    /// Once a deadline passed with a sink still failing, the remaining
+    /// records are given up at once instead of retried.
+    gave_up: bool,
+    /// Records given up on since the shutdown began.
+    lost_in_stop: u64,
+    reported_drops: u64,
+    last_drop_report: Option<Instant>,
+    poll: Duration,
+    idle_since: Option<Instant>,
+    shutdown_timeout: Duration,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        rx: Receiver<Msg>,
+        shared: Arc<Shared>,
+        format: JsonFormat,
+        sinks: Vec<(Level, Target)>,
+        shutdown_timeout: Duration,
+    ) -> Worker {
+        let sinks = sinks
+            .into_iter()
+            .map(|(min, t)| SinkSlot {
+                name: t.name,
+                out: t.out,
+                min,
+                buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+                done: 0,
+                needs_flush: false,
+                failing: false,
+                failures_since_report: 0,
+                last_report: None,
+            })
+            .collect();
+        Worker {
+            rx,
+            shared,
+            format,
+            sinks,
+            line: Vec::new(),
+            batch_records: 0,
+            batch_bytes: 0,
+            tickets: Vec::new(),
+            shutdown: None,
+            stopping: false,
+            gave_up: false,
+            lost_in_stop: 0,
+            reported_drops: 0,
+            last_drop_report: None,
+            poll: MAX_POLL,
+            idle_since: None,
+            shutdown_timeout,
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        channel::mark_writer_thread();
+        loop {
+            let (n, full) = self.drain();
+            let force = !self.tickets.is_empty() || self.stopping;
+            self.report_drops(force);
+            self.write_batch();
+            if self.stopping {
+                break;
+            }
+            if !full {
+                self.wait(n == 0);
+            }
+        }
+        self.finish();
+    }
+
+    /// Takes messages until the queue is empty or a batch is full. Returns
+    /// how many it took and whether it stopped because the batch is full.
+    fn drain(&mut self) -> (usize, bool) {
+        let waiting = self.rx.len() as u64;
+        self.shared
+            .counters
+            .high_water
+            .fetch_max(waiting, Ordering::Relaxed);
+        self.adapt_poll(waiting);
+        let mut n = 0;
+        while self.batch_bytes < BATCH_BYTES {
+            match self.rx.try_recv() {
+                Ok(msg) => {
+                    n += 1;
+                    self.handle(msg);
+                }
+                Err(TryRecvError::Empty) => return (n, false),
+                Err(TryRecvError::Disconnected) => {
+                    self.begin_stop();
+                    return (n, false);
+                }
+            }
+        }
+        (n, true)
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Record(mut rec) => {
+                rec.in_flight = false;
+                self.format_record(&rec);
+                self.batch_records += 1;
+            }
+            Msg::Flush(t) => self.tickets.push(t),
+            Msg::Shutdown(t) => {
+                self.shutdown = Some(t);
+                self.begin_stop();
+            }
+        }
+    }
+
+    fn begin_stop(&mut self) {
+        if !self.stopping {
+            self.stopping = true;
+            self.shared
+                .set_deadline(Instant::now() + self.shutdown_timeout);
+        }
+    }
+
+    fn format_record(&mut self, rec: &Capture) {
+        let level = rec.level;
+        if let [only] = self.sinks.as_mut_slice() {
+            if level >= only.min {
+                let before = only.buf.len();
+                self.format.format(rec, &mut only.buf);
+                self.batch_bytes += only.buf.len() - before;
+            }
+            return;
+        }
+        self.line.clear();
+        self.format.format(rec, &mut self.line);
+        for s in &mut self.sinks {
+            if level >= s.min {
+                s.buf.extend_from_slice(&self.line);
+                self.batch_bytes += self.line.len();
+            }
+        }
+    }
+
+    /// Adapts the poll interval so the queue stays well below full.
+    fn adapt_poll(&mut self, waiting: u64) {
+        let cap = self.shared.capacity as u64;
+        if waiting > cap / 4 {
+            self.poll = (self.poll / 2).max(MIN_POLL);
+        } else if waiting < cap / 16 {
+            self.poll = (self.poll * 2).min(MAX_POLL);
+        }
+    }
+
+    /// Sleeps until the next poll, or deeply (woken by callers) when idle.
+    fn wait(&mut self, idle: bool) {
+        let now = Instant::now();
+        if !idle {
+            self.idle_since = None;
+        } else if now.duration_since(*self.idle_since.get_or_insert(now)) >= DEEP_AFTER {
+            self.shared.parked.store(true, Ordering::SeqCst);
+            if self.rx.is_empty() {
+                thread::park_timeout(DEEP_MAX);
+            }
+            self.shared.parked.store(false, Ordering::SeqCst);
+            self.shared.nudged.store(false, Ordering::Release);
+            return;
+        }
+        thread::park_timeout(self.poll);
+        self.shared.nudged.store(false, Ordering::Release);
+    }
+
+    /// Writes a `logjet dropped N records` notice if callers dropped
+    /// records since the last one (coalesced unless `force`).
+    fn report_drops(&mut self, force: bool) {
+        let dropped = self.shared.dropped.load(Ordering::Relaxed);
+        if dropped <= self.reported_drops {
+            return;
+        }
+        let now = Instant::now();
+        if !force
+            && self
+                .last_drop_report
+                .is_some_and(|t| now.duration_since(t) < DROP_REPORT_EVERY)
+        {
+            return;
+        }
+        let n = dropped - self.reported_drops;
+        self.reported_drops = dropped;
+        self.last_drop_report = Some(now);
+        let mut rec = Capture::new(Level::Warn, crate::time::now_nanos());
+        rec.u64("dropped", n);
+        rec.msg_fmt(format_args!("logjet dropped {n} records"));
+        self.format_record(&rec);
+    }
+
+    /// Writes every sink buffer out, retrying failures, then completes the
+    /// flush tickets that were waiting for these records.
+    fn write_batch(&mut self) {
+        let mut all_written = true;
+        for i in 0..self.sinks.len() {
+            if !self.write_sink(i) {
+                all_written = false;
+            }
+        }
+        let n = std::mem::take(&mut self.batch_records);
+        self.batch_bytes = 0;
+        let c = &self.shared.counters;
+        let outcome = if all_written {
+            c.written.fetch_add(n, Ordering::Relaxed);
+            FlushOutcome::Done
+        } else {
+            c.lost.fetch_add(n, Ordering::Relaxed);
+            self.lost_in_stop += n;
+            if n > 0 {
+                report(format_args!(
+                    "{n} records could not be written before the shutdown deadline and are dropped"
+                ));
+            }
+            FlushOutcome::Lost(n)
+        };
+        for t in self.tickets.drain(..) {
+            t.complete(outcome);
+        }
+    }
+
+    /// Writes one sink's buffer, retrying with backoff. Returns false when
+    /// it gave up (a deadline passed with the sink still failing).
+    fn write_sink(&mut self, i: usize) -> bool {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            let s = &mut self.sinks[i];
+            if s.done >= s.buf.len() && !s.needs_flush {
+                s.buf.clear();
+                s.done = 0;
+                if s.buf.capacity() > KEEP_BYTES {
+                    s.buf = Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4);
+                }
+                return true;
+            }
+            let attempt = if s.done < s.buf.len() {
+                let (out, pending) = (&mut s.out, &s.buf[s.done..]);
+                catch_unwind(AssertUnwindSafe(|| out.write(pending)))
+            } else {
+                let out = &mut s.out;
+                catch_unwind(AssertUnwindSafe(|| out.flush().map(|()| 0)))
+            };
+            let err = match attempt {
+                Ok(Ok(n)) if s.done < s.buf.len() && n == 0 => {
+                    io::Error::new(io::ErrorKind::WriteZero, "the sink accepted no bytes")
+                }
+                Ok(Ok(n)) => {
+                    if s.done < s.buf.len() {
+                        s.done += n;
+                        self.shared
+                            .counters
+                            .bytes
+                            .fetch_add(n as u64, Ordering::Relaxed);
+                        s.needs_flush = true;
+                    } else {
+                        s.needs_flush = false;
+                    }
+                    if s.failing {
+                        s.failing = false;
+                        report(format_args!(
+                            "{} is writable again after {} failed attempts",
+                            s.name, s.failures_since_report
+                        ));
+                        s.failures_since_report = 0;
+                        s.last_report = None;
+                    }
+                    backoff = BACKOFF_MIN;
+                    continue;
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(Err(e)) => e,
+                Err(panic) => {
+                    io::Error::other(format!("the sink panicked: {}", panic_message(&*panic)))
+                }
+            };
+            self.shared
+                .counters
+                .write_errors
+                .fetch_add(1, Ordering::Relaxed);
+            let now = Instant::now();
+            let s = &mut self.sinks[i];
+            s.failures_since_report += 1;
+            if !s.failing {
+                s.failing = true;
+                s.last_report = Some(now);
+                report(format_args!(
+                    "cannot write to {}: {err}; retrying with backoff (records wait in the queue)",
+                    s.name
+                ));
+            } else if s
+                .last_report
+                .is_none_or(|t| now.duration_since(t) >= REPORT_EVERY)
+            {
+                report(format_args!(
+                    "{} still failing: {err} ({} failed attempts so far)",
+                    s.name, s.failures_since_report
+                ));
+                s.last_report = Some(now);
+            }
+            if self.gave_up || self.shared.deadline().is_some_and(|d| now >= d) {
+                self.gave_up = true;
+                s.buf.clear();
+                s.done = 0;
+                s.needs_flush = false;
+                return false;
+            }
+            let sleep = match self.shared.deadline() {
+                Some(d) => backoff.min(d.saturating_duration_since(now)),
+                None => backoff,
+            };
+            thread::park_timeout(sleep);
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// Writes what arrived after the shutdown request, closes the channel
+    /// (counting anything still in it as lost), and answers the shutdown.
+    fn finish(mut self) {
+        // Records from other threads may still be queued behind the request.
+        loop {
+            let (n, _) = self.drain();
+            self.report_drops(true);
+            self.write_batch();
+            if n == 0 {
+                break;
+            }
+        }
+        let Worker {
+            rx,
+            shared,
+            shutdown,
+            sinks,
+            lost_in_stop,
+            ..
+        } = self;
+        drop(rx);
+        drop(sinks);
+        let discarded = channel::take_discarded();
+        if discarded > 0 {
+            shared.counters.lost.fetch_add(discarded, Ordering::Relaxed);
+            report(format_args!(
+                "{discarded} records arrived during shutdown and were dropped"
+            ));
+        }
+        if let Some(t) = shutdown {
+            let lost = lost_in_stop + discarded;
+            t.complete(if lost == 0 {
+                FlushOutcome::Done
+            } else {
+                FlushOutcome::Lost(lost)
+            });
+        }
+    }
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
