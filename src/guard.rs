@@ -31,6 +31,14 @@ pub struct Guard {
     thread: Option<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
 impl Guard {
     pub(crate) fn new(logger: Logger, thread: JoinHandle<()>) -> Guard {
         Guard {
