@@ -76,7 +76,10 @@ impl Guard {
     /// as dropped and reported in the error.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), Error> {
         let core = &self.logger.core;
-        if let Some(at) = std::time::Instant::now().checked_add(timeout) {
+        // The writer gives up on failing sinks a little before the timeout,
+        // so that its answer (and the count of what it gave up) arrives in time.
+        let margin = (timeout / 10).min(Duration::from_millis(100));
+        if let Some(at) = std::time::Instant::now().checked_add(timeout - margin) {
             core.shared.set_deadline(at);
         }
         let result = core.control(Msg::Shutdown, Some(timeout));
