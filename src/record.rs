@@ -87,7 +87,7 @@ impl Out for Vec<u8> {
 }
 
 /// A record being captured, or the fields of a child logger: a level, a
-/// time and [`INLINE`] bytes of items inline, spilling to the heap when a
+/// time and `INLINE` (218) bytes of items inline, spilling to the heap when a
 /// record is larger.
 pub struct Capture {
     /// Nanoseconds since the Unix epoch, taken by the caller (0 when the
