@@ -194,6 +194,7 @@ impl Builder {
         let (tx, rx) = crossbeam_channel::bounded(self.capacity);
         let shared = Arc::new(Shared::new(self.capacity));
         let worker = Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout);
+        // Detached: the thread ends by itself once every handle is gone.
         let handle = std::thread::Builder::new()
             .name("logjet-writer".into())
             .spawn(move || worker.run())
@@ -214,7 +215,7 @@ impl Builder {
         if self.flush_on_panic {
             crate::panic::flush_on_panic(&logger);
         }
-        let guard = Guard::new(logger.clone(), handle);
+        let guard = Guard::new(logger.clone());
         Ok((logger, guard))
     }
 }

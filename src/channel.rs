@@ -70,9 +70,6 @@ thread_local! {
     /// Set on the writer thread, so that a sink that logs (or a panic in a
     /// sink) never waits for the writer itself.
     static IN_WRITER: Cell<bool> = const { Cell::new(false) };
-    /// Records in flight that the writer thread dropped without writing
-    /// (those still queued when the channel is torn down).
-    static DISCARDED: Cell<u64> = const { Cell::new(0) };
 }
 
 pub(crate) fn mark_writer_thread() {
@@ -81,15 +78,6 @@ pub(crate) fn mark_writer_thread() {
 
 pub(crate) fn in_writer() -> bool {
     IN_WRITER.with(|c| c.get())
-}
-
-/// Counts a record that was sent but is dropped unwritten.
-pub(crate) fn note_discarded() {
-    DISCARDED.with(|c| c.set(c.get() + 1));
-}
-
-pub(crate) fn take_discarded() -> u64 {
-    DISCARDED.with(|c| c.replace(0))
 }
 
 /// Counters the writer updates (once per batch, on their own cache line).
@@ -177,14 +165,19 @@ impl Shared {
         self.deadline.lock().ok().and_then(|d| *d)
     }
 
-    /// A record that cannot be queued because the writer has exited.
+    /// A record that cannot be queued because the writer thread is gone.
     #[cold]
     pub(crate) fn lost_after_shutdown(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.warn_late();
+    }
+
+    /// Says once that records are being dropped because the logger was
+    /// shut down.
+    pub(crate) fn warn_late(&self) {
         if !self.late_warned.swap(true, Ordering::Relaxed) {
             crate::worker::report(format_args!(
-                "a record was logged after the logger shut down and is dropped (and counted); \
-                 keep the Guard alive until the end of main: `let (log, _guard) = ...build()?`"
+                "a record was logged after the logger was shut down; it is dropped and counted"
             ));
         }
     }
@@ -223,15 +216,11 @@ pub(crate) struct Core {
 impl Core {
     /// Queues a record under the overflow policy.
     #[inline]
-    pub(crate) fn send(&self, mut rec: Record) {
-        rec.in_flight = true;
+    pub(crate) fn send(&self, rec: Record) {
         match self.tx.try_send(Msg::Record(rec)) {
             Ok(()) => self.shared.wake_if_parked(),
             Err(TrySendError::Full(m)) => self.send_full(m),
-            Err(TrySendError::Disconnected(m)) => {
-                forget_in_flight(m);
-                self.shared.lost_after_shutdown()
-            }
+            Err(TrySendError::Disconnected(_)) => self.shared.lost_after_shutdown(),
         }
     }
 
@@ -244,22 +233,20 @@ impl Core {
             .fetch_max(self.shared.capacity as u64, Ordering::Relaxed);
         if self.overflow == Overflow::Drop || in_writer() {
             // A sink that logs must never wait for the writer it runs on.
-            forget_in_flight(m);
+            drop(m);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             self.shared.nudge();
             return;
         }
         self.shared.nudge();
-        if let Err(e) = self.tx.send(m) {
-            forget_in_flight(e.into_inner());
+        if self.tx.send(m).is_err() {
             self.shared.lost_after_shutdown();
         }
     }
 
     /// Queues a record even under `Drop` (for `fatal!`), waiting at most
     /// until `deadline`. Returns false when it could not be queued.
-    pub(crate) fn send_wait(&self, mut rec: Record, deadline: Instant) -> bool {
-        rec.in_flight = true;
+    pub(crate) fn send_wait(&self, rec: Record, deadline: Instant) -> bool {
         let msg = Msg::Record(rec);
         let msg = match self.tx.try_send(msg) {
             Ok(()) => {
@@ -267,8 +254,7 @@ impl Core {
                 return true;
             }
             Err(TrySendError::Full(m)) if !in_writer() => m,
-            Err(TrySendError::Full(m)) | Err(TrySendError::Disconnected(m)) => {
-                forget_in_flight(m);
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
@@ -276,8 +262,7 @@ impl Core {
         self.shared.nudge();
         match self.tx.send_deadline(msg, deadline) {
             Ok(()) => true,
-            Err(SendTimeoutError::Timeout(m)) | Err(SendTimeoutError::Disconnected(m)) => {
-                forget_in_flight(m);
+            Err(SendTimeoutError::Timeout(_)) | Err(SendTimeoutError::Disconnected(_)) => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 false
             }
@@ -325,14 +310,6 @@ impl Drop for Core {
         // failing sinks until the shutdown timeout, and exits.
         self.shared
             .set_deadline(Instant::now() + self.shutdown_timeout);
-    }
-}
-
-/// Marks a record that never reached the writer as not in flight, so that
-/// dropping it is not counted as a writer-side loss (the caller counts it).
-fn forget_in_flight(m: Msg) {
-    if let Msg::Record(mut r) = m {
-        r.in_flight = false;
     }
 }
 

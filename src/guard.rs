@@ -1,6 +1,5 @@
 //! The guard that flushes on drop and shuts the writer down on request.
 
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::channel::Msg;
@@ -28,23 +27,19 @@ use crate::logger::Logger;
 #[must_use = "dropping the guard flushes the logger now; bind it: `let (log, _guard) = ...`"]
 pub struct Guard {
     logger: Logger,
-    thread: Option<JoinHandle<()>>,
+    /// Until `shutdown`.
+    open: bool,
 }
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guard")
-            .field("running", &self.thread.is_some())
-            .finish()
+        f.debug_struct("Guard").field("open", &self.open).finish()
     }
 }
 
 impl Guard {
-    pub(crate) fn new(logger: Logger, thread: JoinHandle<()>) -> Guard {
-        Guard {
-            logger,
-            thread: Some(thread),
-        }
+    pub(crate) fn new(logger: Logger) -> Guard {
+        Guard { logger, open: true }
     }
 
     /// Waits until every record logged before this call is on the sinks.
@@ -63,9 +58,10 @@ impl Guard {
         &self.logger
     }
 
-    /// Flushes, stops the writer thread and closes the sinks, waiting at
-    /// most the configured shutdown timeout. Records logged afterwards are
-    /// dropped and counted.
+    /// Flushes, then closes the sinks, waiting at most the configured
+    /// shutdown timeout. Records logged afterwards are dropped and counted
+    /// (with a one-time warning on stderr); `flush` then returns an error for
+    /// which [`Error::is_closed`] is true.
     pub fn shutdown(self) -> Result<(), Error> {
         let timeout = self.logger.core.shutdown_timeout;
         self.shutdown_timeout(timeout)
@@ -83,13 +79,11 @@ impl Guard {
             core.shared.set_deadline(at);
         }
         let result = core.control(Msg::Shutdown, Some(timeout));
-        if let Some(t) = self.thread.take() {
-            if result.is_ok() || t.is_finished() {
-                let _ = t.join();
-            }
-        }
+        // The writer thread stays (parked) to count what is logged from now
+        // on, until the last handle is gone.
+        self.open = false;
         match result {
-            // The writer already exited (an earlier shutdown).
+            // The writer already exited.
             Err(e) if e.is_closed() => Ok(()),
             r => r,
         }
@@ -98,7 +92,7 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if self.thread.is_none() {
+        if !self.open {
             return;
         }
         let timeout = self.logger.core.shutdown_timeout;

@@ -26,7 +26,7 @@ use crate::level::Level;
 
 /// Bytes stored inline in a record before it spills to the heap. Chosen so
 /// that a whole [`Record`] is 256 bytes (four cache lines).
-pub(crate) const INLINE: usize = 218;
+pub(crate) const INLINE: usize = 219;
 
 pub(crate) const T_MSG: u8 = 1;
 pub(crate) const T_BINDINGS: u8 = 2;
@@ -87,7 +87,7 @@ impl Out for Vec<u8> {
 }
 
 /// A record being captured, or the fields of a child logger: a level, a
-/// time and `INLINE` (218) bytes of items inline, spilling to the heap when a
+/// time and `INLINE` (219) bytes of items inline, spilling to the heap when a
 /// record is larger.
 pub struct Capture {
     /// Nanoseconds since the Unix epoch, taken by the caller (0 when the
@@ -96,23 +96,11 @@ pub struct Capture {
     heap: Option<Vec<u8>>,
     len: u32,
     pub(crate) level: Level,
-    /// Set while the record travels to the writer: dropping it then means
-    /// losing it, which is counted.
-    pub(crate) in_flight: bool,
     inline: [u8; INLINE],
 }
 
 /// A record on its way to the writer.
 pub(crate) type Record = Capture;
-
-impl Drop for Capture {
-    #[inline]
-    fn drop(&mut self) {
-        if self.in_flight {
-            crate::channel::note_discarded();
-        }
-    }
-}
 
 impl Capture {
     #[inline]
@@ -122,7 +110,6 @@ impl Capture {
             heap: None,
             len: 0,
             level,
-            in_flight: false,
             inline: [0; INLINE],
         }
     }

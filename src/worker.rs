@@ -70,13 +70,15 @@ pub(crate) struct Worker {
     batch_records: u64,
     batch_bytes: usize,
     tickets: Vec<FlushTicket>,
+    /// A shutdown request, answered once the records before it are written.
     shutdown: Option<FlushTicket>,
-    stopping: bool,
+    /// Shut down: sinks closed, records counted as dropped.
+    closed: bool,
+    /// Every handle is gone.
+    disconnected: bool,
     /// Once a deadline passed with a sink still failing, the remaining
     /// records are given up at once instead of retried.
     gave_up: bool,
-    /// Records given up on since the shutdown began.
-    lost_in_stop: u64,
     reported_drops: u64,
     last_drop_report: Option<Instant>,
     poll: Duration,
@@ -116,9 +118,9 @@ impl Worker {
             batch_bytes: 0,
             tickets: Vec::new(),
             shutdown: None,
-            stopping: false,
+            closed: false,
+            disconnected: false,
             gave_up: false,
-            lost_in_stop: 0,
             reported_drops: 0,
             last_drop_report: None,
             poll: MAX_POLL,
@@ -129,29 +131,61 @@ impl Worker {
 
     pub(crate) fn run(mut self) {
         channel::mark_writer_thread();
+        // A bug in logjet must not leave callers waiting on a dead queue:
+        // after a panic the writer closes and goes on counting and answering.
+        while let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run_loop())) {
+            report(format_args!(
+                "internal error in the writer thread ({}); the sinks are closed and further records \
+                 are counted as dropped. Please report this bug.",
+                panic_message(&*panic)
+            ));
+            let lost = std::mem::take(&mut self.batch_records);
+            self.shared.counters.lost.fetch_add(lost, Ordering::Relaxed);
+            for t in self.tickets.drain(..) {
+                t.complete(FlushOutcome::Lost(lost));
+            }
+            if let Some(t) = self.shutdown.take() {
+                t.complete(FlushOutcome::Lost(lost));
+            }
+            self.sinks.clear();
+            self.closed = true;
+        }
+    }
+
+    fn run_loop(&mut self) {
         loop {
             let (n, full) = self.drain();
-            let force = !self.tickets.is_empty() || self.stopping;
+            if self.closed {
+                if self.disconnected {
+                    break;
+                }
+                if n == 0 {
+                    self.wait_closed();
+                }
+                continue;
+            }
+            let force = !self.tickets.is_empty() || self.shutdown.is_some() || self.disconnected;
             self.report_drops(force);
             self.write_batch();
-            if self.stopping {
+            if let Some(t) = self.shutdown.take() {
+                self.close(t);
+                continue;
+            }
+            if self.disconnected {
                 break;
             }
             if !full {
                 self.wait(n == 0);
             }
         }
-        self.finish();
     }
 
-    /// Takes messages until the queue is empty or a batch is full. Returns
-    /// how many it took and whether it stopped because the batch is full.
+    /// Takes messages until the queue is empty, a batch is full or a
+    /// shutdown request arrives. Returns how many it took and whether it
+    /// stopped because the batch is full.
     fn drain(&mut self) -> (usize, bool) {
         let waiting = self.rx.len() as u64;
-        self.shared
-            .counters
-            .high_water
-            .fetch_max(waiting, Ordering::Relaxed);
+        self.shared.counters.high_water.fetch_max(waiting, Ordering::Relaxed);
         self.adapt_poll(waiting);
         let mut n = 0;
         while self.batch_bytes < BATCH_BYTES {
@@ -159,6 +193,10 @@ impl Worker {
                 Ok(msg) => {
                     n += 1;
                     self.handle(msg);
+                    if self.shutdown.is_some() {
+                        // What follows the request is the closed logger's.
+                        return (n, false);
+                    }
                 }
                 Err(TryRecvError::Empty) => return (n, false),
                 Err(TryRecvError::Disconnected) => {
@@ -172,24 +210,47 @@ impl Worker {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Record(mut rec) => {
-                rec.in_flight = false;
+            Msg::Record(rec) if self.closed => {
+                drop(rec);
+                self.shared.counters.lost.fetch_add(1, Ordering::Relaxed);
+                self.shared.warn_late();
+            }
+            Msg::Record(rec) => {
                 self.format_record(&rec);
                 self.batch_records += 1;
             }
+            Msg::Flush(t) if self.closed => t.complete(FlushOutcome::Gone),
             Msg::Flush(t) => self.tickets.push(t),
-            Msg::Shutdown(t) => {
-                self.shutdown = Some(t);
-                self.begin_stop();
-            }
+            Msg::Shutdown(t) if self.closed => t.complete(FlushOutcome::Done),
+            Msg::Shutdown(t) => self.shutdown = Some(t),
         }
     }
 
+    /// Everything before the shutdown request is written: close the sinks
+    /// and answer. The thread stays to count (as dropped) what is still
+    /// logged and to answer flushes, until the last handle is gone.
+    fn close(&mut self, ticket: FlushTicket) {
+        self.sinks.clear();
+        self.closed = true;
+        let lost = self.shared.counters.lost.load(Ordering::Relaxed);
+        ticket.complete(if lost == 0 { FlushOutcome::Done } else { FlushOutcome::Lost(lost) });
+    }
+
+    /// The closed logger's sleep: callers wake it when they log.
+    fn wait_closed(&mut self) {
+        self.shared.parked.store(true, Ordering::SeqCst);
+        if self.rx.is_empty() {
+            thread::park_timeout(DEEP_MAX);
+        }
+        self.shared.parked.store(false, Ordering::SeqCst);
+    }
+
+    /// Every handle is gone: write what is left, giving failing sinks until
+    /// the shutdown timeout, then exit.
     fn begin_stop(&mut self) {
-        if !self.stopping {
-            self.stopping = true;
-            self.shared
-                .set_deadline(Instant::now() + self.shutdown_timeout);
+        if !self.disconnected {
+            self.disconnected = true;
+            self.shared.set_deadline(Instant::now() + self.shutdown_timeout);
         }
     }
 
@@ -282,7 +343,6 @@ impl Worker {
             FlushOutcome::Done
         } else {
             c.lost.fetch_add(n, Ordering::Relaxed);
-            self.lost_in_stop += n;
             if n > 0 {
                 report(format_args!(
                     "{n} records could not be written before the shutdown deadline and are dropped"
@@ -389,44 +449,6 @@ impl Worker {
         }
     }
 
-    /// Writes what arrived after the shutdown request, closes the channel
-    /// (counting anything still in it as lost), and answers the shutdown.
-    fn finish(mut self) {
-        // Records from other threads may still be queued behind the request.
-        loop {
-            let (n, _) = self.drain();
-            self.report_drops(true);
-            self.write_batch();
-            if n == 0 {
-                break;
-            }
-        }
-        let Worker {
-            rx,
-            shared,
-            shutdown,
-            sinks,
-            lost_in_stop,
-            ..
-        } = self;
-        drop(rx);
-        drop(sinks);
-        let discarded = channel::take_discarded();
-        if discarded > 0 {
-            shared.counters.lost.fetch_add(discarded, Ordering::Relaxed);
-            report(format_args!(
-                "{discarded} records arrived during shutdown and were dropped"
-            ));
-        }
-        if let Some(t) = shutdown {
-            let lost = lost_in_stop + discarded;
-            t.complete(if lost == 0 {
-                FlushOutcome::Done
-            } else {
-                FlushOutcome::Lost(lost)
-            });
-        }
-    }
 }
 
 /// The message of a panic payload.
