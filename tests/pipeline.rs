@@ -409,3 +409,39 @@ fn level_can_change_while_threads_log() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["msg"], "after");
 }
+
+#[test]
+fn several_appenders_on_one_file_never_interleave_inside_a_line() {
+    // Two loggers open the same file separately, as two processes would.
+    let dir = TempDir::new("appenders");
+    let path = dir.join("shared.log");
+    let a = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
+    let b = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
+    let long = "z".repeat(700);
+    std::thread::scope(|s| {
+        for (name, (log, _)) in [("a", &a), ("b", &b)] {
+            let long = &long;
+            s.spawn(move || {
+                for i in 0..20_000u32 {
+                    logjet::info!(log, "appender", who = name, i = i, long = long);
+                }
+            });
+        }
+    });
+    a.1.flush().unwrap();
+    b.1.flush().unwrap();
+    let lines = read_lines(&path);
+    assert_eq!(lines.len(), 40_000);
+    for who in ["a", "b"] {
+        let is: Vec<u64> = lines.iter().filter(|l| l["who"] == who).map(|l| l["i"].as_u64().unwrap()).collect();
+        assert_eq!(is, (0..20_000).collect::<Vec<u64>>());
+    }
+}
+
+#[test]
+fn loggers_are_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    check::<Logger>();
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<logjet::Guard>();
+}
