@@ -1,12 +1,13 @@
 //! Configuring and starting a logger.
 
-use std::sync::atomic::AtomicU8;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicU8};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::channel::{Core, Overflow, Shared};
 use crate::encode::json::{BaseValue, JsonFormat};
 use crate::error::Error;
+use crate::filter::Namespaces;
 use crate::guard::Guard;
 use crate::level::Level;
 use crate::logger::Logger;
@@ -34,6 +35,7 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// | [`pid`](Builder::pid), [`hostname`](Builder::hostname) | written |
 /// | [`shutdown_timeout`](Builder::shutdown_timeout) | 5 s |
 /// | [`flush_on_panic`](Builder::flush_on_panic) | off |
+/// | [`debug_env`](Builder::debug_env), [`debug`](Builder::debug) | namespaces from `$DEBUG` |
 ///
 /// ```no_run
 /// use logjet::{sink, Level, Logger, Overflow};
@@ -57,6 +59,8 @@ pub struct Builder {
     hostname: Option<Option<String>>,
     shutdown_timeout: Duration,
     flush_on_panic: bool,
+    debug_env: String,
+    debug_spec: Option<String>,
 }
 
 impl Default for Builder {
@@ -77,6 +81,8 @@ impl Builder {
             hostname: Some(None),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             flush_on_panic: false,
+            debug_env: "DEBUG".to_string(),
+            debug_spec: None,
         }
     }
 
@@ -162,6 +168,28 @@ impl Builder {
         self
     }
 
+    /// The environment variable read at build time for the debug namespaces
+    /// (default `DEBUG`), with npm `debug`'s syntax: `app:*,-app:db`.
+    ///
+    /// ```
+    /// let (log, _guard) = logjet::Logger::builder()
+    ///     .debug_env("MYAPP_DEBUG")
+    ///     .sink(logjet::sink::Writer::new(std::io::sink()))
+    ///     .build()?;
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn debug_env(mut self, var: impl Into<String>) -> Self {
+        self.debug_env = var.into();
+        self
+    }
+
+    /// The debug namespaces to start with, instead of reading the
+    /// environment (`""` turns them all off whatever `DEBUG` says).
+    pub fn debug(mut self, spec: impl Into<String>) -> Self {
+        self.debug_spec = Some(spec.into());
+        self
+    }
+
     /// Starts the writer thread. Returns the logger and the guard that
     /// flushes it when dropped.
     ///
@@ -180,6 +208,12 @@ impl Builder {
             .min()
             .unwrap_or(Level::Trace as u8);
 
+        let debug_spec = match self.debug_spec {
+            Some(spec) => spec,
+            None => std::env::var_os(&self.debug_env)
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
         let pid = std::process::id();
         let hostname = self.hostname.map(|h| h.unwrap_or_else(system_hostname));
         let mut base = Vec::new();
@@ -210,6 +244,8 @@ impl Builder {
             shutdown_timeout: self.shutdown_timeout,
             tx,
             shared,
+            debug: RwLock::new(Namespaces::parse(&debug_spec)),
+            debug_gen: AtomicU64::new(0),
         });
         let logger = Logger::from_core(core);
         if self.flush_on_panic {

@@ -22,7 +22,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
 use crossbeam_utils::CachePadded;
 
 use crate::error::Error;
+use crate::filter::Namespaces;
 use crate::record::Record;
 use crate::stats::Stats;
 
@@ -211,6 +212,11 @@ pub(crate) struct Core {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) tx: Sender<Msg>,
     pub(crate) shared: Arc<Shared>,
+    /// The `DEBUG` namespaces in force.
+    pub(crate) debug: RwLock<Namespaces>,
+    /// Bumped at each change of `debug`, which invalidates every debug
+    /// handle's cached answer at once.
+    pub(crate) debug_gen: AtomicU64,
 }
 
 impl Core {

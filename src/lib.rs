@@ -49,8 +49,10 @@
 
 mod builder;
 mod channel;
+mod debug;
 mod encode;
 mod error;
+mod filter;
 mod guard;
 mod level;
 mod logger;
@@ -66,8 +68,10 @@ pub mod sink;
 
 pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use channel::Overflow;
+pub use debug::DebugLogger;
 pub use encode::json::RESERVED_KEYS;
 pub use error::Error;
+pub use filter::Namespaces;
 pub use guard::Guard;
 pub use level::{Level, ParseLevelError};
 pub use logger::{Event, Fields, Logger};

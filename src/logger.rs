@@ -126,7 +126,7 @@ impl Logger {
     #[inline]
     pub fn event(&self, level: Level) -> Option<Event<'_>> {
         if self.enabled(level) {
-            Some(Event::new(self, level))
+            Some(Event::new(self, level, None))
         } else {
             None
         }
@@ -211,8 +211,10 @@ pub struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
+    /// Starts a record: the time, then the namespace of a debug handle,
+    /// then the logger's bindings.
     #[inline]
-    fn new(logger: &'a Logger, level: Level) -> Event<'a> {
+    pub(crate) fn new(logger: &'a Logger, level: Level, ns: Option<&str>) -> Event<'a> {
         let core = &*logger.core;
         let time = if core.capture_time {
             crate::time::now_nanos()
@@ -220,6 +222,9 @@ impl<'a> Event<'a> {
             0
         };
         let mut rec = Capture::new(level, time);
+        if let Some(ns) = ns {
+            rec.ns(ns);
+        }
         if let Some(b) = &logger.bindings {
             rec.bindings(&b.json);
         }

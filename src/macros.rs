@@ -28,9 +28,9 @@
 #[macro_export]
 macro_rules! log {
     ($logger:expr, $level:expr, $($rest:tt)+) => {{
-        let __logjet_logger = &$logger;
-        let __logjet_logger: &$crate::Logger = __logjet_logger;
-        if let ::core::option::Option::Some(mut __logjet_ev) = __logjet_logger.event($level) {
+        #[allow(unused_imports)]
+        use $crate::__private::LogTarget as _;
+        if let ::core::option::Option::Some(mut __logjet_ev) = (&$logger).__logjet_event($level) {
             $crate::__logjet_event!(@start __logjet_ev, $($rest)+);
         }
     }};

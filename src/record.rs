@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! item   := MSG len:u32 utf8
+//!         | NS len:u32 utf8                       (the namespace of a debug handle)
 //!         | BINDINGS len:u32 json-fragment        (`,"k":v,...`, pre-encoded)
 //!         | tag key value
 //! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
@@ -30,6 +31,7 @@ pub(crate) const INLINE: usize = 219;
 
 pub(crate) const T_MSG: u8 = 1;
 pub(crate) const T_BINDINGS: u8 = 2;
+pub(crate) const T_NS: u8 = 3;
 pub(crate) const T_I64: u8 = 16;
 pub(crate) const T_U64: u8 = 17;
 pub(crate) const T_F64: u8 = 18;
@@ -162,6 +164,13 @@ impl Capture {
     pub(crate) fn bindings(&mut self, fragment: &[u8]) {
         self.push(T_BINDINGS);
         self.put_blob(fragment);
+    }
+
+    /// Captures the namespace of a debug handle.
+    #[inline]
+    pub(crate) fn ns(&mut self, ns: &str) {
+        self.push(T_NS);
+        self.put_blob(ns.as_bytes());
     }
 
     /// Captures the message. Its bytes are valid UTF-8.
@@ -374,6 +383,7 @@ pub(crate) enum Val<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Item<'a> {
     Msg(&'a [u8]),
+    Ns(&'a [u8]),
     Bindings(&'a [u8]),
     Field(&'a [u8], Val<'a>),
 }
@@ -437,6 +447,7 @@ impl<'a> Iterator for Items<'a> {
         let tag = *self.take(1)?.first()?;
         match tag {
             T_MSG => return Some(Item::Msg(self.blob()?)),
+            T_NS => return Some(Item::Ns(self.blob()?)),
             T_BINDINGS => return Some(Item::Bindings(self.blob()?)),
             _ => {}
         }
@@ -478,6 +489,7 @@ mod tests {
         for pad in [0usize, 10, 300, 5000] {
             let mut c = Capture::new(Level::Info, 0);
             let long = "x".repeat(pad);
+            c.ns("app:db");
             c.bindings(b",\"a\":1");
             c.i64("i", -5);
             c.u64("u", u64::MAX);
@@ -496,6 +508,7 @@ mod tests {
             assert_eq!(
                 items,
                 vec![
+                    Item::Ns(b"app:db"),
                     Item::Bindings(b",\"a\":1"),
                     Item::Field(b"i", Val::I64(-5)),
                     Item::Field(b"u", Val::U64(u64::MAX)),

@@ -314,6 +314,36 @@ pub mod dispatch {
         }
     }
 
+    /// What the macros log through: a [`Logger`](crate::Logger) or a
+    /// [`DebugLogger`](crate::DebugLogger) (or a reference to one).
+    pub trait LogTarget {
+        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>>;
+    }
+    impl LogTarget for crate::Logger {
+        #[inline(always)]
+        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
+            self.event(level)
+        }
+    }
+    impl LogTarget for crate::DebugLogger {
+        #[inline(always)]
+        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
+            self.event(level)
+        }
+    }
+    impl<T: LogTarget + ?Sized> LogTarget for &T {
+        #[inline(always)]
+        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
+            (**self).__logjet_event(level)
+        }
+    }
+    impl<T: LogTarget + ?Sized> LogTarget for std::sync::Arc<T> {
+        #[inline(always)]
+        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
+            (**self).__logjet_event(level)
+        }
+    }
+
     /// `%value`: the `Display` output as a string.
     #[inline]
     pub fn display<T: fmt::Display + ?Sized>(c: &mut Capture, key: &str, v: &T) {

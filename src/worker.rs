@@ -14,10 +14,18 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::channel::{self, FlushOutcome, FlushTicket, Msg, Shared};
+use crate::encode::console::ConsoleFormat;
 use crate::encode::json::JsonFormat;
 use crate::level::Level;
 use crate::record::Capture;
-use crate::sink::private::Target;
+use crate::sink::private::{Format, Target};
+
+/// A sink's own formatter.
+enum SinkFormat {
+    /// The shared NDJSON line.
+    Json,
+    Console(ConsoleFormat),
+}
 
 /// Format records until this many bytes wait in the sink buffers, then write.
 pub(crate) const BATCH_BYTES: usize = 128 * 1024;
@@ -47,6 +55,7 @@ pub(crate) fn report(args: fmt::Arguments<'_>) {
 struct SinkSlot {
     name: String,
     out: Box<dyn Write + Send>,
+    format: SinkFormat,
     min: Level,
     buf: Vec<u8>,
     /// Bytes of `buf` already written.
@@ -99,6 +108,10 @@ impl Worker {
             .map(|(min, t)| SinkSlot {
                 name: t.name,
                 out: t.out,
+                format: match t.format {
+                    Format::Json => SinkFormat::Json,
+                    Format::Console(style) => SinkFormat::Console(ConsoleFormat::new(style)),
+                },
                 min,
                 buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
                 done: 0,
@@ -185,7 +198,10 @@ impl Worker {
     /// stopped because the batch is full.
     fn drain(&mut self) -> (usize, bool) {
         let waiting = self.rx.len() as u64;
-        self.shared.counters.high_water.fetch_max(waiting, Ordering::Relaxed);
+        self.shared
+            .counters
+            .high_water
+            .fetch_max(waiting, Ordering::Relaxed);
         self.adapt_poll(waiting);
         let mut n = 0;
         while self.batch_bytes < BATCH_BYTES {
@@ -233,7 +249,11 @@ impl Worker {
         self.sinks.clear();
         self.closed = true;
         let lost = self.shared.counters.lost.load(Ordering::Relaxed);
-        ticket.complete(if lost == 0 { FlushOutcome::Done } else { FlushOutcome::Lost(lost) });
+        ticket.complete(if lost == 0 {
+            FlushOutcome::Done
+        } else {
+            FlushOutcome::Lost(lost)
+        });
     }
 
     /// The closed logger's sleep: callers wake it when they log.
@@ -250,13 +270,19 @@ impl Worker {
     fn begin_stop(&mut self) {
         if !self.disconnected {
             self.disconnected = true;
-            self.shared.set_deadline(Instant::now() + self.shutdown_timeout);
+            self.shared
+                .set_deadline(Instant::now() + self.shutdown_timeout);
         }
     }
 
     fn format_record(&mut self, rec: &Capture) {
         let level = rec.level;
-        if let [only] = self.sinks.as_mut_slice() {
+        if let [only @ SinkSlot {
+            format: SinkFormat::Json,
+            ..
+        }] = self.sinks.as_mut_slice()
+        {
+            // The common case: one NDJSON sink, formatted in place.
             if level >= only.min {
                 let before = only.buf.len();
                 self.format.format(rec, &mut only.buf);
@@ -264,13 +290,24 @@ impl Worker {
             }
             return;
         }
-        self.line.clear();
-        self.format.format(rec, &mut self.line);
+        let mut line_ready = false;
         for s in &mut self.sinks {
-            if level >= s.min {
-                s.buf.extend_from_slice(&self.line);
-                self.batch_bytes += self.line.len();
+            if level < s.min {
+                continue;
             }
+            let before = s.buf.len();
+            match &mut s.format {
+                SinkFormat::Json => {
+                    if !line_ready {
+                        self.line.clear();
+                        self.format.format(rec, &mut self.line);
+                        line_ready = true;
+                    }
+                    s.buf.extend_from_slice(&self.line);
+                }
+                SinkFormat::Console(c) => c.format(rec, &mut s.buf),
+            }
+            self.batch_bytes += s.buf.len() - before;
         }
     }
 
@@ -448,7 +485,6 @@ impl Worker {
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
-
 }
 
 /// The message of a panic payload.

@@ -413,18 +413,26 @@ fn reserved_keys_are_renamed_never_duplicated() {
         msg = "user msg",
         hostname = 1,
         _level = 2,
-        time = 3
+        time = 3,
+        ns = "n"
     );
+    log.enable_debug("app");
+    let app = log.debug_ns("app");
+    logjet::debug!(app, "debug collide", ns = "user ns", level = 0);
     guard.flush().unwrap();
     let text = mem.text();
-    for key in logjet::RESERVED_KEYS {
-        assert_eq!(
-            text.matches(&format!("\"{key}\":")).count(),
-            1,
-            "{key} once in {text}"
-        );
+    for (i, line) in text.lines().enumerate() {
+        for key in logjet::RESERVED_KEYS {
+            let want = usize::from(key != "ns" || i == 1);
+            assert_eq!(
+                line.matches(&format!("\"{key}\":")).count(),
+                want,
+                "{key} in {line}"
+            );
+        }
     }
-    let l = &mem.lines()[0];
+    let lines = mem.lines();
+    let l = &lines[0];
     assert_eq!(l["level"], 30);
     assert_eq!(l["msg"], "collide");
     assert_eq!(l["_level"], "user");
@@ -434,6 +442,11 @@ fn reserved_keys_are_renamed_never_duplicated() {
     assert_eq!(l["__time"], 1);
     assert_eq!(l["_time"], 3);
     assert_eq!(l["_hostname"], 1);
+    assert_eq!(l["_ns"], "n");
+    let d = &lines[1];
+    assert_eq!(d["ns"], "app");
+    assert_eq!(d["_ns"], "user ns");
+    assert_eq!(d["_level"], 0);
 }
 
 #[test]

@@ -415,8 +415,14 @@ fn several_appenders_on_one_file_never_interleave_inside_a_line() {
     // Two loggers open the same file separately, as two processes would.
     let dir = TempDir::new("appenders");
     let path = dir.join("shared.log");
-    let a = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
-    let b = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
+    let a = Logger::builder()
+        .sink(sink::File::append(&path).unwrap())
+        .build()
+        .unwrap();
+    let b = Logger::builder()
+        .sink(sink::File::append(&path).unwrap())
+        .build()
+        .unwrap();
     let long = "z".repeat(700);
     std::thread::scope(|s| {
         for (name, (log, _)) in [("a", &a), ("b", &b)] {
@@ -433,7 +439,11 @@ fn several_appenders_on_one_file_never_interleave_inside_a_line() {
     let lines = read_lines(&path);
     assert_eq!(lines.len(), 40_000);
     for who in ["a", "b"] {
-        let is: Vec<u64> = lines.iter().filter(|l| l["who"] == who).map(|l| l["i"].as_u64().unwrap()).collect();
+        let is: Vec<u64> = lines
+            .iter()
+            .filter(|l| l["who"] == who)
+            .map(|l| l["i"].as_u64().unwrap())
+            .collect();
         assert_eq!(is, (0..20_000).collect::<Vec<u64>>());
     }
 }

@@ -165,19 +165,25 @@ pub(crate) fn write_int<O: Out + ?Sized, I: itoa::Integer>(out: &mut O, v: I) {
     out.extend(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// The keys logjet writes itself at the top level of every line.
-pub const RESERVED_KEYS: [&str; 5] = ["level", "time", "pid", "hostname", "msg"];
+/// The keys logjet writes itself at the top level of a line (`ns` only on
+/// records from a [`DebugLogger`](crate::DebugLogger)). A user's top-level
+/// key equal to one of them, or to one of them preceded by underscores, is
+/// written with one more leading underscore.
+pub const RESERVED_KEYS: [&str; 6] = ["level", "time", "pid", "hostname", "msg", "ns"];
 
 /// Whether a user's top-level key must be renamed so that it cannot be
 /// confused with a key logjet writes: any key made of underscores followed
-/// by a reserved key (`level`, `_level`, `__level`, …).
+/// by a reserved key (`level`, `_level`, `__level`, …, `ns`).
 #[inline]
 pub(crate) fn is_reserved(key: &[u8]) -> bool {
     let mut k = key;
     while let [b'_', rest @ ..] = k {
         k = rest;
     }
-    matches!(k, b"level" | b"time" | b"pid" | b"hostname" | b"msg")
+    matches!(
+        k,
+        b"level" | b"time" | b"pid" | b"hostname" | b"msg" | b"ns"
+    )
 }
 
 /// Writes `,"key":` for a top-level user key, renaming reserved keys by
@@ -230,7 +236,7 @@ pub(crate) fn encode_fields(
                 entries.push((Box::from(k), start..out.len()));
             }
             Item::Bindings(b) => out.extend_from_slice(b),
-            Item::Msg(_) => {}
+            Item::Msg(_) | Item::Ns(_) => {}
         }
     }
     entries
@@ -283,6 +289,10 @@ impl JsonFormat {
                     write_val(out, v);
                 }
                 Item::Bindings(b) => out.extend_from_slice(b),
+                Item::Ns(ns) => {
+                    out.extend_from_slice(b",\"ns\":");
+                    write_str(out, ns);
+                }
                 Item::Msg(m) => msg = Some(m),
             }
         }

@@ -1,4 +1,5 @@
 //! Encoders: JSON text for values and whole NDJSON lines.
 
+pub(crate) mod console;
 pub(crate) mod json;
 pub(crate) mod ser;

@@ -31,6 +31,15 @@ pub(crate) mod private {
     pub struct Target {
         pub(crate) name: String,
         pub(crate) out: Box<dyn io::Write + Send>,
+        pub(crate) format: Format,
+    }
+
+    /// How a sink wants its records.
+    pub enum Format {
+        /// NDJSON lines.
+        Json,
+        /// npm debug's console format, records from debug handles only.
+        Console(crate::encode::console::ConsoleStyle),
     }
 
     pub trait Sealed {
@@ -38,7 +47,7 @@ pub(crate) mod private {
     }
 }
 
-use private::{Sealed, Target};
+use private::{Format, Sealed, Target};
 
 /// The process's standard output, the usual way into a log collector
 /// (`my-service | vector`, systemd's journal, a container runtime).
@@ -81,6 +90,7 @@ impl Sealed for Stdout {
         Target {
             name: "stdout".into(),
             out: Box::new(StdoutOut),
+            format: Format::Json,
         }
     }
 }
@@ -91,6 +101,7 @@ impl Sealed for Stderr {
         Target {
             name: "stderr".into(),
             out: Box::new(StderrOut),
+            format: Format::Json,
         }
     }
 }
@@ -140,6 +151,7 @@ impl Sealed for File {
         Target {
             name: format!("file {}", self.path.display()),
             out: Box::new(self.file),
+            format: Format::Json,
         }
     }
 }
@@ -271,6 +283,231 @@ impl Sealed for Writer {
         Target {
             name: self.name,
             out: self.out,
+            format: Format::Json,
         }
+    }
+}
+
+/// npm `debug`'s console output, for the records of debug handles
+/// ([`Logger::debug_ns`](crate::Logger::debug_ns)); other records are not
+/// its business.
+///
+/// On a terminal: the namespace in its own colour (chosen by debug's hash
+/// from debug's palettes, the 256-colour one when the terminal says it
+/// supports it), the message and fields, and `+NNms` since the previous
+/// record of that namespace. Elsewhere: an ISO date, the namespace, the
+/// message and fields. The environment decides as it does for debug:
+///
+/// | variable | effect |
+/// |---|---|
+/// | `DEBUG_COLORS` | `yes`/`on`/`true`/`enabled` or a non-zero number force colours; `no`/`off`/`false`/`disabled`/`0` turn them off |
+/// | `NO_COLOR` | non-empty: no colours (unless `DEBUG_COLORS` says otherwise) |
+/// | `DEBUG_HIDE_DATE` | truthy as above: no date prefix without colours |
+/// | `FORCE_COLOR`, `COLORTERM`, `TERM` | choose the 256-colour palette (`FORCE_COLOR=2`/`3`, `COLORTERM=truecolor`/`24bit`, `TERM=*-256color`) |
+///
+/// ```
+/// use logjet::{sink, Level, Logger};
+///
+/// // JSON for the collector on stdout (info and up), debug's format on stderr.
+/// let (log, _guard) = Logger::builder()
+///     .sink_at(Level::Info, sink::Stdout)
+///     .sink(sink::DebugConsole::stderr())
+///     .debug("app:*")
+///     .build()?;
+/// let db = log.debug_ns("app:db");
+/// logjet::debug!(db, "connected", host = "db1");
+/// # Ok::<(), logjet::Error>(())
+/// ```
+pub struct DebugConsole {
+    name: String,
+    out: Box<dyn io::Write + Send>,
+    terminal: bool,
+    colors: Option<bool>,
+    colors_256: Option<bool>,
+    hide_date: Option<bool>,
+}
+
+impl fmt::Debug for DebugConsole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DebugConsole")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DebugConsole {
+    /// Standard error, where debug writes; colours when it is a terminal.
+    pub fn stderr() -> DebugConsole {
+        use std::io::IsTerminal;
+        DebugConsole {
+            name: "stderr (debug console)".into(),
+            out: Box::new(StderrOut),
+            terminal: io::stderr().is_terminal(),
+            colors: None,
+            colors_256: None,
+            hide_date: None,
+        }
+    }
+
+    /// Any writer, treated as not a terminal (no colours unless asked).
+    pub fn writer(w: impl io::Write + Send + 'static) -> DebugConsole {
+        DebugConsole {
+            name: "debug console".into(),
+            out: Box::new(w),
+            terminal: false,
+            colors: None,
+            colors_256: None,
+            hide_date: None,
+        }
+    }
+
+    /// Forces colours on or off, whatever the environment says.
+    pub fn colors(mut self, yes: bool) -> DebugConsole {
+        self.colors = Some(yes);
+        self
+    }
+
+    /// Forces the 256-colour palette (`true`) or the basic one (`false`).
+    pub fn colors_256(mut self, yes: bool) -> DebugConsole {
+        self.colors_256 = Some(yes);
+        self
+    }
+
+    /// Forces the date prefix (used without colours) off or on.
+    pub fn hide_date(mut self, yes: bool) -> DebugConsole {
+        self.hide_date = Some(yes);
+        self
+    }
+
+    fn style(&self, env: &dyn Fn(&str) -> Option<String>) -> crate::encode::console::ConsoleStyle {
+        use crate::encode::console::{ConsoleStyle, ANSI256, BASIC};
+        let colors = self
+            .colors
+            .or_else(|| env("DEBUG_COLORS").map(|v| js_truthy(&v)))
+            .unwrap_or_else(|| env("NO_COLOR").is_none_or(|v| v.is_empty()) && self.terminal);
+        let wide = self
+            .colors_256
+            .unwrap_or_else(|| terminal_has_256_colors(env));
+        ConsoleStyle {
+            palette: colors.then_some(if wide { &ANSI256[..] } else { &BASIC[..] }),
+            hide_date: self
+                .hide_date
+                .or_else(|| env("DEBUG_HIDE_DATE").map(|v| js_truthy(&v)))
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// How debug coerces `DEBUG_*` variables, then `Boolean(value)`.
+fn js_truthy(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    match l.as_str() {
+        "yes" | "on" | "true" | "enabled" => true,
+        "no" | "off" | "false" | "disabled" | "null" => false,
+        // Number(v): empty and blank are 0, unparsable is NaN; both false.
+        _ => v.trim().parse::<f64>().is_ok_and(|n| n != 0.0),
+    }
+}
+
+/// Whether the terminal supports 256 colours, as the `supports-color`
+/// package (which debug consults) decides it, in short.
+fn terminal_has_256_colors(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    if let Some(force) = env("FORCE_COLOR") {
+        return matches!(force.as_str(), "2" | "3");
+    }
+    if env("COLORTERM").is_some_and(|c| c == "truecolor" || c == "24bit") {
+        return true;
+    }
+    env("TERM").is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.ends_with("-256") || t.ends_with("-256color")
+    })
+}
+
+impl Sink for DebugConsole {}
+impl Sealed for DebugConsole {
+    fn into_target(self) -> Target {
+        let style = self.style(&|k| std::env::var(k).ok());
+        Target {
+            name: self.name,
+            out: self.out,
+            format: Format::Console(style),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::console::{ANSI256, BASIC};
+
+    fn style_with(
+        sink: DebugConsole,
+        vars: &[(&str, &str)],
+    ) -> crate::encode::console::ConsoleStyle {
+        let map: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        sink.style(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn environment_decides_like_debug() {
+        let tty = || DebugConsole {
+            terminal: true,
+            ..DebugConsole::writer(io::sink())
+        };
+        let pipe = || DebugConsole::writer(io::sink());
+        assert_eq!(style_with(tty(), &[]).palette, Some(&BASIC[..]));
+        assert_eq!(style_with(pipe(), &[]).palette, None);
+        assert_eq!(
+            style_with(pipe(), &[("DEBUG_COLORS", "yes")]).palette,
+            Some(&BASIC[..])
+        );
+        assert_eq!(
+            style_with(pipe(), &[("DEBUG_COLORS", "1")]).palette,
+            Some(&BASIC[..])
+        );
+        assert_eq!(style_with(tty(), &[("DEBUG_COLORS", "no")]).palette, None);
+        assert_eq!(style_with(tty(), &[("DEBUG_COLORS", "0")]).palette, None);
+        assert_eq!(
+            style_with(tty(), &[("DEBUG_COLORS", "maybe")]).palette,
+            None
+        );
+        assert_eq!(style_with(tty(), &[("NO_COLOR", "1")]).palette, None);
+        assert_eq!(
+            style_with(tty(), &[("NO_COLOR", "")]).palette,
+            Some(&BASIC[..])
+        );
+        assert_eq!(
+            style_with(tty(), &[("NO_COLOR", "1"), ("DEBUG_COLORS", "true")]).palette,
+            Some(&BASIC[..])
+        );
+        assert_eq!(
+            style_with(tty(), &[("TERM", "xterm-256color")]).palette,
+            Some(&ANSI256[..])
+        );
+        assert_eq!(
+            style_with(tty(), &[("COLORTERM", "truecolor")]).palette,
+            Some(&ANSI256[..])
+        );
+        assert_eq!(
+            style_with(tty(), &[("FORCE_COLOR", "1"), ("TERM", "xterm-256color")]).palette,
+            Some(&BASIC[..])
+        );
+        assert_eq!(
+            style_with(tty().colors(false), &[("DEBUG_COLORS", "1")]).palette,
+            None
+        );
+        assert_eq!(
+            style_with(pipe().colors(true).colors_256(true), &[]).palette,
+            Some(&ANSI256[..])
+        );
+        assert!(!style_with(pipe(), &[]).hide_date);
+        assert!(style_with(pipe(), &[("DEBUG_HIDE_DATE", "1")]).hide_date);
+        assert!(style_with(pipe(), &[("DEBUG_HIDE_DATE", "on")]).hide_date);
+        assert!(!style_with(pipe(), &[("DEBUG_HIDE_DATE", "off")]).hide_date);
+        assert!(!style_with(pipe().hide_date(false), &[("DEBUG_HIDE_DATE", "1")]).hide_date);
     }
 }
