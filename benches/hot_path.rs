@@ -6,6 +6,8 @@
 //!
 //! - `disabled_level`: a `debug!` call with seven fields on an `info` logger:
 //!   the level check and nothing else;
+//! - `disabled_debug_namespace`: `debug!` through a debug handle whose
+//!   namespace `DEBUG` does not enable: the cached namespace check;
 //! - `capture_only`: the enabled record captured (time, fields, message)
 //!   and discarded without being queued: the caller's work minus the queue;
 //! - `info_full_call`: the whole call, queued to a writer that formats it
@@ -21,6 +23,7 @@ use logjet::{Level, Logger, Overflow};
 fn hot_path(c: &mut Criterion) {
     let (log, guard) = Logger::builder()
         .level(Level::Info)
+        .debug("other")
         .overflow(Overflow::Block)
         .sink(logjet::sink::Writer::new(std::io::sink()))
         .build()
@@ -40,6 +43,15 @@ fn hot_path(c: &mut Criterion) {
                 cached = false,
                 request_id = n
             );
+        })
+    });
+
+    let db = log.debug_ns("app:db"); // DEBUG does not enable it
+    c.bench_function("disabled_debug_namespace", |b| {
+        let mut n = 0u64;
+        b.iter(|| {
+            n += 1;
+            logjet::debug!(black_box(&db), "connected", host = "db1", pool = 8, n = n);
         })
     });
 

@@ -81,8 +81,8 @@ impl Error {
         matches!(self.kind, Kind::Closed)
     }
 
-    /// How many records were given up on, when the error is that a sink kept
-    /// failing until the shutdown deadline.
+    /// How many records were dropped, when the error is that a sink kept
+    /// failing until the shutdown deadline or lost its reader (`EPIPE`).
     pub fn lost_records(&self) -> Option<u64> {
         match self.kind {
             Kind::Lost(n) => Some(n),
@@ -98,7 +98,11 @@ impl fmt::Display for Error {
             Kind::Config(m) => write!(f, "invalid logjet configuration: {m}"),
             Kind::Timeout(d) => write!(f, "the sinks did not take the queued records within {d:?}"),
             Kind::Closed => f.write_str("the logger has been shut down"),
-            Kind::Lost(n) => write!(f, "{n} records could not be written before the shutdown deadline and were dropped"),
+            Kind::Lost(n) => write!(
+                f,
+                "{n} records did not reach every sink and were dropped (a sink kept failing until the shutdown \
+                 deadline, or its reader is gone)"
+            ),
             Kind::WriterThread => f.write_str(
                 "flush or shutdown called on the logjet writer thread (from inside a sink) would wait for itself",
             ),

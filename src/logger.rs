@@ -180,10 +180,15 @@ impl Logger {
     }
 
     /// Waits until every record logged before this call (from any thread)
-    /// has been written to the sinks.
+    /// has been written to the sinks (handed to the OS: `write(2)`, not
+    /// `fsync`).
     ///
     /// Without a deadline this waits as long as a failing sink keeps
     /// failing; [`flush_timeout`](Logger::flush_timeout) bounds the wait.
+    /// It returns an error with [`Error::lost_records`] when records were
+    /// dropped by the writer since the previous flush answered (a sink whose
+    /// reader is gone, or one that kept failing until a shutdown deadline),
+    /// and [`Error::is_closed`] once the logger is shut down.
     pub fn flush(&self) -> Result<(), Error> {
         self.core.control(Msg::Flush, None)
     }
@@ -355,7 +360,8 @@ impl<'a> Event<'a> {
                 true
             }
         };
-        if queued {
+        // On the writer thread (a sink that logs) there is nothing to wait for.
+        if queued && !crate::channel::in_writer() {
             if let Err(e) = core.control(Msg::Flush, Some(timeout)) {
                 crate::worker::report(format_args!("fatal record may not be written: {e}"));
             }

@@ -178,7 +178,10 @@ macro_rules! __logjet_fields {
     };
     (@one $t:ident, $k:expr, $v:expr) => {{
         #[allow(unused_imports)]
-        use $crate::__private::{ViaError as _, ViaSerde as _, ViaValue as _};
-        (&&&$crate::__private::Wrap(&$v)).__logjet_capture($k, $t.__capture());
+        use $crate::__private::{
+            ViaDynError as _, ViaDynErrorLocal as _, ViaDynErrorLocalRef as _, ViaDynErrorRef as _, ViaError as _,
+            ViaSerde as _, ViaValue as _,
+        };
+        (&&&&$crate::__private::Wrap(&$v)).__logjet_capture($k, $t.__capture());
     }};
 }

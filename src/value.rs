@@ -217,13 +217,17 @@ impl Value for fmt::Arguments<'_> {
 /// Writes an error the way pino's `err` serializer does, plus Rust's source
 /// chain: `{"type":"…","message":"…","source":["…","…"]}`.
 ///
-/// `type` is the Rust type name of the value logged (`std::io::error::Error`);
+/// `type` is the Rust type name of the value logged (`std::io::error::Error`),
+/// or `dyn Error` for a trait object (`Box<dyn Error>`, `anyhow::Error`);
 /// `message` its `Display` output; `source` the `Display` output of each
 /// error in its `source()` chain, outermost first (at most 32; absent when
 /// empty).
 pub(crate) fn write_error<O: Out>(out: &mut O, type_name: &str, e: &(dyn std::error::Error + '_)) {
     out.extend(b"{\"type\":");
-    write_str(out, type_name.trim_start_matches('&').as_bytes());
+    let t = type_name.trim_start_matches('&');
+    // Behind a trait object the concrete type is unknown.
+    let t = if t.contains("dyn ") { "dyn Error" } else { t };
+    write_str(out, t.as_bytes());
     out.extend(b",\"message\":");
     write_display(out, e);
     let mut source = e.source();
@@ -246,12 +250,12 @@ pub(crate) fn write_error<O: Out>(out: &mut O, type_name: &str, e: &(dyn std::er
     out.push(b'}');
 }
 
-/// Writes a value's `Display` output as a JSON string.
+/// Writes a value's `Display` output as a JSON string. A `Display`
+/// implementation that fails keeps what it wrote, followed by
+/// `<Display failed>`.
 pub(crate) fn write_display<O: Out + ?Sized>(out: &mut O, v: &(dyn fmt::Display + '_)) {
     out.push(b'"');
-    let start = out.len();
     if fmt::write(&mut EscapeFmt { out }, format_args!("{v}")).is_err() {
-        out.truncate(start);
         out.extend(b"<Display failed>");
     }
     out.push(b'"');
@@ -287,7 +291,7 @@ pub mod dispatch {
     pub trait ViaValue {
         fn __logjet_capture(&self, key: &str, c: &mut Capture);
     }
-    impl<T: Value + ?Sized> ViaValue for &&Wrap<'_, T> {
+    impl<T: Value + ?Sized> ViaValue for &&&Wrap<'_, T> {
         #[inline]
         fn __logjet_capture(&self, key: &str, c: &mut Capture) {
             self.0.capture(key, c)
@@ -298,10 +302,37 @@ pub mod dispatch {
     pub trait ViaError {
         fn __logjet_capture(&self, key: &str, c: &mut Capture);
     }
-    impl<T: std::error::Error + ?Sized> ViaError for &Wrap<'_, T> {
+    impl<T: std::error::Error + ?Sized> ViaError for &&Wrap<'_, T> {
         fn __logjet_capture(&self, key: &str, c: &mut Capture) {
             capture_error(c, key, std::any::type_name::<T>(), &self.0)
         }
+    }
+
+    macro_rules! via_dyn_error {
+        ($($trait:ident: $wrapped:ty, $target:ty, |$v:ident| $deref:expr;)*) => {$(
+            /// Third choice: a pointer to an error trait object, such as
+            /// `Box<dyn Error + Send + Sync>`, `Arc<dyn Error>` or
+            /// `anyhow::Error`, or a reference to one.
+            pub trait $trait {
+                fn __logjet_capture(&self, key: &str, c: &mut Capture);
+            }
+            impl<B> $trait for &Wrap<'_, $wrapped>
+            where
+                B: std::ops::Deref<Target = $target> + ?Sized,
+            {
+                fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+                    let $v = self.0;
+                    let e: &$target = $deref;
+                    capture_error(c, key, "dyn Error", e)
+                }
+            }
+        )*};
+    }
+    via_dyn_error! {
+        ViaDynError: B, dyn std::error::Error + Send + Sync + 'static, |b| &**b;
+        ViaDynErrorLocal: B, dyn std::error::Error + 'static, |b| &**b;
+        ViaDynErrorRef: &B, dyn std::error::Error + Send + Sync + 'static, |b| &***b;
+        ViaDynErrorLocalRef: &B, dyn std::error::Error + 'static, |b| &***b;
     }
 
     /// Last choice: anything `serde::Serialize`.

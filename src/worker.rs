@@ -63,8 +63,56 @@ struct SinkSlot {
     /// The buffer is written but the inner writer not yet flushed.
     needs_flush: bool,
     failing: bool,
-    failures_since_report: u64,
-    last_report: Option<Instant>,
+    /// Failed attempts since the sink last worked.
+    failures: u64,
+    /// The reader is gone for good (`EPIPE`).
+    broken: bool,
+    reports: Reports,
+}
+
+impl SinkSlot {
+    /// Empties the buffer (written or given up), giving memory back after
+    /// a huge record.
+    fn reset_buf(&mut self) {
+        self.buf.clear();
+        self.done = 0;
+        self.needs_flush = false;
+        if self.buf.capacity() > KEEP_BYTES {
+            self.buf = Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4);
+        }
+    }
+}
+
+/// Keeps a sink's messages on stderr to one per [`REPORT_EVERY`], counting
+/// what it holds back and saying so in the next message.
+#[derive(Default)]
+struct Reports {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Reports {
+    fn say(&mut self, sink: &str, what: fmt::Arguments<'_>) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < REPORT_EVERY)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        self.force(sink, what);
+    }
+
+    fn force(&mut self, sink: &str, what: fmt::Arguments<'_>) {
+        self.last = Some(Instant::now());
+        match std::mem::take(&mut self.suppressed) {
+            0 => report(format_args!("{sink} {what}")),
+            n => report(format_args!(
+                "{sink} {what} ({n} earlier messages about it suppressed)"
+            )),
+        }
+    }
 }
 
 /// What the writer thread owns.
@@ -88,6 +136,9 @@ pub(crate) struct Worker {
     /// Once a deadline passed with a sink still failing, the remaining
     /// records are given up at once instead of retried.
     gave_up: bool,
+    /// Records lost since the last flush was answered: the next flush
+    /// reports them.
+    lost_since_flush: u64,
     reported_drops: u64,
     last_drop_report: Option<Instant>,
     poll: Duration,
@@ -117,8 +168,9 @@ impl Worker {
                 done: 0,
                 needs_flush: false,
                 failing: false,
-                failures_since_report: 0,
-                last_report: None,
+                failures: 0,
+                broken: false,
+                reports: Reports::default(),
             })
             .collect();
         Worker {
@@ -134,6 +186,7 @@ impl Worker {
             closed: false,
             disconnected: false,
             gave_up: false,
+            lost_since_flush: 0,
             reported_drops: 0,
             last_drop_report: None,
             poll: MAX_POLL,
@@ -248,12 +301,16 @@ impl Worker {
     fn close(&mut self, ticket: FlushTicket) {
         self.sinks.clear();
         self.closed = true;
-        let lost = self.shared.counters.lost.load(Ordering::Relaxed);
-        ticket.complete(if lost == 0 {
-            FlushOutcome::Done
-        } else {
-            FlushOutcome::Lost(lost)
-        });
+        ticket.complete(self.take_outcome());
+    }
+
+    /// The answer to a flush: done, or how many records were lost since the
+    /// previous answer.
+    fn take_outcome(&mut self) -> FlushOutcome {
+        match std::mem::take(&mut self.lost_since_flush) {
+            0 => FlushOutcome::Done,
+            lost => FlushOutcome::Lost(lost),
+        }
     }
 
     /// The closed logger's sleep: callers wake it when they log.
@@ -375,35 +432,41 @@ impl Worker {
         let n = std::mem::take(&mut self.batch_records);
         self.batch_bytes = 0;
         let c = &self.shared.counters;
-        let outcome = if all_written {
+        if all_written {
             c.written.fetch_add(n, Ordering::Relaxed);
-            FlushOutcome::Done
         } else {
+            // A record counts as written only when every sink that takes
+            // it has it; the sink that lost it was reported already.
             c.lost.fetch_add(n, Ordering::Relaxed);
-            if n > 0 {
+            self.lost_since_flush += n;
+            if n > 0 && self.gave_up {
                 report(format_args!(
                     "{n} records could not be written before the shutdown deadline and are dropped"
                 ));
             }
-            FlushOutcome::Lost(n)
-        };
-        for t in self.tickets.drain(..) {
-            t.complete(outcome);
+        }
+        if !self.tickets.is_empty() {
+            let outcome = self.take_outcome();
+            for t in self.tickets.drain(..) {
+                t.complete(outcome);
+            }
         }
     }
 
     /// Writes one sink's buffer, retrying with backoff. Returns false when
-    /// it gave up (a deadline passed with the sink still failing).
+    /// the records in it are lost: the sink's reader is gone for good
+    /// (`EPIPE`), or a shutdown deadline passed with the sink still failing.
     fn write_sink(&mut self, i: usize) -> bool {
         let mut backoff = BACKOFF_MIN;
         loop {
             let s = &mut self.sinks[i];
+            if s.broken {
+                let had_records = !s.buf.is_empty();
+                s.reset_buf();
+                return !had_records;
+            }
             if s.done >= s.buf.len() && !s.needs_flush {
-                s.buf.clear();
-                s.done = 0;
-                if s.buf.capacity() > KEEP_BYTES {
-                    s.buf = Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4);
-                }
+                s.reset_buf();
                 return true;
             }
             let attempt = if s.done < s.buf.len() {
@@ -414,7 +477,7 @@ impl Worker {
                 catch_unwind(AssertUnwindSafe(|| out.flush().map(|()| 0)))
             };
             let err = match attempt {
-                Ok(Ok(n)) if s.done < s.buf.len() && n == 0 => {
+                Ok(Ok(0)) if s.done < s.buf.len() => {
                     io::Error::new(io::ErrorKind::WriteZero, "the sink accepted no bytes")
                 }
                 Ok(Ok(n)) => {
@@ -430,12 +493,11 @@ impl Worker {
                     }
                     if s.failing {
                         s.failing = false;
-                        report(format_args!(
-                            "{} is writable again after {} failed attempts",
-                            s.name, s.failures_since_report
-                        ));
-                        s.failures_since_report = 0;
-                        s.last_report = None;
+                        let n = std::mem::take(&mut s.failures);
+                        s.reports.say(
+                            &s.name,
+                            format_args!("is writable again after {n} failed attempts"),
+                        );
                     }
                     backoff = BACKOFF_MIN;
                     continue;
@@ -452,29 +514,33 @@ impl Worker {
                 .fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
             let s = &mut self.sinks[i];
-            s.failures_since_report += 1;
+            s.failures += 1;
+            if err.kind() == io::ErrorKind::BrokenPipe {
+                // Nobody can ever read this pipe again: waiting for it would
+                // only block the callers once the queue is full.
+                s.broken = true;
+                s.reports.force(
+                    &s.name,
+                    format_args!("{err}: its reader is gone; records for this sink are dropped (and counted) from now on"),
+                );
+                continue;
+            }
             if !s.failing {
                 s.failing = true;
-                s.last_report = Some(now);
-                report(format_args!(
-                    "cannot write to {}: {err}; retrying with backoff (records wait in the queue)",
-                    s.name
-                ));
-            } else if s
-                .last_report
-                .is_none_or(|t| now.duration_since(t) >= REPORT_EVERY)
-            {
-                report(format_args!(
-                    "{} still failing: {err} ({} failed attempts so far)",
-                    s.name, s.failures_since_report
-                ));
-                s.last_report = Some(now);
+                s.reports.say(
+                    &s.name,
+                    format_args!("cannot be written: {err}; retrying with backoff (records wait in the queue)"),
+                );
+            } else {
+                let n = s.failures;
+                s.reports.say(
+                    &s.name,
+                    format_args!("still failing: {err} ({n} failed attempts so far)"),
+                );
             }
             if self.gave_up || self.shared.deadline().is_some_and(|d| now >= d) {
                 self.gave_up = true;
-                s.buf.clear();
-                s.done = 0;
-                s.needs_flush = false;
+                s.reset_buf();
                 return false;
             }
             let sleep = match self.shared.deadline() {

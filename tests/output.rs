@@ -331,7 +331,13 @@ fn errors_like_pino_with_source_chain() {
     logjet::error!(log, "startup", err = &outer);
     let boxed: Box<dyn std::error::Error + Send + Sync> =
         Box::new(Outer(std::io::Error::other("inner")));
-    logjet::error!(log, "boxed", err = &*boxed);
+    logjet::error!(log, "deref", err = &*boxed);
+    logjet::error!(log, "boxed by reference", err = &boxed);
+    let local: Box<dyn std::error::Error> = Box::new(std::io::Error::other("local"));
+    logjet::error!(log, "boxed by value", err = local);
+    let shared: std::sync::Arc<dyn std::error::Error + Send + Sync> =
+        std::sync::Arc::new(std::io::Error::other("arc"));
+    logjet::error!(log, "arc", err = &shared);
     guard.flush().unwrap();
     let lines = mem.lines();
     assert_eq!(
@@ -342,8 +348,18 @@ fn errors_like_pino_with_source_chain() {
         lines[1]["err"],
         json!({"type": "output::Outer", "message": "loading config failed", "source": ["permission denied"]})
     );
-    assert_eq!(lines[2]["err"]["message"], "loading config failed");
-    assert_eq!(lines[2]["err"]["source"], json!(["inner"]));
+    let dyn_outer =
+        json!({"type": "dyn Error", "message": "loading config failed", "source": ["inner"]});
+    assert_eq!(lines[2]["err"], dyn_outer);
+    assert_eq!(lines[3]["err"], dyn_outer);
+    assert_eq!(
+        lines[4]["err"],
+        json!({"type": "dyn Error", "message": "local"})
+    );
+    assert_eq!(
+        lines[5]["err"],
+        json!({"type": "dyn Error", "message": "arc"})
+    );
 }
 
 #[test]
