@@ -98,11 +98,8 @@ fn count_lines(p: &std::path::Path) -> u64 {
 
 fn run_logjet(args: &Args, paced: bool, overhead: u64) -> Histogram<u64> {
     let path = temp_file("latency.log");
-    let (log, guard) = Logger::builder()
-        .sink(sink::File::append(&path).unwrap())
-        .overflow(Overflow::Block)
-        .build()
-        .unwrap();
+    let (log, guard) =
+        Logger::builder().sink(sink::File::append(&path).unwrap()).overflow(Overflow::Block).build().unwrap();
     let mut h = Histogram::<u64>::new(3).unwrap();
     let start = Instant::now();
     for n in 0..args.records {
@@ -175,15 +172,7 @@ fn row(name: &str, hs: &[Histogram<u64>]) {
         v.sort_unstable();
         v[v.len() / 2]
     };
-    println!(
-        "| {name} | {} | {} | {} | {} | {} | {} |",
-        q(0.5),
-        q(0.9),
-        q(0.99),
-        q(0.999),
-        q(0.9999),
-        max
-    );
+    println!("| {name} | {} | {} | {} | {} | {} | {} |", q(0.5), q(0.9), q(0.99), q(0.999), q(0.9999), max);
 }
 
 fn main() {

@@ -67,32 +67,22 @@ fn main() {
     let runs = get("--runs", 3) as usize;
     let exe = std::env::current_exe().unwrap();
 
-    println!("{records} records to a file, median of {runs} runs (min–max); ratios against baseline-json in the same run\n");
     println!(
-        "| producers | logger | k records/s | wall ÷ baseline | CPU µs/record | peak RSS MiB |"
+        "{records} records to a file, median of {runs} runs (min–max); ratios against baseline-json in the same run\n"
     );
+    println!("| producers | logger | k records/s | wall ÷ baseline | CPU µs/record | peak RSS MiB |");
     println!("|---|---|---|---|---|---|");
     for producers in [1u64, 2] {
-        let mut res: Vec<(Kind, Vec<Sample>)> =
-            vec![(Kind::Logjet, vec![]), (Kind::BaselineJson, vec![])];
+        let mut res: Vec<(Kind, Vec<Sample>)> = vec![(Kind::Logjet, vec![]), (Kind::BaselineJson, vec![])];
         let mut ratios = Vec::new();
         for _ in 0..runs {
             let mut walls = [0.0; 2];
             for (j, (kind, samples)) in res.iter_mut().enumerate() {
                 let out = Command::new(&exe)
-                    .args([
-                        "--child",
-                        kind.name(),
-                        &producers.to_string(),
-                        &records.to_string(),
-                    ])
+                    .args(["--child", kind.name(), &producers.to_string(), &records.to_string()])
                     .output()
                     .expect("run child");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
                 let s = Sample::parse(&String::from_utf8_lossy(&out.stdout));
                 walls[j] = s.wall;
                 samples.push(s);
@@ -100,31 +90,11 @@ fn main() {
             ratios.push(walls[0] / walls[1]);
         }
         for (kind, samples) in &res {
-            let rate = stat(
-                samples
-                    .iter()
-                    .map(|s| records as f64 / s.wall / 1e3)
-                    .collect(),
-            );
-            let cpu = stat(
-                samples
-                    .iter()
-                    .map(|s| s.cpu / records as f64 * 1e6)
-                    .collect(),
-            );
+            let rate = stat(samples.iter().map(|s| records as f64 / s.wall / 1e3).collect());
+            let cpu = stat(samples.iter().map(|s| s.cpu / records as f64 * 1e6).collect());
             let rss = stat(samples.iter().map(|s| s.rss_kib / 1024.0).collect());
-            let ratio = if *kind == Kind::Logjet {
-                stat(ratios.clone()).fmt(2)
-            } else {
-                "1.00".into()
-            };
-            println!(
-                "| {producers} | {} | {} | {ratio} | {} | {} |",
-                kind.name(),
-                rate.fmt(0),
-                cpu.fmt(3),
-                rss.fmt(1)
-            );
+            let ratio = if *kind == Kind::Logjet { stat(ratios.clone()).fmt(2) } else { "1.00".into() };
+            println!("| {producers} | {} | {} | {ratio} | {} | {} |", kind.name(), rate.fmt(0), cpu.fmt(3), rss.fmt(1));
         }
     }
 }
@@ -137,20 +107,13 @@ struct Stat {
 
 impl Stat {
     fn fmt(&self, digits: usize) -> String {
-        format!(
-            "{:.*} ({:.*}–{:.*})",
-            digits, self.median, digits, self.min, digits, self.max
-        )
+        format!("{:.*} ({:.*}–{:.*})", digits, self.median, digits, self.min, digits, self.max)
     }
 }
 
 fn stat(mut v: Vec<f64>) -> Stat {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Stat {
-        median: v[v.len() / 2],
-        min: v[0],
-        max: v[v.len() - 1],
-    }
+    Stat { median: v[v.len() / 2], min: v[0], max: v[v.len() - 1] }
 }
 
 struct Sample {
@@ -162,11 +125,7 @@ struct Sample {
 impl Sample {
     fn parse(s: &str) -> Sample {
         let f: Vec<f64> = s.split_whitespace().map(|x| x.parse().unwrap()).collect();
-        Sample {
-            wall: f[0],
-            cpu: f[1],
-            rss_kib: f[2],
-        }
+        Sample { wall: f[0], cpu: f[1], rss_kib: f[2] }
     }
 }
 
@@ -201,10 +160,7 @@ fn verify(p: &Path, records: u64, kind: Kind) {
     let mut n = 0u64;
     for line in std::io::BufReader::new(std::fs::File::open(p).unwrap()).lines() {
         let line = line.unwrap();
-        assert!(
-            line.starts_with("{\"level\":30,") && line.ends_with("\"msg\":\"request handled\"}"),
-            "{line}"
-        );
+        assert!(line.starts_with("{\"level\":30,") && line.ends_with("\"msg\":\"request handled\"}"), "{line}");
         n += 1;
     }
     assert_eq!(n, records, "{} wrote every record", kind.name());
@@ -226,11 +182,8 @@ fn child(kind: Kind, producers: u64, records: u64) {
 }
 
 fn run_logjet(path: &Path, producers: u64, records: u64) -> f64 {
-    let (log, guard) = Logger::builder()
-        .sink(sink::File::append(path).unwrap())
-        .overflow(Overflow::Block)
-        .build()
-        .unwrap();
+    let (log, guard) =
+        Logger::builder().sink(sink::File::append(path).unwrap()).overflow(Overflow::Block).build().unwrap();
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..producers {
@@ -282,15 +235,15 @@ fn run_baseline(path: &Path, producers: u64, records: u64) -> f64 {
                 for i in t * per..(t + 1) * per {
                     BUF.with(|b| {
                         let mut b = b.borrow_mut();
-                        let ms = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap()
-                            .as_millis() as u64;
+                        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+                            as u64;
                         b.extend_from_slice(b"{\"level\":30,\"time\":");
                         b.extend_from_slice(itoa::Buffer::new().format(ms).as_bytes());
                         b.extend_from_slice(b",\"pid\":");
                         b.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
-                        b.extend_from_slice(b",\"hostname\":\"vm\",\"method\":\"GET\",\"path\":\"/api/v1/users/12345\",\"status\":");
+                        b.extend_from_slice(
+                            b",\"hostname\":\"vm\",\"method\":\"GET\",\"path\":\"/api/v1/users/12345\",\"status\":",
+                        );
                         b.extend_from_slice(itoa::Buffer::new().format(200).as_bytes());
                         b.extend_from_slice(b",\"latency_ms\":");
                         b.extend_from_slice(ryu::Buffer::new().format(3.25).as_bytes());

@@ -36,16 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let previous = log.disable_debug();
     logjet::debug!(http, "not shown: every namespace is off now");
     log.enable_debug("app:db*");
-    logjet::debug!(
-        db,
-        "db namespaces on at run time",
-        previous = previous.as_str()
-    );
-    logjet::warn!(
-        db,
-        "a warning through a debug handle goes to stdout too",
-        ns_enabled = db.enabled()
-    );
+    logjet::debug!(db, "db namespaces on at run time", previous = previous.as_str());
+    logjet::warn!(db, "a warning through a debug handle goes to stdout too", ns_enabled = db.enabled());
 
     guard.flush()?;
     Ok(())

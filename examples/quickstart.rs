@@ -15,18 +15,13 @@ const RECORDS: u64 = 1_000_000;
 const THREADS: u64 = 2;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "logs/quickstart.log".to_string());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "logs/quickstart.log".to_string());
     // Start from an empty file so that the line count below is this run's.
     if std::path::Path::new(&path).exists() {
         std::fs::remove_file(&path)?;
     }
-    let (log, guard) = Logger::builder()
-        .level(Level::Info)
-        .sink(sink::File::append(&path)?)
-        .overflow(Overflow::Block)
-        .build()?;
+    let (log, guard) =
+        Logger::builder().level(Level::Info).sink(sink::File::append(&path)?).overflow(Overflow::Block).build()?;
 
     let timer_overhead = timer_overhead_ns();
     let start = Instant::now();
@@ -63,8 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     guard.flush()?;
     let secs = start.elapsed().as_secs_f64();
     let stats = log.stats();
-    let lines =
-        std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&path)?)).count();
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&path)?)).count();
     assert_eq!(lines as u64, RECORDS, "every record is in {path}");
 
     println!(

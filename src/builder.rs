@@ -202,17 +202,11 @@ impl Builder {
         if sinks.is_empty() {
             sinks.push((Level::Trace, Stdout.into_target()));
         }
-        let floor = sinks
-            .iter()
-            .map(|(l, _)| *l as u8)
-            .min()
-            .unwrap_or(Level::Trace as u8);
+        let floor = sinks.iter().map(|(l, _)| *l as u8).min().unwrap_or(Level::Trace as u8);
 
         let debug_spec = match self.debug_spec {
             Some(spec) => spec,
-            None => std::env::var_os(&self.debug_env)
-                .map(|v| v.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            None => std::env::var_os(&self.debug_env).map(|v| v.to_string_lossy().into_owned()).unwrap_or_default(),
         };
         let pid = std::process::id();
         let hostname = self.hostname.map(|h| h.unwrap_or_else(system_hostname));

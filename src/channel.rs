@@ -233,10 +233,7 @@ impl Core {
     #[cold]
     #[inline(never)]
     fn send_full(&self, m: Msg) {
-        self.shared
-            .counters
-            .high_water
-            .fetch_max(self.shared.capacity as u64, Ordering::Relaxed);
+        self.shared.counters.high_water.fetch_max(self.shared.capacity as u64, Ordering::Relaxed);
         if self.overflow == Overflow::Drop || in_writer() {
             // A sink that logs must never wait for the writer it runs on.
             drop(m);
@@ -277,11 +274,7 @@ impl Core {
 
     /// Sends a control message (flush, shutdown) and waits for the writer
     /// to complete it, at most `timeout` when one is given.
-    pub(crate) fn control(
-        &self,
-        make: fn(FlushTicket) -> Msg,
-        timeout: Option<Duration>,
-    ) -> Result<(), Error> {
+    pub(crate) fn control(&self, make: fn(FlushTicket) -> Msg, timeout: Option<Duration>) -> Result<(), Error> {
         if in_writer() {
             return Err(Error::from_writer_thread());
         }
@@ -314,8 +307,7 @@ impl Drop for Core {
     fn drop(&mut self) {
         // The last handle is gone: the writer drains what is queued, gives
         // failing sinks until the shutdown timeout, and exits.
-        self.shared
-            .set_deadline(Instant::now() + self.shutdown_timeout);
+        self.shared.set_deadline(Instant::now() + self.shutdown_timeout);
     }
 }
 
@@ -362,10 +354,7 @@ impl FlushState {
                     if now >= at {
                         return Err(Error::timeout(timeout.unwrap_or_default()));
                     }
-                    self.cv
-                        .wait_timeout(d, at - now)
-                        .map_err(|_| Error::closed())?
-                        .0
+                    self.cv.wait_timeout(d, at - now).map_err(|_| Error::closed())?.0
                 }
             };
         }

@@ -54,20 +54,13 @@ impl Clone for DebugLogger {
 
 impl fmt::Debug for DebugLogger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DebugLogger")
-            .field("namespace", &self.ns)
-            .field("enabled", &self.enabled())
-            .finish()
+        f.debug_struct("DebugLogger").field("namespace", &self.ns).field("enabled", &self.enabled()).finish()
     }
 }
 
 impl DebugLogger {
     pub(crate) fn new(logger: Logger, ns: Arc<str>) -> DebugLogger {
-        DebugLogger {
-            logger,
-            ns,
-            cache: AtomicU64::new(u64::MAX),
-        }
+        DebugLogger { logger, ns, cache: AtomicU64::new(u64::MAX) }
     }
 
     /// The namespace, such as `"app:db"`.
@@ -99,8 +92,7 @@ impl DebugLogger {
             Ok(spec) => spec.enabled(&self.ns),
             Err(poisoned) => poisoned.into_inner().enabled(&self.ns),
         };
-        self.cache
-            .store((gen << 1) | u64::from(on), Ordering::Relaxed);
+        self.cache.store((gen << 1) | u64::from(on), Ordering::Relaxed);
         on
     }
 

@@ -38,21 +38,15 @@ enum Kind {
 
 impl Error {
     pub(crate) fn spawn(e: io::Error) -> Error {
-        Error {
-            kind: Kind::Spawn(e),
-        }
+        Error { kind: Kind::Spawn(e) }
     }
 
     pub(crate) fn config(msg: impl Into<String>) -> Error {
-        Error {
-            kind: Kind::Config(msg.into()),
-        }
+        Error { kind: Kind::Config(msg.into()) }
     }
 
     pub(crate) fn timeout(d: Duration) -> Error {
-        Error {
-            kind: Kind::Timeout(d),
-        }
+        Error { kind: Kind::Timeout(d) }
     }
 
     pub(crate) fn closed() -> Error {
@@ -60,15 +54,11 @@ impl Error {
     }
 
     pub(crate) fn lost(n: u64) -> Error {
-        Error {
-            kind: Kind::Lost(n),
-        }
+        Error { kind: Kind::Lost(n) }
     }
 
     pub(crate) fn from_writer_thread() -> Error {
-        Error {
-            kind: Kind::WriterThread,
-        }
+        Error { kind: Kind::WriterThread }
     }
 
     /// The sinks did not take the records before the timeout.

@@ -37,14 +37,7 @@ pub enum Level {
 
 impl Level {
     /// Every level, from the least to the most severe.
-    pub const ALL: [Level; 6] = [
-        Level::Trace,
-        Level::Debug,
-        Level::Info,
-        Level::Warn,
-        Level::Error,
-        Level::Fatal,
-    ];
+    pub const ALL: [Level; 6] = [Level::Trace, Level::Debug, Level::Info, Level::Warn, Level::Error, Level::Fatal];
 
     /// The pino number of this level: 10, 20, 30, 40, 50 or 60.
     #[inline]
@@ -123,9 +116,7 @@ impl FromStr for Level {
             "fatal" => Some(Level::Fatal),
             other => other.parse::<u8>().ok().and_then(Level::from_number),
         };
-        level.ok_or_else(|| ParseLevelError {
-            input: s.to_string(),
-        })
+        level.ok_or_else(|| ParseLevelError { input: s.to_string() })
     }
 }
 

@@ -53,13 +53,7 @@ impl fmt::Debug for Logger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Logger")
             .field("level", &self.level())
-            .field(
-                "bindings",
-                &self
-                    .bindings
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(&b.json)),
-            )
+            .field("bindings", &self.bindings.as_ref().map(|b| String::from_utf8_lossy(&b.json)))
             .finish()
     }
 }
@@ -71,10 +65,7 @@ impl Logger {
     }
 
     pub(crate) fn from_core(core: Arc<Core>) -> Logger {
-        Logger {
-            core,
-            bindings: None,
-        }
+        Logger { core, bindings: None }
     }
 
     /// Whether a record at `level` would be written. This is the check the
@@ -104,8 +95,7 @@ impl Logger {
     pub fn set_level(&self, level: Level) {
         let c = &self.core;
         c.level.store(level as u8, Ordering::Relaxed);
-        c.threshold
-            .store((level as u8).max(c.floor), Ordering::Relaxed);
+        c.threshold.store((level as u8).max(c.floor), Ordering::Relaxed);
     }
 
     /// Starts a record at `level`, or returns `None` when the level is
@@ -171,10 +161,7 @@ impl Logger {
             bindings: if json.is_empty() {
                 None
             } else {
-                Some(Arc::new(Bindings {
-                    json: json.into_boxed_slice(),
-                    entries,
-                }))
+                Some(Arc::new(Bindings { json: json.into_boxed_slice(), entries }))
             },
         }
     }
@@ -221,11 +208,7 @@ impl<'a> Event<'a> {
     #[inline]
     pub(crate) fn new(logger: &'a Logger, level: Level, ns: Option<&str>) -> Event<'a> {
         let core = &*logger.core;
-        let time = if core.capture_time {
-            crate::time::now_nanos()
-        } else {
-            0
-        };
+        let time = if core.capture_time { crate::time::now_nanos() } else { 0 };
         let mut rec = Capture::new(level, time);
         if let Some(ns) = ns {
             rec.ns(ns);
@@ -390,18 +373,14 @@ impl fmt::Debug for Fields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut json = Vec::new();
         crate::encode::json::encode_fields(self.cap.bytes(), &mut json);
-        f.debug_tuple("Fields")
-            .field(&String::from_utf8_lossy(&json))
-            .finish()
+        f.debug_tuple("Fields").field(&String::from_utf8_lossy(&json)).finish()
     }
 }
 
 impl Fields {
     /// No fields.
     pub fn new() -> Fields {
-        Fields {
-            cap: Capture::new(Level::Info, 0),
-        }
+        Fields { cap: Capture::new(Level::Info, 0) }
     }
 
     /// Whether no field was added.

@@ -26,10 +26,7 @@ pub fn flush_on_panic(logger: &Logger) {
         if !crate::channel::in_writer() {
             if let Some(mut ev) = log.event(Level::Fatal) {
                 if let Some(loc) = info.location() {
-                    ev.display(
-                        "location",
-                        &format_args!("{}:{}:{}", loc.file(), loc.line(), loc.column()),
-                    );
+                    ev.display("location", &format_args!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
                 }
                 let thread = std::thread::current();
                 ev.str("thread", thread.name().unwrap_or("<unnamed>"));

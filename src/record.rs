@@ -107,13 +107,7 @@ pub(crate) type Record = Capture;
 impl Capture {
     #[inline]
     pub(crate) fn new(level: Level, time: u64) -> Capture {
-        Capture {
-            time,
-            heap: None,
-            len: 0,
-            level,
-            inline: [0; INLINE],
-        }
+        Capture { time, heap: None, len: 0, level, inline: [0; INLINE] }
     }
 
     /// The captured bytes.
@@ -270,21 +264,14 @@ impl Capture {
 
     /// A field whose value is JSON text written by `f`. When `f` fails, what
     /// it wrote is cut and the value becomes a string naming the failure.
-    pub(crate) fn json_with(
-        &mut self,
-        key: &str,
-        f: impl FnOnce(&mut Capture) -> Result<(), String>,
-    ) {
+    pub(crate) fn json_with(&mut self, key: &str, f: impl FnOnce(&mut Capture) -> Result<(), String>) {
         self.put_key(T_JSON, key);
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
         if let Err(e) = f(self) {
             self.truncate(start);
-            crate::encode::json::write_str(
-                self,
-                format!("[logjet: cannot serialize value: {e}]").as_bytes(),
-            );
+            crate::encode::json::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
         }
         let n = self.len() - start;
         self.patch_u32(at, clamp_len(n));

@@ -51,12 +51,7 @@ pub(crate) struct TimeFormatter {
 
 impl TimeFormatter {
     pub(crate) fn new(format: TimeFormat) -> TimeFormatter {
-        TimeFormatter {
-            format,
-            cached_sec: u64::MAX,
-            cached_prefix: Vec::new(),
-            cached_suffix: Vec::new(),
-        }
+        TimeFormatter { format, cached_sec: u64::MAX, cached_prefix: Vec::new(), cached_suffix: Vec::new() }
     }
 
     /// Appends `,"time":…` for a time in nanoseconds, or nothing under
@@ -84,12 +79,7 @@ impl TimeFormatter {
         }
         let ms = (nanos / 1_000_000 % 1000) as usize;
         out.extend_from_slice(&self.cached_prefix);
-        out.extend_from_slice(&[
-            b'.',
-            b'0' + (ms / 100) as u8,
-            b'0' + (ms / 10 % 10) as u8,
-            b'0' + (ms % 10) as u8,
-        ]);
+        out.extend_from_slice(&[b'.', b'0' + (ms / 100) as u8, b'0' + (ms / 10 % 10) as u8, b'0' + (ms % 10) as u8]);
         out.extend_from_slice(&self.cached_suffix);
     }
 
@@ -103,8 +93,7 @@ impl TimeFormatter {
         match self.format {
             TimeFormat::Rfc3339Local => {
                 let local = Local.from_utc_datetime(&utc.naive_utc());
-                self.cached_prefix =
-                    format!("\"{}", local.format("%Y-%m-%dT%H:%M:%S")).into_bytes();
+                self.cached_prefix = format!("\"{}", local.format("%Y-%m-%dT%H:%M:%S")).into_bytes();
                 self.cached_suffix = format!("{}\"", local.format("%:z")).into_bytes();
             }
             _ => {
@@ -129,19 +118,11 @@ mod tests {
     #[test]
     fn formats() {
         let t = 1_732_200_000_123_456_789;
-        assert_eq!(
-            member(TimeFormat::EpochMillis, t),
-            r#","time":1732200000123"#
-        );
-        assert_eq!(
-            member(TimeFormat::Rfc3339, t),
-            r#","time":"2024-11-21T14:40:00.123Z""#
-        );
+        assert_eq!(member(TimeFormat::EpochMillis, t), r#","time":1732200000123"#);
+        assert_eq!(member(TimeFormat::Rfc3339, t), r#","time":"2024-11-21T14:40:00.123Z""#);
         assert_eq!(member(TimeFormat::Omit, t), "");
         let local = member(TimeFormat::Rfc3339Local, t);
-        let parsed =
-            DateTime::parse_from_rfc3339(local.trim_start_matches(",\"time\":").trim_matches('"'))
-                .unwrap();
+        let parsed = DateTime::parse_from_rfc3339(local.trim_start_matches(",\"time\":").trim_matches('"')).unwrap();
         assert_eq!(parsed.timestamp_millis(), 1_732_200_000_123);
     }
 
@@ -152,10 +133,7 @@ mod tests {
         f.write_rfc3339(&mut out, 999_000_000);
         out.push(b' ');
         f.write_rfc3339(&mut out, 1_000_000_000);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            r#""1970-01-01T00:00:00.999Z" "1970-01-01T00:00:01.000Z""#
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), r#""1970-01-01T00:00:00.999Z" "1970-01-01T00:00:01.000Z""#);
         assert!(now_nanos() > 1_700_000_000_000_000_000);
     }
 }

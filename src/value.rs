@@ -262,12 +262,7 @@ pub(crate) fn write_display<O: Out + ?Sized>(out: &mut O, v: &(dyn fmt::Display 
 }
 
 /// Captures an error field.
-pub(crate) fn capture_error(
-    c: &mut Capture,
-    key: &str,
-    type_name: &str,
-    e: &(dyn std::error::Error + '_),
-) {
+pub(crate) fn capture_error(c: &mut Capture, key: &str, type_name: &str, e: &(dyn std::error::Error + '_)) {
     c.json_with(key, |c| {
         write_error(c, type_name, e);
         Ok(())

@@ -67,6 +67,8 @@ struct SinkSlot {
     failures: u64,
     /// The reader is gone for good (`EPIPE`).
     broken: bool,
+    /// The current failure was reported, so its recovery will be too.
+    failure_reported: bool,
     reports: Reports,
 }
 
@@ -92,25 +94,23 @@ struct Reports {
 }
 
 impl Reports {
-    fn say(&mut self, sink: &str, what: fmt::Arguments<'_>) {
+    /// Reports unless a report about this sink went out less than
+    /// [`REPORT_EVERY`] ago. Returns whether it did.
+    fn say(&mut self, sink: &str, what: fmt::Arguments<'_>) -> bool {
         let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < REPORT_EVERY)
-        {
+        if self.last.is_some_and(|t| now.duration_since(t) < REPORT_EVERY) {
             self.suppressed += 1;
-            return;
+            return false;
         }
         self.force(sink, what);
+        true
     }
 
     fn force(&mut self, sink: &str, what: fmt::Arguments<'_>) {
         self.last = Some(Instant::now());
         match std::mem::take(&mut self.suppressed) {
-            0 => report(format_args!("{sink} {what}")),
-            n => report(format_args!(
-                "{sink} {what} ({n} earlier messages about it suppressed)"
-            )),
+            0 => report(format_args!("{sink}: {what}")),
+            n => report(format_args!("{sink}: {what} ({n} earlier messages about it suppressed)")),
         }
     }
 }
@@ -170,6 +170,7 @@ impl Worker {
                 failing: false,
                 failures: 0,
                 broken: false,
+                failure_reported: false,
                 reports: Reports::default(),
             })
             .collect();
@@ -251,10 +252,7 @@ impl Worker {
     /// stopped because the batch is full.
     fn drain(&mut self) -> (usize, bool) {
         let waiting = self.rx.len() as u64;
-        self.shared
-            .counters
-            .high_water
-            .fetch_max(waiting, Ordering::Relaxed);
+        self.shared.counters.high_water.fetch_max(waiting, Ordering::Relaxed);
         self.adapt_poll(waiting);
         let mut n = 0;
         while self.batch_bytes < BATCH_BYTES {
@@ -327,18 +325,13 @@ impl Worker {
     fn begin_stop(&mut self) {
         if !self.disconnected {
             self.disconnected = true;
-            self.shared
-                .set_deadline(Instant::now() + self.shutdown_timeout);
+            self.shared.set_deadline(Instant::now() + self.shutdown_timeout);
         }
     }
 
     fn format_record(&mut self, rec: &Capture) {
         let level = rec.level;
-        if let [only @ SinkSlot {
-            format: SinkFormat::Json,
-            ..
-        }] = self.sinks.as_mut_slice()
-        {
+        if let [only @ SinkSlot { format: SinkFormat::Json, .. }] = self.sinks.as_mut_slice() {
             // The common case: one NDJSON sink, formatted in place.
             if level >= only.min {
                 let before = only.buf.len();
@@ -404,11 +397,7 @@ impl Worker {
             return;
         }
         let now = Instant::now();
-        if !force
-            && self
-                .last_drop_report
-                .is_some_and(|t| now.duration_since(t) < DROP_REPORT_EVERY)
-        {
+        if !force && self.last_drop_report.is_some_and(|t| now.duration_since(t) < DROP_REPORT_EVERY) {
             return;
         }
         let n = dropped - self.reported_drops;
@@ -440,9 +429,7 @@ impl Worker {
             c.lost.fetch_add(n, Ordering::Relaxed);
             self.lost_since_flush += n;
             if n > 0 && self.gave_up {
-                report(format_args!(
-                    "{n} records could not be written before the shutdown deadline and are dropped"
-                ));
+                report(format_args!("{n} records could not be written before the shutdown deadline and are dropped"));
             }
         }
         if !self.tickets.is_empty() {
@@ -483,10 +470,7 @@ impl Worker {
                 Ok(Ok(n)) => {
                     if s.done < s.buf.len() {
                         s.done += n;
-                        self.shared
-                            .counters
-                            .bytes
-                            .fetch_add(n as u64, Ordering::Relaxed);
+                        self.shared.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
                         s.needs_flush = true;
                     } else {
                         s.needs_flush = false;
@@ -494,24 +478,21 @@ impl Worker {
                     if s.failing {
                         s.failing = false;
                         let n = std::mem::take(&mut s.failures);
-                        s.reports.say(
-                            &s.name,
-                            format_args!("is writable again after {n} failed attempts"),
-                        );
+                        // A reported failure always gets its recovery line.
+                        if std::mem::take(&mut s.failure_reported) {
+                            s.reports.force(&s.name, format_args!("writable again after {n} failed attempts"));
+                        } else {
+                            s.reports.suppressed += 1;
+                        }
                     }
                     backoff = BACKOFF_MIN;
                     continue;
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(Err(e)) => e,
-                Err(panic) => {
-                    io::Error::other(format!("the sink panicked: {}", panic_message(&*panic)))
-                }
+                Err(panic) => io::Error::other(format!("the sink panicked: {}", panic_message(&*panic))),
             };
-            self.shared
-                .counters
-                .write_errors
-                .fetch_add(1, Ordering::Relaxed);
+            self.shared.counters.write_errors.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
             let s = &mut self.sinks[i];
             s.failures += 1;
@@ -521,22 +502,21 @@ impl Worker {
                 s.broken = true;
                 s.reports.force(
                     &s.name,
-                    format_args!("{err}: its reader is gone; records for this sink are dropped (and counted) from now on"),
+                    format_args!(
+                        "{err}: the reader is gone; records for this sink are dropped and counted from now on"
+                    ),
                 );
                 continue;
             }
             if !s.failing {
                 s.failing = true;
-                s.reports.say(
+                s.failure_reported = s.reports.say(
                     &s.name,
-                    format_args!("cannot be written: {err}; retrying with backoff (records wait in the queue)"),
+                    format_args!("write failed: {err}; retrying with backoff (records wait in the queue)"),
                 );
             } else {
                 let n = s.failures;
-                s.reports.say(
-                    &s.name,
-                    format_args!("still failing: {err} ({n} failed attempts so far)"),
-                );
+                s.reports.say(&s.name, format_args!("still failing: {err} ({n} failed attempts so far)"));
             }
             if self.gave_up || self.shared.deadline().is_some_and(|d| now >= d) {
                 self.gave_up = true;

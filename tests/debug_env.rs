@@ -17,20 +17,12 @@ fn debug_is_read_at_build_time_under_its_configured_name() {
     assert!(!log.debug_ns("app:db").enabled());
     assert_eq!(log.debug_namespaces().to_string(), "app:*,-app:db");
 
-    let (log, _g) = Logger::builder()
-        .debug_env("MYAPP_DEBUG")
-        .sink(Mem::new().sink())
-        .build()
-        .unwrap();
+    let (log, _g) = Logger::builder().debug_env("MYAPP_DEBUG").sink(Mem::new().sink()).build().unwrap();
     assert!(log.debug_ns("worker").enabled());
     assert!(!log.debug_ns("app:http").enabled());
 
     // An explicit spec wins over the environment.
-    let (log, _g) = Logger::builder()
-        .debug("")
-        .sink(Mem::new().sink())
-        .build()
-        .unwrap();
+    let (log, _g) = Logger::builder().debug("").sink(Mem::new().sink()).build().unwrap();
     assert!(!log.debug_ns("app:http").enabled());
 
     // Read once, at build: a later change of the variable changes nothing.

@@ -12,10 +12,7 @@ fn table(name: &str) -> (String, Vec<Value>) {
     let path = format!("{}/tests/debug/{name}", env!("CARGO_MANIFEST_DIR"));
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(v["generated_by"], "tests/debug/generate.js");
-    (
-        v["debug_version"].as_str().unwrap().to_string(),
-        v["cases"].as_array().unwrap().clone(),
-    )
+    (v["debug_version"].as_str().unwrap().to_string(), v["cases"].as_array().unwrap().clone())
 }
 
 #[test]
@@ -25,49 +22,27 @@ fn matches_npm_debug_on_every_generated_case() {
     assert!(cases.len() >= 150);
     let mut failures = Vec::new();
     for c in &cases {
-        let (spec, ns, want) = (
-            c[0].as_str().unwrap(),
-            c[1].as_str().unwrap(),
-            c[2].as_bool().unwrap(),
-        );
+        let (spec, ns, want) = (c[0].as_str().unwrap(), c[1].as_str().unwrap(), c[2].as_bool().unwrap());
         if Namespaces::parse(spec).enabled(ns) != want {
             failures.push(format!("spec {spec:?} namespace {ns:?}: debug says {want}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 #[test]
 fn live_handles_follow_the_table_too() {
     let (_, cases) = table("enabled.json");
-    let (log, _guard) = Logger::builder()
-        .sink(Mem::new().sink())
-        .debug("")
-        .build()
-        .unwrap();
+    let (log, _guard) = Logger::builder().sink(Mem::new().sink()).debug("").build().unwrap();
     let mut handles: Vec<(String, logjet::DebugLogger)> = Vec::new();
     for c in cases.iter().step_by(7) {
-        let (spec, ns, want) = (
-            c[0].as_str().unwrap(),
-            c[1].as_str().unwrap(),
-            c[2].as_bool().unwrap(),
-        );
+        let (spec, ns, want) = (c[0].as_str().unwrap(), c[1].as_str().unwrap(), c[2].as_bool().unwrap());
         log.enable_debug(spec);
         // A handle made before the change and one made after agree.
         let fresh = log.debug_ns(ns);
         assert_eq!(fresh.enabled(), want, "{spec:?} {ns:?}");
         for (name, h) in &handles {
-            assert_eq!(
-                h.enabled(),
-                Namespaces::parse(spec).enabled(name),
-                "{spec:?} {name:?}"
-            );
+            assert_eq!(h.enabled(), Namespaces::parse(spec).enabled(name), "{spec:?} {name:?}");
         }
         handles.push((ns.to_string(), fresh));
         handles.truncate(20);
@@ -93,16 +68,8 @@ fn colours_are_debugs() {
     let basic = Mem::new();
     let wide = Mem::new();
     let (log, guard) = Logger::builder()
-        .sink(
-            sink::DebugConsole::writer(basic.clone())
-                .colors(true)
-                .colors_256(false),
-        )
-        .sink(
-            sink::DebugConsole::writer(wide.clone())
-                .colors(true)
-                .colors_256(true),
-        )
+        .sink(sink::DebugConsole::writer(basic.clone()).colors(true).colors_256(false))
+        .sink(sink::DebugConsole::writer(wide.clone()).colors(true).colors_256(true))
         .debug("*")
         .build()
         .unwrap();
@@ -121,12 +88,7 @@ fn colours_are_debugs() {
     let (b, w): (Vec<&str>, Vec<&str>) = (basic.lines().collect(), wide.lines().collect());
     assert_eq!(b.len(), cases.len());
     for (i, c) in cases.iter().enumerate() {
-        assert_eq!(
-            code(b[i]),
-            c[1].as_u64().unwrap(),
-            "basic colour of {}",
-            c[0]
-        );
+        assert_eq!(code(b[i]), c[1].as_u64().unwrap(), "basic colour of {}", c[0]);
         assert_eq!(code(w[i]), c[2].as_u64().unwrap(), "256 colour of {}", c[0]);
     }
 }
@@ -134,12 +96,7 @@ fn colours_are_debugs() {
 #[test]
 fn namespace_enabled_writes_even_above_the_loggers_level() {
     let mem = Mem::new();
-    let (log, guard) = Logger::builder()
-        .level(Level::Warn)
-        .sink(mem.sink())
-        .debug("app:*,-app:db")
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().level(Level::Warn).sink(mem.sink()).debug("app:*,-app:db").build().unwrap();
     let http = log.debug_ns("app:http");
     let db = log.debug_ns("app:db");
     logjet::debug!(http, "on by DEBUG", n = 1);
@@ -153,13 +110,7 @@ fn namespace_enabled_writes_even_above_the_loggers_level() {
     let lines = mem.lines();
     let got: Vec<(&str, &str, u64)> = lines
         .iter()
-        .map(|l| {
-            (
-                l["ns"].as_str().unwrap(),
-                l["msg"].as_str().unwrap(),
-                l["level"].as_u64().unwrap(),
-            )
-        })
+        .map(|l| (l["ns"].as_str().unwrap(), l["msg"].as_str().unwrap(), l["level"].as_u64().unwrap()))
         .collect();
     assert_eq!(
         got,
@@ -170,20 +121,13 @@ fn namespace_enabled_writes_even_above_the_loggers_level() {
             ("app:db", "warn passes the logger level", 40),
         ]
     );
-    assert_eq!(
-        common::keys(&lines[0]),
-        ["level", "time", "pid", "hostname", "ns", "n", "msg"]
-    );
+    assert_eq!(common::keys(&lines[0]), ["level", "time", "pid", "hostname", "ns", "n", "msg"]);
 }
 
 #[test]
 fn runtime_changes_reach_existing_handles_and_clones_at_once() {
     let mem = Mem::new();
-    let (log, guard) = Logger::builder()
-        .sink(mem.sink())
-        .debug("")
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().sink(mem.sink()).debug("").build().unwrap();
     let db = log.debug_ns("app:db");
     let clone = db.clone();
     let pool = db.extend("pool");
@@ -209,10 +153,7 @@ fn runtime_changes_reach_existing_handles_and_clones_at_once() {
     let msgs: Vec<&str> = lines.iter().map(|l| l["msg"].as_str().unwrap()).collect();
     assert_eq!(msgs, ["on", "from another thread"]);
     assert_eq!(lines[0]["conn"], 7);
-    assert_eq!(
-        common::keys(&lines[0]),
-        ["level", "time", "pid", "hostname", "ns", "conn", "msg"]
-    );
+    assert_eq!(common::keys(&lines[0]), ["level", "time", "pid", "hostname", "ns", "conn", "msg"]);
 }
 
 #[test]
@@ -222,16 +163,8 @@ fn debug_console_on_a_terminal_and_off_it() {
     let json = Mem::new();
     let (log, guard) = Logger::builder()
         .sink_at(Level::Info, json.sink())
-        .sink(
-            sink::DebugConsole::writer(tty.clone())
-                .colors(true)
-                .colors_256(false),
-        )
-        .sink(
-            sink::DebugConsole::writer(plain.clone())
-                .colors(false)
-                .hide_date(false),
-        )
+        .sink(sink::DebugConsole::writer(tty.clone()).colors(true).colors_256(false))
+        .sink(sink::DebugConsole::writer(plain.clone()).colors(false).hide_date(false))
         .debug("worker")
         .build()
         .unwrap();
@@ -246,14 +179,9 @@ fn debug_console_on_a_terminal_and_off_it() {
     let lines: Vec<&str> = tty.lines().collect();
     assert_eq!(lines.len(), 3, "{tty:?}");
     let prefix = format!("  \x1b[3{colour};1mworker \x1b[0m");
-    assert_eq!(
-        lines[0],
-        format!("{prefix}job 1 started queue=\"emails\" \x1b[3{colour}m+0ms\x1b[0m")
-    );
+    assert_eq!(lines[0], format!("{prefix}job 1 started queue=\"emails\" \x1b[3{colour}m+0ms\x1b[0m"));
     assert_eq!(lines[1], format!("{prefix}job done"));
-    let last = lines[2]
-        .strip_prefix(&format!("{prefix}second line ms=12 \x1b[3{colour}m+"))
-        .unwrap();
+    let last = lines[2].strip_prefix(&format!("{prefix}second line ms=12 \x1b[3{colour}m+")).unwrap();
     let diff = last.strip_suffix("ms\x1b[0m").unwrap();
     assert!(diff.parse::<u64>().unwrap() < 1000, "{last}");
 

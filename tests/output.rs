@@ -11,43 +11,19 @@ use logjet::{Level, Logger, TimeFormat};
 use serde_json::{json, Value};
 
 fn logger(mem: &Mem) -> (Logger, logjet::Guard) {
-    Logger::builder()
-        .level(Level::Trace)
-        .sink(mem.sink())
-        .build()
-        .unwrap()
+    Logger::builder().level(Level::Trace).sink(mem.sink()).build().unwrap()
 }
 
 #[test]
 fn pino_keys_in_pino_order() {
     let mem = Mem::new();
     let (log, guard) = logger(&mem);
-    logjet::info!(
-        log,
-        "request handled",
-        method = "GET",
-        status = 200,
-        latency_ms = 3.25,
-        cached = false
-    );
+    logjet::info!(log, "request handled", method = "GET", status = 200, latency_ms = 3.25, cached = false);
     guard.flush().unwrap();
     let lines = mem.lines();
     assert_eq!(lines.len(), 1);
     let l = &lines[0];
-    assert_eq!(
-        keys(l),
-        [
-            "level",
-            "time",
-            "pid",
-            "hostname",
-            "method",
-            "status",
-            "latency_ms",
-            "cached",
-            "msg"
-        ]
-    );
+    assert_eq!(keys(l), ["level", "time", "pid", "hostname", "method", "status", "latency_ms", "cached", "msg"]);
     assert_eq!(l["level"], 30);
     assert_eq!(l["pid"], std::process::id());
     assert!(l["hostname"].as_str().is_some_and(|h| !h.is_empty()));
@@ -56,25 +32,15 @@ fn pino_keys_in_pino_order() {
     assert_eq!(l["latency_ms"], 3.25);
     assert_eq!(l["cached"], false);
     assert_eq!(l["msg"], "request handled");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let t = l["time"].as_u64().expect("epoch ms");
-    assert!(
-        t <= now_ms && now_ms - t < 60_000,
-        "time {t} vs now {now_ms}"
-    );
+    assert!(t <= now_ms && now_ms - t < 60_000, "time {t} vs now {now_ms}");
 }
 
 #[test]
 fn level_numbers_and_filtering() {
     let mem = Mem::new();
-    let (log, guard) = Logger::builder()
-        .level(Level::Debug)
-        .sink(mem.sink())
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().level(Level::Debug).sink(mem.sink()).build().unwrap();
     logjet::trace!(log, "t");
     logjet::debug!(log, "d");
     logjet::info!(log, "i");
@@ -86,38 +52,19 @@ fn level_numbers_and_filtering() {
     logjet::error!(log, "shown");
     assert_eq!(log.level(), Level::Error);
     guard.flush().unwrap();
-    let got: Vec<(u64, String)> = mem
-        .lines()
+    let got: Vec<(u64, String)> =
+        mem.lines().iter().map(|l| (l["level"].as_u64().unwrap(), l["msg"].as_str().unwrap().to_string())).collect();
+    let want: Vec<(u64, String)> = [(20, "d"), (30, "i"), (40, "w"), (50, "e"), (60, "f"), (50, "shown")]
         .iter()
-        .map(|l| {
-            (
-                l["level"].as_u64().unwrap(),
-                l["msg"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|(n, m)| (*n, m.to_string()))
         .collect();
-    let want: Vec<(u64, String)> = [
-        (20, "d"),
-        (30, "i"),
-        (40, "w"),
-        (50, "e"),
-        (60, "f"),
-        (50, "shown"),
-    ]
-    .iter()
-    .map(|(n, m)| (*n, m.to_string()))
-    .collect();
     assert_eq!(got, want);
 }
 
 #[test]
 fn disabled_levels_evaluate_nothing() {
     let mem = Mem::new();
-    let (log, guard) = Logger::builder()
-        .level(Level::Info)
-        .sink(mem.sink())
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().level(Level::Info).sink(mem.sink()).build().unwrap();
     let evaluated = std::cell::Cell::new(0);
     let expensive = || {
         evaluated.set(evaluated.get() + 1);
@@ -178,10 +125,7 @@ fn typed_fields_keep_their_json_types() {
     let text = mem.text();
     assert!(text.contains(&format!("\"i128v\":{}", i128::MIN)), "{text}");
     assert!(text.contains(&format!("\"u128v\":{}", u128::MAX)), "{text}");
-    assert!(
-        text.contains("\"f32v\":0.1,"),
-        "f32 keeps f32 precision: {text}"
-    );
+    assert!(text.contains("\"f32v\":0.1,"), "f32 keeps f32 precision: {text}");
     assert_eq!(l["f64v"], -2.5e-8);
     assert_eq!(l["t"], true);
     assert_eq!(l["none"], Value::Null);
@@ -190,10 +134,7 @@ fn typed_fields_keep_their_json_types() {
     assert_eq!(l["ch"], "é");
     assert_eq!(l["s"], "owned");
     assert_eq!(l["cow"], "cow");
-    assert_eq!(
-        l["user"],
-        json!({"id": 7, "name": "ada", "roles": ["admin"]})
-    );
+    assert_eq!(l["user"], json!({"id": 7, "name": "ada", "roles": ["admin"]}));
     assert_eq!(l["map"], json!({"a": [1, 2]}));
     assert_eq!(l["v"], json!([1, 2, 3]));
     assert_eq!(l["tuple"], json!([1, "x"]));
@@ -216,16 +157,7 @@ fn message_formatting() {
     guard.flush().unwrap();
     let lines = mem.lines();
     let msgs: Vec<&str> = lines.iter().map(|l| l["msg"].as_str().unwrap()).collect();
-    assert_eq!(
-        msgs,
-        [
-            "user ada logged in",
-            "retry 2 of 5",
-            "retry 3 of 5",
-            "braces {literal}",
-            "width    42|"
-        ]
-    );
+    assert_eq!(msgs, ["user ada logged in", "retry 2 of 5", "retry 3 of 5", "braces {literal}", "width    42|"]);
     assert_eq!(lines[1]["backoff_ms"], 250);
 }
 
@@ -233,14 +165,7 @@ fn message_formatting() {
 fn keys_raw_identifiers_and_literals() {
     let mem = Mem::new();
     let (log, guard) = logger(&mem);
-    logjet::info!(
-        log,
-        "keys",
-        r#type = "t",
-        "http.method" = "GET",
-        "with space" = 1,
-        "" = "empty"
-    );
+    logjet::info!(log, "keys", r#type = "t", "http.method" = "GET", "with space" = 1, "" = "empty");
     guard.flush().unwrap();
     let l = &mem.lines()[0];
     assert_eq!(l["type"], "t");
@@ -262,45 +187,12 @@ fn child_bindings_come_after_base_and_before_fields() {
     logjet::info!(dynamic, "dyn");
     guard.flush().unwrap();
     let lines = mem.lines();
-    assert_eq!(
-        keys(&lines[0]),
-        [
-            "level",
-            "time",
-            "pid",
-            "hostname",
-            "request_id",
-            "user",
-            "table",
-            "ms",
-            "msg"
-        ]
-    );
+    assert_eq!(keys(&lines[0]), ["level", "time", "pid", "hostname", "request_id", "user", "table", "ms", "msg"]);
     assert_eq!(lines[0]["request_id"], 42);
     // The child's `user` replaces its parent's, without a duplicate key.
-    assert_eq!(
-        keys(&lines[1]),
-        [
-            "level",
-            "time",
-            "pid",
-            "hostname",
-            "request_id",
-            "component",
-            "user",
-            "msg"
-        ]
-    );
+    assert_eq!(keys(&lines[1]), ["level", "time", "pid", "hostname", "request_id", "component", "user", "msg"]);
     assert_eq!(lines[1]["user"], "bob");
-    assert_eq!(
-        mem.text()
-            .lines()
-            .nth(1)
-            .unwrap()
-            .matches("\"user\"")
-            .count(),
-        1
-    );
+    assert_eq!(mem.text().lines().nth(1).unwrap().matches("\"user\"").count(), 1);
     assert_eq!(keys(&lines[2]), ["level", "time", "pid", "hostname", "msg"]);
     assert_eq!(lines[3]["tenant"], "acme");
     assert_eq!(lines[3]["n"], 3);
@@ -329,45 +221,32 @@ fn errors_like_pino_with_source_chain() {
     logjet::error!(log, "db failed", err = &io_error);
     let outer = Outer(std::io::Error::other("permission denied"));
     logjet::error!(log, "startup", err = &outer);
-    let boxed: Box<dyn std::error::Error + Send + Sync> =
-        Box::new(Outer(std::io::Error::other("inner")));
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Outer(std::io::Error::other("inner")));
     logjet::error!(log, "deref", err = &*boxed);
     logjet::error!(log, "boxed by reference", err = &boxed);
     let local: Box<dyn std::error::Error> = Box::new(std::io::Error::other("local"));
     logjet::error!(log, "boxed by value", err = local);
-    let shared: std::sync::Arc<dyn std::error::Error + Send + Sync> =
-        std::sync::Arc::new(std::io::Error::other("arc"));
+    let shared: std::sync::Arc<dyn std::error::Error + Send + Sync> = std::sync::Arc::new(std::io::Error::other("arc"));
     logjet::error!(log, "arc", err = &shared);
     guard.flush().unwrap();
     let lines = mem.lines();
-    assert_eq!(
-        lines[0]["err"],
-        json!({"type": "std::io::error::Error", "message": "config.toml: no such file"})
-    );
+    assert_eq!(lines[0]["err"], json!({"type": "std::io::error::Error", "message": "config.toml: no such file"}));
     assert_eq!(
         lines[1]["err"],
         json!({"type": "output::Outer", "message": "loading config failed", "source": ["permission denied"]})
     );
-    let dyn_outer =
-        json!({"type": "dyn Error", "message": "loading config failed", "source": ["inner"]});
+    let dyn_outer = json!({"type": "dyn Error", "message": "loading config failed", "source": ["inner"]});
     assert_eq!(lines[2]["err"], dyn_outer);
     assert_eq!(lines[3]["err"], dyn_outer);
-    assert_eq!(
-        lines[4]["err"],
-        json!({"type": "dyn Error", "message": "local"})
-    );
-    assert_eq!(
-        lines[5]["err"],
-        json!({"type": "dyn Error", "message": "arc"})
-    );
+    assert_eq!(lines[4]["err"], json!({"type": "dyn Error", "message": "local"}));
+    assert_eq!(lines[5]["err"], json!({"type": "dyn Error", "message": "arc"}));
 }
 
 #[test]
 fn hostile_strings_stay_on_one_line() {
     let mem = Mem::new();
     let (log, guard) = logger(&mem);
-    let evil =
-        "line1\nline2\r\n\"quoted\" \\back\\ \t\x00\x07\x1b[31mred\x7f \u{85}\u{2028}\u{2029} 😀";
+    let evil = "line1\nline2\r\n\"quoted\" \\back\\ \t\x00\x07\x1b[31mred\x7f \u{85}\u{2028}\u{2029} 😀";
     logjet::info!(log, "{}", evil, evil = evil, "k\ney" = 1);
     let os = {
         #[cfg(unix)]
@@ -384,9 +263,7 @@ fn hostile_strings_stay_on_one_line() {
     guard.flush().unwrap();
     let text = mem.text();
     assert_eq!(text.lines().count(), 2, "{text}");
-    for bad in [
-        '\r', '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{2028}', '\u{2029}',
-    ] {
+    for bad in ['\r', '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{2028}', '\u{2029}'] {
         assert!(!text.contains(bad), "raw {bad:?} in output");
     }
     let lines = mem.lines();
@@ -422,16 +299,7 @@ fn reserved_keys_are_renamed_never_duplicated() {
     let mem = Mem::new();
     let (log, guard) = logger(&mem);
     let child = log.child(logjet::fields!(pid = "bound", _time = 1));
-    logjet::info!(
-        child,
-        "collide",
-        level = "user",
-        msg = "user msg",
-        hostname = 1,
-        _level = 2,
-        time = 3,
-        ns = "n"
-    );
+    logjet::info!(child, "collide", level = "user", msg = "user msg", hostname = 1, _level = 2, time = 3, ns = "n");
     log.enable_debug("app");
     let app = log.debug_ns("app");
     logjet::debug!(app, "debug collide", ns = "user ns", level = 0);
@@ -440,11 +308,7 @@ fn reserved_keys_are_renamed_never_duplicated() {
     for (i, line) in text.lines().enumerate() {
         for key in logjet::RESERVED_KEYS {
             let want = usize::from(key != "ns" || i == 1);
-            assert_eq!(
-                line.matches(&format!("\"{key}\":")).count(),
-                want,
-                "{key} in {line}"
-            );
+            assert_eq!(line.matches(&format!("\"{key}\":")).count(), want, "{key} in {line}");
         }
     }
     let lines = mem.lines();
@@ -483,10 +347,7 @@ fn serialization_failures_become_strings() {
     guard.flush().unwrap();
     let l = &mem.lines()[0];
     assert_eq!(l["a"], "[logjet: cannot serialize value: nope]");
-    assert!(l["deep"]
-        .as_str()
-        .unwrap()
-        .contains("nested deeper than 128"));
+    assert!(l["deep"].as_str().unwrap().contains("nested deeper than 128"));
     assert_eq!(l["after"], 1);
 }
 
@@ -550,13 +411,8 @@ fn time_formats_and_base_fields() {
     ];
     for (format, has_time) in cases {
         let mem = Mem::new();
-        let (log, guard) = Logger::builder()
-            .time(format)
-            .pid(false)
-            .hostname_value("web-1")
-            .sink(mem.sink())
-            .build()
-            .unwrap();
+        let (log, guard) =
+            Logger::builder().time(format).pid(false).hostname_value("web-1").sink(mem.sink()).build().unwrap();
         logjet::info!(log, "t");
         guard.flush().unwrap();
         let l = &mem.lines()[0];
@@ -573,11 +429,7 @@ fn time_formats_and_base_fields() {
         }
     }
     let mem = Mem::new();
-    let (log, guard) = Logger::builder()
-        .hostname(false)
-        .sink(mem.sink())
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().hostname(false).sink(mem.sink()).build().unwrap();
     logjet::info!(log, "t");
     guard.flush_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(keys(&mem.lines()[0]), ["level", "time", "pid", "msg"]);
@@ -587,12 +439,8 @@ fn time_formats_and_base_fields() {
 fn several_sinks_each_with_its_level() {
     let all = Mem::new();
     let errors = Mem::new();
-    let (log, guard) = Logger::builder()
-        .level(Level::Debug)
-        .sink(all.sink())
-        .sink_at(Level::Error, errors.sink())
-        .build()
-        .unwrap();
+    let (log, guard) =
+        Logger::builder().level(Level::Debug).sink(all.sink()).sink_at(Level::Error, errors.sink()).build().unwrap();
     logjet::debug!(log, "d");
     logjet::info!(log, "i");
     logjet::error!(log, "e");
@@ -605,11 +453,7 @@ fn several_sinks_each_with_its_level() {
 
     // A level no sink takes is filtered before the queue.
     let only_errors = Mem::new();
-    let (log, guard) = Logger::builder()
-        .level(Level::Trace)
-        .sink_at(Level::Error, only_errors.sink())
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().level(Level::Trace).sink_at(Level::Error, only_errors.sink()).build().unwrap();
     assert!(!log.enabled(Level::Warn));
     assert!(log.enabled(Level::Error));
     logjet::warn!(log, "w");
@@ -621,13 +465,6 @@ fn several_sinks_each_with_its_level() {
 
 #[test]
 fn zero_capacity_is_a_clear_error() {
-    let err = Logger::builder()
-        .capacity(0)
-        .sink(Mem::new().sink())
-        .build()
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("capacity must be at least 1"),
-        "{err}"
-    );
+    let err = Logger::builder().capacity(0).sink(Mem::new().sink()).build().unwrap_err();
+    assert!(err.to_string().contains("capacity must be at least 1"), "{err}");
 }

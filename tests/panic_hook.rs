@@ -24,11 +24,7 @@ fn a_panic_becomes_a_flushed_fatal_record_before_the_previous_hook() {
             *count.lock().unwrap() = mem.text().lines().count();
         }));
     }
-    let (log, _guard) = Logger::builder()
-        .flush_on_panic(true)
-        .sink(mem.sink())
-        .build()
-        .unwrap();
+    let (log, _guard) = Logger::builder().flush_on_panic(true).sink(mem.sink()).build().unwrap();
     logjet::info!(log, "working");
 
     let result = std::thread::Builder::new()
@@ -43,15 +39,8 @@ fn a_panic_becomes_a_flushed_fatal_record_before_the_previous_hook() {
         .join();
     assert!(result.is_err());
 
-    assert!(
-        seen_by_previous.load(Ordering::SeqCst),
-        "the previous hook ran"
-    );
-    assert_eq!(
-        *lines_when_previous_ran.lock().unwrap(),
-        2,
-        "the fatal record was on the sink first"
-    );
+    assert!(seen_by_previous.load(Ordering::SeqCst), "the previous hook ran");
+    assert_eq!(*lines_when_previous_ran.lock().unwrap(), 2, "the fatal record was on the sink first");
     let lines = mem.lines();
     let fatal = &lines[1];
     assert_eq!(fatal["level"], 60);

@@ -17,23 +17,14 @@ fn four_threads_250k_each_exact_counts_and_per_thread_order() {
     const PER: u64 = 250_000;
     let dir = TempDir::new("mt");
     let path = dir.join("logs/mt.log");
-    let (log, guard) = Logger::builder()
-        .sink(sink::File::append(&path).unwrap())
-        .capacity(4096)
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().sink(sink::File::append(&path).unwrap()).capacity(4096).build().unwrap();
     std::thread::scope(|s| {
         for t in 0..THREADS {
             let log = log.clone();
             s.spawn(move || {
                 let child = log.child(logjet::fields!(thread = t));
                 for seq in 0..PER {
-                    logjet::info!(
-                        child,
-                        "record",
-                        seq = seq,
-                        pad = "some text to make lines longer"
-                    );
+                    logjet::info!(child, "record", seq = seq, pad = "some text to make lines longer");
                 }
             });
         }
@@ -60,27 +51,19 @@ fn four_threads_250k_each_exact_counts_and_per_thread_order() {
 fn drop_mode_counts_every_loss_and_reports_it_in_the_log() {
     const LOGGED: u64 = 10_000;
     let gate = Gate::new();
-    let (log, guard) = Logger::builder()
-        .capacity(8)
-        .overflow(Overflow::Drop)
-        .sink(sink::Writer::new(gate.clone()))
-        .build()
-        .unwrap();
+    let (log, guard) =
+        Logger::builder().capacity(8).overflow(Overflow::Drop).sink(sink::Writer::new(gate.clone())).build().unwrap();
     for i in 0..LOGGED {
         logjet::info!(log, "burst", i = i);
     }
     gate.open();
     guard.flush().unwrap();
     let stats = log.stats();
-    assert!(
-        stats.dropped > 0,
-        "a closed sink and 8 slots must drop: {stats:?}"
-    );
+    assert!(stats.dropped > 0, "a closed sink and 8 slots must drop: {stats:?}");
     assert_eq!(stats.written + stats.dropped, LOGGED, "{stats:?}");
     assert_eq!(stats.queue_high_water, 8);
     let lines = gate.mem.lines();
-    let (notices, records): (Vec<_>, Vec<_>) =
-        lines.iter().partition(|l| l.get("dropped").is_some());
+    let (notices, records): (Vec<_>, Vec<_>) = lines.iter().partition(|l| l.get("dropped").is_some());
     assert_eq!(records.len() as u64, stats.written);
     assert!(!notices.is_empty());
     let mut reported = 0;
@@ -99,12 +82,8 @@ fn drop_mode_counts_every_loss_and_reports_it_in_the_log() {
 #[test]
 fn block_mode_loses_nothing_behind_a_stalled_sink() {
     let gate = Gate::new();
-    let (log, guard) = Logger::builder()
-        .capacity(4)
-        .overflow(Overflow::Block)
-        .sink(sink::Writer::new(gate.clone()))
-        .build()
-        .unwrap();
+    let (log, guard) =
+        Logger::builder().capacity(4).overflow(Overflow::Block).sink(sink::Writer::new(gate.clone())).build().unwrap();
     let producer = {
         let log = log.clone();
         std::thread::spawn(move || {
@@ -125,10 +104,7 @@ fn block_mode_loses_nothing_behind_a_stalled_sink() {
 #[test]
 fn flush_returns_only_once_records_are_on_the_sink() {
     let gate = Gate::new();
-    let (log, guard) = Logger::builder()
-        .sink(sink::Writer::new(gate.clone()))
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().sink(sink::Writer::new(gate.clone())).build().unwrap();
     for i in 0..100 {
         logjet::info!(log, "pending", i = i);
     }
@@ -183,24 +159,10 @@ impl Write for Flaky {
 #[test]
 fn failing_then_recovering_sink_loses_and_duplicates_nothing() {
     let mem = Mem::new();
-    let flaky = Flaky {
-        mem: mem.clone(),
-        calls: 0,
-        fail: 5,
-        panic_on: Some(7),
-        chunk: 1000,
-    };
-    let (log, guard) = Logger::builder()
-        .sink(sink::Writer::new(flaky).name("flaky"))
-        .build()
-        .unwrap();
+    let flaky = Flaky { mem: mem.clone(), calls: 0, fail: 5, panic_on: Some(7), chunk: 1000 };
+    let (log, guard) = Logger::builder().sink(sink::Writer::new(flaky).name("flaky")).build().unwrap();
     for i in 0..1000 {
-        logjet::info!(
-            log,
-            "survives",
-            i = i,
-            text = "0123456789abcdef0123456789abcdef"
-        );
+        logjet::info!(log, "survives", i = i, text = "0123456789abcdef0123456789abcdef");
     }
     guard.flush().unwrap();
     let lines = mem.lines();
@@ -247,11 +209,7 @@ fn epipe_on_a_closed_pipe_is_reported_not_fatal_and_never_blocks() {
 
 #[test]
 fn a_child_process_reads_the_pipe_sink() {
-    let mut child = Command::new("cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cat is installed");
+    let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cat is installed");
     let stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -259,10 +217,7 @@ fn a_child_process_reads_the_pipe_sink() {
         stdout.read_to_string(&mut s).unwrap();
         s
     });
-    let (log, guard) = Logger::builder()
-        .sink(sink::Writer::new(stdin).name("cat"))
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().sink(sink::Writer::new(stdin).name("cat")).build().unwrap();
     for i in 0..20_000 {
         logjet::info!(log, "to the collector", i = i);
     }
@@ -296,10 +251,7 @@ fn after_shutdown_records_are_dropped_and_counted() {
 fn dropping_the_guard_flushes_and_logging_goes_on() {
     let dir = TempDir::new("guard");
     let path = dir.join("g.log");
-    let (log, guard) = Logger::builder()
-        .sink(sink::File::append(&path).unwrap())
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
     for i in 0..5000 {
         logjet::info!(log, "before drop", i = i);
     }
@@ -315,12 +267,7 @@ fn dropping_the_guard_flushes_and_logging_goes_on() {
 #[test]
 fn fatal_is_written_before_it_returns_even_under_drop() {
     let mem = Mem::new();
-    let (log, _guard) = Logger::builder()
-        .overflow(Overflow::Drop)
-        .capacity(1)
-        .sink(mem.sink())
-        .build()
-        .unwrap();
+    let (log, _guard) = Logger::builder().overflow(Overflow::Drop).capacity(1).sink(mem.sink()).build().unwrap();
     logjet::fatal!(log, "cannot continue", code = 3);
     let lines = mem.lines();
     assert_eq!(lines.len(), 1);
@@ -362,17 +309,8 @@ fn a_sink_that_logs_never_deadlocks_the_writer() {
     let cell = Arc::new(OnceLock::new());
     let mem = Mem::new();
     let result = Arc::new(Mutex::new(None));
-    let sink = Reentrant {
-        log: cell.clone(),
-        mem: mem.clone(),
-        flush_result: result.clone(),
-        writes: 0,
-    };
-    let (log, guard) = Logger::builder()
-        .capacity(2)
-        .sink(sink::Writer::new(sink))
-        .build()
-        .unwrap();
+    let sink = Reentrant { log: cell.clone(), mem: mem.clone(), flush_result: result.clone(), writes: 0 };
+    let (log, guard) = Logger::builder().capacity(2).sink(sink::Writer::new(sink)).build().unwrap();
     cell.set(log.clone()).unwrap();
     for i in 0..50 {
         logjet::info!(log, "normal", i = i);
@@ -390,11 +328,7 @@ fn a_sink_that_logs_never_deadlocks_the_writer() {
 #[test]
 fn level_can_change_while_threads_log() {
     let mem = Mem::new();
-    let (log, guard) = Logger::builder()
-        .level(Level::Info)
-        .sink(mem.sink())
-        .build()
-        .unwrap();
+    let (log, guard) = Logger::builder().level(Level::Info).sink(mem.sink()).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let worker = {
@@ -421,14 +355,8 @@ fn several_appenders_on_one_file_never_interleave_inside_a_line() {
     // Two loggers open the same file separately, as two processes would.
     let dir = TempDir::new("appenders");
     let path = dir.join("shared.log");
-    let a = Logger::builder()
-        .sink(sink::File::append(&path).unwrap())
-        .build()
-        .unwrap();
-    let b = Logger::builder()
-        .sink(sink::File::append(&path).unwrap())
-        .build()
-        .unwrap();
+    let a = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
+    let b = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
     let long = "z".repeat(700);
     std::thread::scope(|s| {
         for (name, (log, _)) in [("a", &a), ("b", &b)] {
@@ -445,11 +373,7 @@ fn several_appenders_on_one_file_never_interleave_inside_a_line() {
     let lines = read_lines(&path);
     assert_eq!(lines.len(), 40_000);
     for who in ["a", "b"] {
-        let is: Vec<u64> = lines
-            .iter()
-            .filter(|l| l["who"] == who)
-            .map(|l| l["i"].as_u64().unwrap())
-            .collect();
+        let is: Vec<u64> = lines.iter().filter(|l| l["who"] == who).map(|l| l["i"].as_u64().unwrap()).collect();
         assert_eq!(is, (0..20_000).collect::<Vec<u64>>());
     }
 }

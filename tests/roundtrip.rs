@@ -14,11 +14,7 @@ fn shared() -> &'static (Logger, Guard, Mem) {
     static L: OnceLock<(Logger, Guard, Mem)> = OnceLock::new();
     L.get_or_init(|| {
         let mem = Mem::new();
-        let (log, guard) = Logger::builder()
-            .level(Level::Trace)
-            .sink(mem.sink())
-            .build()
-            .unwrap();
+        let (log, guard) = Logger::builder().level(Level::Trace).sink(mem.sink()).build().unwrap();
         (log, guard, mem)
     })
 }
@@ -36,8 +32,7 @@ fn one_line(f: impl FnOnce(&Logger)) -> (String, Value) {
     assert!(text.ends_with('\n'), "{text:?}");
     assert_eq!(text.matches('\n').count(), 1, "exactly one line: {text:?}");
     let line = text.trim_end_matches('\n').to_string();
-    let v: Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("invalid JSON {line:?}: {e}"));
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("invalid JSON {line:?}: {e}"));
     (line, v)
 }
 
@@ -70,8 +65,7 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(4, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::vec((any_string(), inner), 0..8)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            prop::collection::vec((any_string(), inner), 0..8).prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
 }

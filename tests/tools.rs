@@ -14,8 +14,7 @@ use logjet::{Level, Logger, TimeFormat};
 use serde_json::Value;
 
 fn missing(tool: &str, how: &str) {
-    let msg =
-        format!("\n\n*** {tool} NOT FOUND: this test is SKIPPED. Install it with: {how} ***\n");
+    let msg = format!("\n\n*** {tool} NOT FOUND: this test is SKIPPED. Install it with: {how} ***\n");
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{msg}(CI=true: a missing tool is a failure)");
     }
@@ -27,12 +26,7 @@ fn missing(tool: &str, how: &str) {
 fn sample() -> String {
     let mem = Mem::new();
     for time in [TimeFormat::EpochMillis, TimeFormat::Rfc3339] {
-        let (log, guard) = Logger::builder()
-            .level(Level::Trace)
-            .time(time)
-            .sink(mem.sink())
-            .build()
-            .unwrap();
+        let (log, guard) = Logger::builder().level(Level::Trace).time(time).sink(mem.sink()).build().unwrap();
         let evil = "a\nb\r\"q\" \\ \t\x00\x1b[31m \u{2028}\u{85} é 😀";
         for level in Level::ALL {
             logjet::log!(log, level, "level {}", level, evil = evil);
@@ -58,8 +52,7 @@ fn sample() -> String {
 }
 
 fn find_pino_pretty() -> Option<PathBuf> {
-    let local =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/node_modules/.bin/pino-pretty");
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/node_modules/.bin/pino-pretty");
     if local.exists() {
         return Some(local);
     }
@@ -72,22 +65,13 @@ fn find_pino_pretty() -> Option<PathBuf> {
 }
 
 fn run(cmd: &mut Command, input: &str) -> String {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_string();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -103,10 +87,7 @@ fn jq_reads_every_line_unchanged() {
     assert_eq!(ours.len(), 16);
     assert_eq!(theirs, ours);
     // And jq can select by pino's keys.
-    let errors = run(
-        Command::new("jq").args(["-c", "select(.level >= 50) | .msg"]),
-        &text,
-    );
+    let errors = run(Command::new("jq").args(["-c", "select(.level >= 50) | .msg"]), &text);
     assert_eq!(errors.lines().count(), 6, "{errors}");
 }
 
@@ -117,31 +98,16 @@ fn pino_pretty_reads_every_line() {
     };
     let text = sample();
     let ours = parse_lines(&text);
-    let pretty = run(
-        Command::new(&pp).args(["--no-colorize", "--translateTime", "false"]),
-        &text,
-    );
+    let pretty = run(Command::new(&pp).args(["--no-colorize", "--translateTime", "false"]), &text);
     // pino-pretty prints a line it cannot parse as it is: none may appear.
     for line in pretty.lines() {
-        assert!(
-            !line.starts_with("{\"level\""),
-            "pino-pretty did not parse: {line}"
-        );
+        assert!(!line.starts_with("{\"level\""), "pino-pretty did not parse: {line}");
     }
     let headers: Vec<&str> = pretty.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(headers.len(), ours.len(), "{pretty}");
-    let levels: Vec<&str> = headers
-        .iter()
-        .map(|h| h.split("] ").nth(1).unwrap().split(' ').next().unwrap())
-        .collect();
-    assert_eq!(
-        &levels[..6],
-        ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
-    );
+    let levels: Vec<&str> = headers.iter().map(|h| h.split("] ").nth(1).unwrap().split(' ').next().unwrap()).collect();
+    assert_eq!(&levels[..6], ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
     assert!(pretty.contains("request handled"));
     let first: &Value = &ours[0];
-    assert!(
-        pretty.contains(&format!("({})", first["pid"])),
-        "pid shown: {pretty}"
-    );
+    assert!(pretty.contains(&format!("({})", first["pid"])), "pid shown: {pretty}");
 }

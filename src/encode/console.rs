@@ -22,20 +22,17 @@ use crate::record::{Item, Items, Record};
 /// npm debug's palettes (debug/src/node.js).
 pub(crate) const BASIC: [u8; 6] = [6, 2, 3, 4, 5, 1];
 pub(crate) const ANSI256: [u8; 76] = [
-    20, 21, 26, 27, 32, 33, 38, 39, 40, 41, 42, 43, 44, 45, 56, 57, 62, 63, 68, 69, 74, 75, 76, 77,
-    78, 79, 80, 81, 92, 93, 98, 99, 112, 113, 128, 129, 134, 135, 148, 149, 160, 161, 162, 163,
-    164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 178, 179, 184, 185, 196, 197, 198, 199, 200,
-    201, 202, 203, 204, 205, 206, 207, 208, 209, 214, 215, 220, 221,
+    20, 21, 26, 27, 32, 33, 38, 39, 40, 41, 42, 43, 44, 45, 56, 57, 62, 63, 68, 69, 74, 75, 76, 77, 78, 79, 80, 81, 92,
+    93, 98, 99, 112, 113, 128, 129, 134, 135, 148, 149, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171,
+    172, 173, 178, 179, 184, 185, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 214, 215, 220,
+    221,
 ];
 
 /// debug's `selectColor`: a 32-bit string hash over UTF-16 code units.
 pub(crate) fn select_color(namespace: &str, palette: &[u8]) -> u8 {
     let mut hash: i32 = 0;
     for c in namespace.encode_utf16() {
-        hash = hash
-            .wrapping_shl(5)
-            .wrapping_sub(hash)
-            .wrapping_add(i32::from(c));
+        hash = hash.wrapping_shl(5).wrapping_sub(hash).wrapping_add(i32::from(c));
     }
     palette[(hash.unsigned_abs() as usize) % palette.len()]
 }
@@ -85,10 +82,7 @@ pub(crate) struct ConsoleFormat {
 
 impl ConsoleFormat {
     pub(crate) fn new(style: ConsoleStyle) -> ConsoleFormat {
-        ConsoleFormat {
-            style,
-            namespaces: HashMap::new(),
-        }
+        ConsoleFormat { style, namespaces: HashMap::new() }
     }
 
     /// Appends the record (only records from debug handles; others are
@@ -104,20 +98,13 @@ impl ConsoleFormat {
             }
         }
         let Some(ns) = ns else { return };
-        let ms = if rec.time == 0 {
-            crate::time::now_nanos()
-        } else {
-            rec.time
-        } / 1_000_000;
+        let ms = if rec.time == 0 { crate::time::now_nanos() } else { rec.time } / 1_000_000;
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
         let palette = self.style.palette;
-        let state = self
-            .namespaces
-            .entry(Box::from(ns))
-            .or_insert_with(|| NsState {
-                color: palette.map_or(0, |p| select_color(&String::from_utf8_lossy(ns), p)),
-                last_ms: None,
-            });
+        let state = self.namespaces.entry(Box::from(ns)).or_insert_with(|| NsState {
+            color: palette.map_or(0, |p| select_color(&String::from_utf8_lossy(ns), p)),
+            last_ms: None,
+        });
         let diff = ms - state.last_ms.unwrap_or(ms);
         state.last_ms = Some(ms);
 
@@ -197,8 +184,7 @@ fn write_text(out: &mut Vec<u8>, s: &[u8]) {
     for chunk in s.utf8_chunks() {
         for c in chunk.valid().chars() {
             let n = u32::from(c);
-            let control =
-                (n < 0x20 && c != '\t') || (0x7F..=0x9F).contains(&n) || n == 0x2028 || n == 0x2029;
+            let control = (n < 0x20 && c != '\t') || (0x7F..=0x9F).contains(&n) || n == 0x2028 || n == 0x2029;
             let mut buf = [0u8; 4];
             let bytes = c.encode_utf8(&mut buf).as_bytes();
             if control {
@@ -215,9 +201,7 @@ fn write_text(out: &mut Vec<u8>, s: &[u8]) {
 
 /// A key as it is when it is a plain word, quoted as JSON otherwise.
 fn write_key(out: &mut Vec<u8>, k: &[u8]) {
-    let plain = !k.is_empty()
-        && k.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+    let plain = !k.is_empty() && k.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
     if plain {
         out.extend_from_slice(k);
     } else {
@@ -246,13 +230,8 @@ fn fragment_entries(frag: &[u8]) -> Vec<(&[u8], &[u8])> {
         let quoted = &frag[key_start..key_end];
         let inner = &quoted[1..quoted.len() - 1];
         let plain = !inner.is_empty()
-            && inner
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-        out.push((
-            if plain { inner } else { quoted },
-            &frag[val_start..val_end],
-        ));
+            && inner.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+        out.push((if plain { inner } else { quoted }, &frag[val_start..val_end]));
         i = val_end;
     }
     out
@@ -322,106 +301,48 @@ mod tests {
 
     #[test]
     fn colours_diff_and_multiline_like_debug() {
-        let style = ConsoleStyle {
-            palette: Some(&BASIC),
-            hide_date: false,
-        };
+        let style = ConsoleStyle { palette: Some(&BASIC), hide_date: false };
         let c = select_color("app:db", &BASIC);
         assert_eq!(c, 4);
-        let out = run(
-            style,
-            &[
-                rec(1_000, "app:db", "connected"),
-                rec(1_250, "app:db", "two\nlines"),
-            ],
-        );
+        let out = run(style, &[rec(1_000, "app:db", "connected"), rec(1_250, "app:db", "two\nlines")]);
         let pre = "  \x1b[34;1mapp:db \x1b[0m";
         let fields = " request_id=42 \"we ird\"=\"a,b\" o={\"x\":[1,2]} host=\"db1\" pool=8";
         assert_eq!(
             out,
-            format!(
-                "{pre}connected{fields} \x1b[34m+0ms\x1b[0m\n{pre}two\n{pre}lines{fields} \x1b[34m+250ms\x1b[0m\n"
-            )
+            format!("{pre}connected{fields} \x1b[34m+0ms\x1b[0m\n{pre}two\n{pre}lines{fields} \x1b[34m+250ms\x1b[0m\n")
         );
-        let out = run(
-            ConsoleStyle {
-                palette: Some(&ANSI256),
-                hide_date: false,
-            },
-            &[rec(0, "app:db", "x")],
-        );
-        assert!(
-            out.starts_with("  \x1b[38;5;199;1mapp:db \x1b[0mx"),
-            "{out:?}"
-        );
+        let out = run(ConsoleStyle { palette: Some(&ANSI256), hide_date: false }, &[rec(0, "app:db", "x")]);
+        assert!(out.starts_with("  \x1b[38;5;199;1mapp:db \x1b[0mx"), "{out:?}");
         assert!(out.ends_with(" \x1b[38;5;199m+0ms\x1b[0m\n"), "{out:?}");
     }
 
     #[test]
     fn diff_is_per_namespace() {
-        let style = ConsoleStyle {
-            palette: Some(&BASIC),
-            hide_date: false,
-        };
-        let out = run(
-            style,
-            &[
-                rec(1_000, "a", "1"),
-                rec(2_000, "b", "2"),
-                rec(4_500, "a", "3"),
-                rec(64_000, "b", "4"),
-            ],
-        );
-        let diffs: Vec<&str> = out
-            .lines()
-            .map(|l| l.rsplit('+').next().unwrap().trim_end_matches("\x1b[0m"))
-            .collect();
+        let style = ConsoleStyle { palette: Some(&BASIC), hide_date: false };
+        let out =
+            run(style, &[rec(1_000, "a", "1"), rec(2_000, "b", "2"), rec(4_500, "a", "3"), rec(64_000, "b", "4")]);
+        let diffs: Vec<&str> = out.lines().map(|l| l.rsplit('+').next().unwrap().trim_end_matches("\x1b[0m")).collect();
         assert_eq!(diffs, ["0ms", "0ms", "4s", "1m"]);
     }
 
     #[test]
     fn without_colours_an_iso_date_prefix() {
-        let style = ConsoleStyle {
-            palette: None,
-            hide_date: false,
-        };
-        let out = run(
-            style,
-            &[rec(1_732_200_000_123, "app:db", "connected\nagain")],
-        );
+        let style = ConsoleStyle { palette: None, hide_date: false };
+        let out = run(style, &[rec(1_732_200_000_123, "app:db", "connected\nagain")]);
         assert_eq!(
             out,
             "2024-11-21T14:40:00.123Z app:db connected\n2024-11-21T14:40:00.123Z app:db again request_id=42 \"we ird\"=\"a,b\" o={\"x\":[1,2]} host=\"db1\" pool=8\n"
         );
-        let hidden = run(
-            ConsoleStyle {
-                palette: None,
-                hide_date: true,
-            },
-            &[rec(5, "x", "m")],
-        );
+        let hidden = run(ConsoleStyle { palette: None, hide_date: true }, &[rec(5, "x", "m")]);
         assert!(hidden.starts_with("x m request_id=42"), "{hidden}");
     }
 
     #[test]
     fn control_characters_cannot_drive_the_terminal() {
-        let style = ConsoleStyle {
-            palette: None,
-            hide_date: true,
-        };
-        let out = run(
-            style,
-            &[rec(
-                5,
-                "evil\x1b[2J",
-                "a\x1b[31m\tb\r\u{85}\u{2028}\"q\" \\ \x7f",
-            )],
-        );
+        let style = ConsoleStyle { palette: None, hide_date: true };
+        let out = run(style, &[rec(5, "evil\x1b[2J", "a\x1b[31m\tb\r\u{85}\u{2028}\"q\" \\ \x7f")]);
         let first = out.lines().next().unwrap();
-        assert!(
-            first.starts_with("evil\\u001b[2J a\\u001b[31m\tb\\r\\u0085\\u2028\"q\" \\ \\u007f"),
-            "{first}"
-        );
+        assert!(first.starts_with("evil\\u001b[2J a\\u001b[31m\tb\\r\\u0085\\u2028\"q\" \\ \\u007f"), "{first}");
     }
 
     fn reference(name: &str) -> Vec<serde_json::Value> {
@@ -438,12 +359,7 @@ mod tests {
         let cases = reference("humanize");
         assert!(cases.len() > 20);
         for c in cases {
-            assert_eq!(
-                humanize(c[0].as_i64().unwrap()),
-                c[1].as_str().unwrap(),
-                "{}",
-                c[0]
-            );
+            assert_eq!(humanize(c[0].as_i64().unwrap()), c[1].as_str().unwrap(), "{}", c[0]);
         }
     }
 
@@ -451,11 +367,7 @@ mod tests {
     fn palettes_are_debugs() {
         let p = reference("palettes");
         let list = |v: &serde_json::Value| -> Vec<u8> {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n.as_u64().unwrap() as u8)
-                .collect()
+            v.as_array().unwrap().iter().map(|n| n.as_u64().unwrap() as u8).collect()
         };
         assert_eq!(list(&p[0]), BASIC);
         assert_eq!(list(&p[1]), ANSI256);
@@ -465,13 +377,7 @@ mod tests {
     fn records_without_namespace_are_skipped() {
         let mut c = Capture::new(Level::Info, 1);
         c.msg("plain");
-        let out = run(
-            ConsoleStyle {
-                palette: None,
-                hide_date: true,
-            },
-            &[c],
-        );
+        let out = run(ConsoleStyle { palette: None, hide_date: true }, &[c]);
         assert_eq!(out, "");
     }
 }

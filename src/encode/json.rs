@@ -53,14 +53,7 @@ pub(crate) fn escape_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
                 match s.get(i + 1) {
                     Some(&b) if (0x80..=0x9F).contains(&b) => {
                         out.extend(&s[start..i]);
-                        out.extend(&[
-                            b'\\',
-                            b'u',
-                            b'0',
-                            b'0',
-                            HEX[(b >> 4) as usize],
-                            HEX[(b & 15) as usize],
-                        ]);
+                        out.extend(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
                         i += 2;
                         start = i;
                     }
@@ -71,11 +64,7 @@ pub(crate) fn escape_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
                 // U+2028 is E2 80 A8, U+2029 is E2 80 A9.
                 if s.get(i + 1) == Some(&0x80) && matches!(s.get(i + 2), Some(0xA8) | Some(0xA9)) {
                     out.extend(&s[start..i]);
-                    out.extend(if s[i + 2] == 0xA8 {
-                        b"\\u2028"
-                    } else {
-                        b"\\u2029"
-                    });
+                    out.extend(if s[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" });
                     i += 3;
                     start = i;
                 } else {
@@ -85,14 +74,7 @@ pub(crate) fn escape_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
             b'u' => {
                 out.extend(&s[start..i]);
                 let b = s[i];
-                out.extend(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 15) as usize],
-                ]);
+                out.extend(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
                 i += 1;
                 start = i;
             }
@@ -180,10 +162,7 @@ pub(crate) fn is_reserved(key: &[u8]) -> bool {
     while let [b'_', rest @ ..] = k {
         k = rest;
     }
-    matches!(
-        k,
-        b"level" | b"time" | b"pid" | b"hostname" | b"msg" | b"ns"
-    )
+    matches!(k, b"level" | b"time" | b"pid" | b"hostname" | b"msg" | b"ns")
 }
 
 /// Writes `,"key":` for a top-level user key, renaming reserved keys by
@@ -222,10 +201,7 @@ pub(crate) fn write_val<O: Out + ?Sized>(out: &mut O, v: Val<'_>) {
 /// Turns captured fields into the JSON fragment `,"k":v,...` that a child
 /// logger stores for its bindings. Returns each key with the byte range of
 /// its `,"k":v` entry in the fragment.
-pub(crate) fn encode_fields(
-    captured: &[u8],
-    out: &mut Vec<u8>,
-) -> Vec<(Box<[u8]>, std::ops::Range<usize>)> {
+pub(crate) fn encode_fields(captured: &[u8], out: &mut Vec<u8>) -> Vec<(Box<[u8]>, std::ops::Range<usize>)> {
     let mut entries = Vec::new();
     for item in crate::record::Items::new(captured) {
         match item {
@@ -268,11 +244,7 @@ impl JsonFormat {
                 BaseValue::Str(s) => write_str(&mut b, s.as_bytes()),
             }
         }
-        JsonFormat {
-            level_prefix,
-            base: b,
-            time,
-        }
+        JsonFormat { level_prefix, base: b, time }
     }
 
     /// Appends the record as one line (ending in `\n`).
@@ -329,10 +301,7 @@ mod tests {
         assert_eq!(s("a\u{2028}b\u{2029}c"), r#""a\u2028b\u2029c""#);
         assert_eq!(s("nel\u{85}c1\u{9f}"), r#""nel\u0085c1\u009f""#);
         // Neighbours of the special lead bytes stay as they are.
-        assert_eq!(
-            s("\u{a0}é€\u{2027}\u{202a}"),
-            "\"\u{a0}é€\u{2027}\u{202a}\""
-        );
+        assert_eq!(s("\u{a0}é€\u{2027}\u{202a}"), "\"\u{a0}é€\u{2027}\u{202a}\"");
         assert_eq!(s("日本語 🎉"), "\"日本語 🎉\"");
     }
 
@@ -366,15 +335,7 @@ mod tests {
         assert_eq!(f(f64::NAN), "\"NaN\"");
         assert_eq!(f(f64::INFINITY), "\"Infinity\"");
         assert_eq!(f(f64::NEG_INFINITY), "\"-Infinity\"");
-        for x in [
-            0.0,
-            -0.0,
-            1e300,
-            -1e-300,
-            f64::MIN_POSITIVE,
-            f64::MAX,
-            0.1 + 0.2,
-        ] {
+        for x in [0.0, -0.0, 1e300, -1e-300, f64::MIN_POSITIVE, f64::MAX, 0.1 + 0.2] {
             let back: f64 = serde_json::from_str(&f(x)).unwrap();
             assert_eq!(back.to_bits(), x.to_bits(), "{x}");
         }

@@ -49,9 +49,7 @@ impl ser::Error for SerError {
 impl<O: Out> Ser<'_, O> {
     fn open(&mut self, bracket: u8) -> Result<(), SerError> {
         if self.depth >= MAX_DEPTH {
-            return Err(SerError(format!(
-                "value nested deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(SerError(format!("value nested deeper than {MAX_DEPTH} levels")));
         }
         self.depth += 1;
         self.out.push(bracket);
@@ -77,11 +75,7 @@ pub(crate) struct Compound<'s, 'a, O: Out> {
 
 impl<'s, 'a, O: Out> Compound<'s, 'a, O> {
     fn new(ser: &'s mut Ser<'a, O>, close: &'static [u8]) -> Self {
-        Compound {
-            ser,
-            first: true,
-            close,
-        }
+        Compound { ser, first: true, close }
     }
 
     fn comma(&mut self) {
@@ -205,20 +199,11 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
         self.out.extend(b"null");
         Ok(())
     }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<(), SerError> {
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), SerError> {
         write_str(self.out, variant.as_bytes());
         Ok(())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), SerError> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -242,11 +227,7 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
         self.open(b'[')?;
         Ok(Compound::new(self, b"]"))
     }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, SerError> {
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct, SerError> {
         self.open(b'[')?;
         Ok(Compound::new(self, b"]"))
     }
@@ -265,11 +246,7 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
         self.open(b'{')?;
         Ok(Compound::new(self, b"}"))
     }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, SerError> {
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, SerError> {
         self.open(b'{')?;
         Ok(Compound::new(self, b"}"))
     }
@@ -287,8 +264,7 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result<(), SerError> {
         self.out.push(b'"');
         let mut w = EscapeFmt { out: self.out };
-        fmt::write(&mut w, format_args!("{value}"))
-            .map_err(|_| SerError("a Display implementation failed".into()))?;
+        fmt::write(&mut w, format_args!("{value}")).map_err(|_| SerError("a Display implementation failed".into()))?;
         self.out.push(b'"');
         Ok(())
     }
@@ -356,11 +332,7 @@ impl<O: Out> ser::SerializeMap for Compound<'_, '_, O> {
 impl<O: Out> ser::SerializeStruct for Compound<'_, '_, O> {
     type Ok = ();
     type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), SerError> {
         self.comma();
         write_str(self.ser.out, key.as_bytes());
         self.ser.out.push(b':');
@@ -374,11 +346,7 @@ impl<O: Out> ser::SerializeStruct for Compound<'_, '_, O> {
 impl<O: Out> ser::SerializeStructVariant for Compound<'_, '_, O> {
     type Ok = ();
     type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), SerError> {
         ser::SerializeStruct::serialize_field(self, key, value)
     }
     fn end(self) -> Result<(), SerError> {
@@ -442,12 +410,7 @@ mod tests {
         let v = S {
             name: "a\"b\n",
             tags: vec!["x", "y"],
-            e: vec![
-                E::Unit,
-                E::New(1),
-                E::Tup(2, "t"),
-                E::Struct { a: 3.25, b: None },
-            ],
+            e: vec![E::Unit, E::New(1), E::Tup(2, "t"), E::Struct { a: 3.25, b: None }],
             unit: (),
             bytes: &serde_bytes_like::Bytes(b"ab\xff"),
         };

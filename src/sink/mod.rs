@@ -87,22 +87,14 @@ impl Write for StderrOut {
 impl Sink for Stdout {}
 impl Sealed for Stdout {
     fn into_target(self) -> Target {
-        Target {
-            name: "stdout".into(),
-            out: Box::new(StdoutOut),
-            format: Format::Json,
-        }
+        Target { name: "stdout".into(), out: Box::new(StdoutOut), format: Format::Json }
     }
 }
 
 impl Sink for Stderr {}
 impl Sealed for Stderr {
     fn into_target(self) -> Target {
-        Target {
-            name: "stderr".into(),
-            out: Box::new(StderrOut),
-            format: Format::Json,
-        }
+        Target { name: "stderr".into(), out: Box::new(StderrOut), format: Format::Json }
     }
 }
 
@@ -148,11 +140,7 @@ impl File {
 impl Sink for File {}
 impl Sealed for File {
     fn into_target(self) -> Target {
-        Target {
-            name: format!("file {}", self.path.display()),
-            out: Box::new(self.file),
-            format: Format::Json,
-        }
+        Target { name: format!("file {}", self.path.display()), out: Box::new(self.file), format: Format::Json }
     }
 }
 
@@ -174,10 +162,7 @@ pub struct FileOptions {
 
 impl Default for FileOptions {
     fn default() -> Self {
-        FileOptions {
-            mode: 0o640,
-            create_dirs: true,
-        }
+        FileOptions { mode: 0o640, create_dirs: true }
     }
 }
 
@@ -200,8 +185,7 @@ impl FileOptions {
         let path = path.as_ref();
         if self.create_dirs {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs::create_dir_all(parent)
-                    .map_err(|e| context(e, "cannot create log directory", parent))?;
+                fs::create_dir_all(parent).map_err(|e| context(e, "cannot create log directory", parent))?;
             }
         }
         let mut o = fs::OpenOptions::new();
@@ -211,13 +195,8 @@ impl FileOptions {
             use std::os::unix::fs::OpenOptionsExt;
             o.mode(self.mode);
         }
-        let file = o
-            .open(path)
-            .map_err(|e| context(e, "cannot open log file", path))?;
-        Ok(File {
-            file,
-            path: path.to_path_buf(),
-        })
+        let file = o.open(path).map_err(|e| context(e, "cannot open log file", path))?;
+        Ok(File { file, path: path.to_path_buf() })
     }
 }
 
@@ -256,10 +235,7 @@ pub struct Writer {
 impl Writer {
     /// Wraps a writer. It is moved to the writer thread.
     pub fn new(w: impl io::Write + Send + 'static) -> Writer {
-        Writer {
-            name: "writer".into(),
-            out: Box::new(w),
-        }
+        Writer { name: "writer".into(), out: Box::new(w) }
     }
 
     /// Names the sink in error reports (default `"writer"`).
@@ -271,20 +247,14 @@ impl Writer {
 
 impl fmt::Debug for Writer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Writer")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
+        f.debug_struct("Writer").field("name", &self.name).finish_non_exhaustive()
     }
 }
 
 impl Sink for Writer {}
 impl Sealed for Writer {
     fn into_target(self) -> Target {
-        Target {
-            name: self.name,
-            out: self.out,
-            format: Format::Json,
-        }
+        Target { name: self.name, out: self.out, format: Format::Json }
     }
 }
 
@@ -329,9 +299,7 @@ pub struct DebugConsole {
 
 impl fmt::Debug for DebugConsole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DebugConsole")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
+        f.debug_struct("DebugConsole").field("name", &self.name).finish_non_exhaustive()
     }
 }
 
@@ -385,15 +353,10 @@ impl DebugConsole {
             .colors
             .or_else(|| env("DEBUG_COLORS").map(|v| js_truthy(&v)))
             .unwrap_or_else(|| env("NO_COLOR").is_none_or(|v| v.is_empty()) && self.terminal);
-        let wide = self
-            .colors_256
-            .unwrap_or_else(|| terminal_has_256_colors(env));
+        let wide = self.colors_256.unwrap_or_else(|| terminal_has_256_colors(env));
         ConsoleStyle {
             palette: colors.then_some(if wide { &ANSI256[..] } else { &BASIC[..] }),
-            hide_date: self
-                .hide_date
-                .or_else(|| env("DEBUG_HIDE_DATE").map(|v| js_truthy(&v)))
-                .unwrap_or(false),
+            hide_date: self.hide_date.or_else(|| env("DEBUG_HIDE_DATE").map(|v| js_truthy(&v))).unwrap_or(false),
         }
     }
 }
@@ -428,11 +391,7 @@ impl Sink for DebugConsole {}
 impl Sealed for DebugConsole {
     fn into_target(self) -> Target {
         let style = self.style(&|k| std::env::var(k).ok());
-        Target {
-            name: self.name,
-            out: self.out,
-            format: Format::Console(style),
-        }
+        Target { name: self.name, out: self.out, format: Format::Console(style) }
     }
 }
 
@@ -441,69 +400,31 @@ mod tests {
     use super::*;
     use crate::encode::console::{ANSI256, BASIC};
 
-    fn style_with(
-        sink: DebugConsole,
-        vars: &[(&str, &str)],
-    ) -> crate::encode::console::ConsoleStyle {
-        let map: std::collections::HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    fn style_with(sink: DebugConsole, vars: &[(&str, &str)]) -> crate::encode::console::ConsoleStyle {
+        let map: std::collections::HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         sink.style(&|k| map.get(k).cloned())
     }
 
     #[test]
     fn environment_decides_like_debug() {
-        let tty = || DebugConsole {
-            terminal: true,
-            ..DebugConsole::writer(io::sink())
-        };
+        let tty = || DebugConsole { terminal: true, ..DebugConsole::writer(io::sink()) };
         let pipe = || DebugConsole::writer(io::sink());
         assert_eq!(style_with(tty(), &[]).palette, Some(&BASIC[..]));
         assert_eq!(style_with(pipe(), &[]).palette, None);
-        assert_eq!(
-            style_with(pipe(), &[("DEBUG_COLORS", "yes")]).palette,
-            Some(&BASIC[..])
-        );
-        assert_eq!(
-            style_with(pipe(), &[("DEBUG_COLORS", "1")]).palette,
-            Some(&BASIC[..])
-        );
+        assert_eq!(style_with(pipe(), &[("DEBUG_COLORS", "yes")]).palette, Some(&BASIC[..]));
+        assert_eq!(style_with(pipe(), &[("DEBUG_COLORS", "1")]).palette, Some(&BASIC[..]));
         assert_eq!(style_with(tty(), &[("DEBUG_COLORS", "no")]).palette, None);
         assert_eq!(style_with(tty(), &[("DEBUG_COLORS", "0")]).palette, None);
-        assert_eq!(
-            style_with(tty(), &[("DEBUG_COLORS", "maybe")]).palette,
-            None
-        );
+        assert_eq!(style_with(tty(), &[("DEBUG_COLORS", "maybe")]).palette, None);
         assert_eq!(style_with(tty(), &[("NO_COLOR", "1")]).palette, None);
-        assert_eq!(
-            style_with(tty(), &[("NO_COLOR", "")]).palette,
-            Some(&BASIC[..])
-        );
-        assert_eq!(
-            style_with(tty(), &[("NO_COLOR", "1"), ("DEBUG_COLORS", "true")]).palette,
-            Some(&BASIC[..])
-        );
-        assert_eq!(
-            style_with(tty(), &[("TERM", "xterm-256color")]).palette,
-            Some(&ANSI256[..])
-        );
-        assert_eq!(
-            style_with(tty(), &[("COLORTERM", "truecolor")]).palette,
-            Some(&ANSI256[..])
-        );
-        assert_eq!(
-            style_with(tty(), &[("FORCE_COLOR", "1"), ("TERM", "xterm-256color")]).palette,
-            Some(&BASIC[..])
-        );
-        assert_eq!(
-            style_with(tty().colors(false), &[("DEBUG_COLORS", "1")]).palette,
-            None
-        );
-        assert_eq!(
-            style_with(pipe().colors(true).colors_256(true), &[]).palette,
-            Some(&ANSI256[..])
-        );
+        assert_eq!(style_with(tty(), &[("NO_COLOR", "")]).palette, Some(&BASIC[..]));
+        assert_eq!(style_with(tty(), &[("NO_COLOR", "1"), ("DEBUG_COLORS", "true")]).palette, Some(&BASIC[..]));
+        assert_eq!(style_with(tty(), &[("TERM", "xterm-256color")]).palette, Some(&ANSI256[..]));
+        assert_eq!(style_with(tty(), &[("COLORTERM", "truecolor")]).palette, Some(&ANSI256[..]));
+        assert_eq!(style_with(tty(), &[("FORCE_COLOR", "1"), ("TERM", "xterm-256color")]).palette, Some(&BASIC[..]));
+        assert_eq!(style_with(tty().colors(false), &[("DEBUG_COLORS", "1")]).palette, None);
+        assert_eq!(style_with(pipe().colors(true).colors_256(true), &[]).palette, Some(&ANSI256[..]));
         assert!(!style_with(pipe(), &[]).hide_date);
         assert!(style_with(pipe(), &[("DEBUG_HIDE_DATE", "1")]).hide_date);
         assert!(style_with(pipe(), &[("DEBUG_HIDE_DATE", "on")]).hide_date);

@@ -16,10 +16,7 @@ impl TempDir {
             "logjet-test-{}-{}-{}",
             name,
             std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
         ));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -38,15 +35,9 @@ impl Drop for TempDir {
 
 /// Parses every line of NDJSON text; panics with the line on any error.
 pub fn parse_lines(text: &str) -> Vec<Value> {
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "output ends with a newline"
-    );
+    assert!(text.is_empty() || text.ends_with('\n'), "output ends with a newline");
     text.lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .unwrap_or_else(|e| panic!("invalid JSON line {l:?}: {e}"))
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("invalid JSON line {l:?}: {e}")))
         .collect()
 }
 
