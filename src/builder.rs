@@ -1,6 +1,6 @@
 //! Configuring and starting a logger.
 
-use std::sync::atomic::{AtomicU64, AtomicU8};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -208,6 +208,7 @@ impl Builder {
             Some(spec) => spec,
             None => std::env::var_os(&self.debug_env).map(|v| v.to_string_lossy().into_owned()).unwrap_or_default(),
         };
+        let namespaces = Namespaces::parse(&debug_spec);
         let pid = std::process::id();
         let hostname = self.hostname.map(|h| h.unwrap_or_else(system_hostname));
         let mut base = Vec::new();
@@ -238,8 +239,11 @@ impl Builder {
             shutdown_timeout: self.shutdown_timeout,
             tx,
             shared,
-            debug: RwLock::new(Namespaces::parse(&debug_spec)),
-            debug_gen: AtomicU64::new(0),
+            debug_any: AtomicBool::new(!namespaces.is_empty()),
+            debug: RwLock::new(namespaces),
+            debug_gen: AtomicU64::new(crate::debug::next_generation()),
+            #[cfg(feature = "log")]
+            log_bridge: AtomicBool::new(false),
         });
         let logger = Logger::from_core(core);
         if self.flush_on_panic {

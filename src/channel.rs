@@ -214,9 +214,14 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// The `DEBUG` namespaces in force.
     pub(crate) debug: RwLock<Namespaces>,
-    /// Bumped at each change of `debug`, which invalidates every debug
-    /// handle's cached answer at once.
+    /// Changed (to a number never used before) at each change of `debug`,
+    /// which invalidates every debug handle's cached answer at once.
     pub(crate) debug_gen: AtomicU64,
+    /// `debug` has at least one inclusion.
+    pub(crate) debug_any: AtomicBool,
+    /// `log` records flow through this logger (`init_log`).
+    #[cfg(feature = "log")]
+    pub(crate) log_bridge: AtomicBool,
 }
 
 impl Core {
@@ -325,6 +330,19 @@ pub(crate) enum FlushOutcome {
 pub(crate) struct FlushState {
     done: Mutex<Option<FlushOutcome>>,
     cv: Condvar,
+    /// The task awaiting the answer, for the async flush.
+    #[cfg(feature = "tokio")]
+    waker: Mutex<Option<std::task::Waker>>,
+}
+
+impl FlushOutcome {
+    fn into_result(self) -> Result<(), Error> {
+        match self {
+            FlushOutcome::Done => Ok(()),
+            FlushOutcome::Lost(n) => Err(Error::lost(n)),
+            FlushOutcome::Gone => Err(Error::closed()),
+        }
+    }
 }
 
 impl FlushState {
@@ -335,17 +353,17 @@ impl FlushState {
             }
         }
         self.cv.notify_all();
+        #[cfg(feature = "tokio")]
+        if let Some(w) = self.waker.lock().ok().and_then(|mut w| w.take()) {
+            w.wake();
+        }
     }
 
     fn wait(&self, deadline: Option<Instant>, timeout: Option<Duration>) -> Result<(), Error> {
         let mut d = self.done.lock().map_err(|_| Error::closed())?;
         loop {
             if let Some(outcome) = *d {
-                return match outcome {
-                    FlushOutcome::Done => Ok(()),
-                    FlushOutcome::Lost(n) => Err(Error::lost(n)),
-                    FlushOutcome::Gone => Err(Error::closed()),
-                };
+                return outcome.into_result();
             }
             d = match deadline {
                 None => self.cv.wait(d).map_err(|_| Error::closed())?,
@@ -357,6 +375,59 @@ impl FlushState {
                     self.cv.wait_timeout(d, at - now).map_err(|_| Error::closed())?.0
                 }
             };
+        }
+    }
+}
+
+/// Sends a control message (flush, shutdown) and waits for the answer
+/// without blocking the async runtime: the wait is a future woken by the
+/// writer, and only when the queue is full is the send handed to tokio's
+/// blocking pool. Must run inside a tokio runtime.
+#[cfg(feature = "tokio")]
+pub(crate) async fn control_async(core: &Arc<Core>, make: fn(FlushTicket) -> Msg) -> Result<(), Error> {
+    if in_writer() {
+        return Err(Error::from_writer_thread());
+    }
+    let state = Arc::new(FlushState::default());
+    let msg = make(FlushTicket(Some(state.clone())));
+    match core.tx.try_send(msg) {
+        Ok(()) => {}
+        Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
+        Err(TrySendError::Full(m)) => {
+            core.shared.nudge();
+            let tx = core.tx.clone();
+            if !matches!(tokio::task::spawn_blocking(move || tx.send(m).is_ok()).await, Ok(true)) {
+                return Err(Error::closed());
+            }
+        }
+    }
+    core.shared.unpark();
+    FlushWait { state }.await
+}
+
+/// The answer to a flush, as a future.
+#[cfg(feature = "tokio")]
+struct FlushWait {
+    state: Arc<FlushState>,
+}
+
+#[cfg(feature = "tokio")]
+impl std::future::Future for FlushWait {
+    type Output = Result<(), Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let s = &self.state;
+        let done = || s.done.lock().ok().and_then(|d| *d);
+        if let Some(o) = done() {
+            return std::task::Poll::Ready(o.into_result());
+        }
+        if let Ok(mut w) = s.waker.lock() {
+            *w = Some(cx.waker().clone());
+        }
+        // The writer may have answered between the check and the waker.
+        match done() {
+            Some(o) => std::task::Poll::Ready(o.into_result()),
+            None => std::task::Poll::Pending,
         }
     }
 }

@@ -171,11 +171,56 @@ impl Logger {
     }
 
     fn set_namespaces(&self, ns: Namespaces) -> Namespaces {
+        let any = !ns.is_empty();
         let old = match self.core.debug.write() {
             Ok(mut cur) => std::mem::replace(&mut *cur, ns),
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), ns),
         };
-        self.core.debug_gen.fetch_add(1, Ordering::Release);
+        self.core.debug_any.store(any, Ordering::Relaxed);
+        self.core.debug_gen.store(next_generation(), Ordering::Release);
+        #[cfg(feature = "log")]
+        crate::log_bridge::sync_max_level(self);
         old
     }
+
+    /// Whether `DEBUG` enables a target (of a `tracing` event or a `log`
+    /// record), cached per thread and call site: no lock in the steady
+    /// state. `site` identifies the call site (its static metadata's
+    /// address).
+    #[cfg(any(feature = "tracing", feature = "log"))]
+    pub(crate) fn target_debug_enabled(&self, target: &str, site: usize) -> bool {
+        if !self.core.debug_any.load(Ordering::Relaxed) {
+            return false;
+        }
+        let gen = self.core.debug_gen.load(Ordering::Acquire);
+        let key = (std::ptr::from_ref::<crate::channel::Core>(&self.core) as usize, site);
+        TARGETS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache.get(&key) {
+                Some(&(g, on)) if g == gen => on,
+                _ => {
+                    let on = match self.core.debug.read() {
+                        Ok(ns) => ns.enabled(target),
+                        Err(poisoned) => poisoned.into_inner().enabled(target),
+                    };
+                    cache.insert(key, (gen, on));
+                    on
+                }
+            }
+        })
+    }
+}
+
+/// A generation number no logger has used before: a change of namespaces
+/// in one logger never looks current to a cache filled for another.
+pub(crate) fn next_generation() -> u64 {
+    static GENERATION: AtomicU64 = AtomicU64::new(1);
+    GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(any(feature = "tracing", feature = "log"))]
+thread_local! {
+    /// (logger core, call site) → (generation, enabled).
+    static TARGETS: std::cell::RefCell<std::collections::HashMap<(usize, usize), (u64, bool)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }

@@ -71,22 +71,49 @@ impl Guard {
     /// keeps failing is retried until then; what it did not take is counted
     /// as dropped and reported in the error.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), Error> {
-        let core = &self.logger.core;
-        // The writer gives up on failing sinks a little before the timeout,
-        // so that its answer (and the count of what it gave up) arrives in time.
+        self.begin_shutdown(timeout);
+        let result = self.logger.core.control(Msg::Shutdown, Some(timeout));
+        shutdown_result(result)
+    }
+
+    /// Sets the writer's deadline for failing sinks a little before the
+    /// timeout, so that its answer (and the count of what it gave up)
+    /// arrives in time. The writer thread stays (parked) to count what is
+    /// logged from now on, until the last handle is gone.
+    fn begin_shutdown(&mut self, timeout: Duration) {
         let margin = (timeout / 10).min(Duration::from_millis(100));
         if let Some(at) = std::time::Instant::now().checked_add(timeout - margin) {
-            core.shared.set_deadline(at);
+            self.logger.core.shared.set_deadline(at);
         }
-        let result = core.control(Msg::Shutdown, Some(timeout));
-        // The writer thread stays (parked) to count what is logged from now
-        // on, until the last handle is gone.
         self.open = false;
-        match result {
-            // The writer already exited.
-            Err(e) if e.is_closed() => Ok(()),
-            r => r,
-        }
+    }
+}
+
+/// A shutdown that finds the logger already shut down is a success.
+fn shutdown_result(r: Result<(), Error>) -> Result<(), Error> {
+    match r {
+        Err(e) if e.is_closed() => Ok(()),
+        r => r,
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Guard {
+    /// Like [`flush`](Guard::flush), as a future that never blocks the
+    /// runtime's worker thread (see [`Logger::flush_async`]).
+    pub async fn flush_async(&self) -> Result<(), Error> {
+        self.logger.flush_async().await
+    }
+
+    /// Like [`shutdown`](Guard::shutdown), as a future that never blocks the
+    /// runtime's worker thread; it waits at most the shutdown timeout (the
+    /// runtime needs its time driver, as `#[tokio::main]` provides).
+    pub async fn shutdown_async(mut self) -> Result<(), Error> {
+        let core = self.logger.core.clone();
+        let timeout = core.shutdown_timeout;
+        self.begin_shutdown(timeout);
+        let result = tokio::time::timeout(timeout, crate::channel::control_async(&core, Msg::Shutdown)).await;
+        shutdown_result(result.unwrap_or_else(|_| Err(Error::timeout(timeout))))
     }
 }
 

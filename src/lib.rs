@@ -54,7 +54,11 @@ mod encode;
 mod error;
 mod filter;
 mod guard;
+#[cfg(feature = "tracing")]
+mod layer;
 mod level;
+#[cfg(feature = "log")]
+mod log_bridge;
 mod logger;
 mod macros;
 mod panic;
@@ -73,7 +77,11 @@ pub use encode::json::RESERVED_KEYS;
 pub use error::Error;
 pub use filter::Namespaces;
 pub use guard::Guard;
+#[cfg(feature = "tracing")]
+pub use layer::{SpanFields, TracingLayer};
 pub use level::{Level, ParseLevelError};
+#[cfg(feature = "log")]
+pub use log_bridge::init_log;
 pub use logger::{Event, Fields, Logger};
 pub use panic::flush_on_panic;
 pub use stats::Stats;

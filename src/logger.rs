@@ -96,6 +96,8 @@ impl Logger {
         let c = &self.core;
         c.level.store(level as u8, Ordering::Relaxed);
         c.threshold.store((level as u8).max(c.floor), Ordering::Relaxed);
+        #[cfg(feature = "log")]
+        crate::log_bridge::sync_max_level(self);
     }
 
     /// Starts a record at `level`, or returns `None` when the level is
@@ -184,6 +186,25 @@ impl Logger {
     /// error for which [`Error::is_timeout`] is true.
     pub fn flush_timeout(&self, timeout: Duration) -> Result<(), Error> {
         self.core.control(Msg::Flush, Some(timeout))
+    }
+
+    /// Like [`flush`](Logger::flush), as a future that never blocks the
+    /// runtime's worker thread (feature `tokio`; await it inside a tokio
+    /// runtime). Bound it with `tokio::time::timeout` if a sink may fail.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), logjet::Error> {
+    /// let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+    /// logjet::info!(log, "from a task");
+    /// log.flush_async().await?;
+    /// guard.shutdown_async().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn flush_async(&self) -> Result<(), Error> {
+        crate::channel::control_async(&self.core, Msg::Flush).await
     }
 
     /// The logger's counters: records written and dropped, bytes, write
@@ -309,7 +330,7 @@ impl<'a> Event<'a> {
     #[inline]
     pub fn emit(mut self, msg: &str) {
         self.rec.msg(msg);
-        self.send();
+        self.send_captured();
     }
 
     /// Sends the record with a formatted message. Plain literals are not
@@ -317,11 +338,12 @@ impl<'a> Event<'a> {
     #[inline]
     pub fn emit_fmt(mut self, msg: fmt::Arguments<'_>) {
         self.rec.msg_fmt(msg);
-        self.send();
+        self.send_captured();
     }
 
+    /// Sends the record as captured (its message, if any, included).
     #[inline]
-    fn send(self) {
+    pub(crate) fn send_captured(self) {
         if self.rec.level == Level::Fatal {
             self.emit_fatal();
         } else {

@@ -160,6 +160,23 @@ impl Capture {
         self.put_blob(fragment);
     }
 
+    /// Captures bindings written by `f` as a JSON fragment (`,"k":v,...`).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn bindings_with(&mut self, f: impl FnOnce(&mut Capture)) {
+        let tag_at = self.len();
+        self.push(T_BINDINGS);
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        f(self);
+        let n = self.len() - start;
+        if n == 0 {
+            self.truncate(tag_at);
+        } else {
+            self.patch_u32(at, clamp_len(n));
+        }
+    }
+
     /// Captures the namespace of a debug handle.
     #[inline]
     pub(crate) fn ns(&mut self, ns: &str) {

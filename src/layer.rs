@@ -1,0 +1,434 @@
+//! A `tracing-subscriber` Layer: `tracing` events become logjet records,
+//! with the same nonblocking pipeline and the same output.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+use tracing_core::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Metadata, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use crate::encode::json::{write_field_key, write_str};
+use crate::level::Level;
+use crate::logger::Logger;
+use crate::record::{Capture, Out};
+
+/// How the fields of the spans around an event are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanFields {
+    /// The fields of every span in scope, outermost first, merged into the
+    /// record itself; an inner span's field replaces an outer one's of the
+    /// same name, and the event's own field replaces both:
+    /// `{"request_id":42,"method":"GET","status":200,...}`.
+    #[default]
+    Merge,
+    /// Each span as an object in a `spans` array, outermost first, with its
+    /// name: `"spans":[{"name":"request","request_id":42}]` (the shape of
+    /// `tracing-subscriber`'s JSON format).
+    Nested,
+    /// No span fields.
+    Omit,
+}
+
+/// A `tracing-subscriber` [`Layer`] that writes `tracing` events through a
+/// logjet [`Logger`]: the caller captures the event (no `String` per field,
+/// span fields pre-encoded once when the span is created) and the writer
+/// thread does the rest, as for logjet's own macros.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// let (log, guard) = logjet::Logger::builder()
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// let subscriber = tracing_subscriber::registry().with(logjet::TracingLayer::new(&log));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("request", request_id = 42, method = "GET");
+///     let _e = span.enter();
+///     tracing::info!(status = 200, latency_ms = 3.25, "request handled");
+/// });
+/// // {"level":30,...,"target":"rust_out","request_id":42,"method":"GET","status":200,"latency_ms":3.25,"msg":"request handled"}
+/// guard.flush()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// - Levels map to pino's numbers: `TRACE` 10 … `ERROR` 50.
+/// - The event's `message` becomes `msg`; `target` is written first; its
+///   fields keep their JSON types (`i64`, `u64`, `i128`, `u128`, `f64`,
+///   `bool`, strings); values recorded only through `Debug` become strings;
+///   errors recorded with `record_error` are written like pino's `err`.
+/// - Filtering: the logger's level applies, and `DEBUG` namespaces match
+///   targets (`DEBUG=myapp::db*` writes the debug events of `myapp::db`
+///   and below even when the level is `info`). The layer never disables a
+///   call site for other layers; put an `EnvFilter` in front of it, or give
+///   it a per-layer filter, to skip events earlier.
+/// - `target`, `file`, `line` and `spans` are the layer's own keys: a field
+///   with one of these names (or underscores and one of them) gets one more
+///   leading underscore, as for logjet's reserved keys.
+#[derive(Clone, Debug)]
+pub struct TracingLayer {
+    logger: Logger,
+    span_fields: SpanFields,
+    span_names: bool,
+    file_line: bool,
+}
+
+impl TracingLayer {
+    /// A layer writing through `logger` (a clone is kept; a child's bound
+    /// fields are written on every event).
+    pub fn new(logger: &Logger) -> TracingLayer {
+        TracingLayer { logger: logger.clone(), span_fields: SpanFields::Merge, span_names: false, file_line: false }
+    }
+
+    /// How span fields are written (default [`SpanFields::Merge`]).
+    pub fn span_fields(mut self, how: SpanFields) -> TracingLayer {
+        self.span_fields = how;
+        self
+    }
+
+    /// Adds `"spans":["request","query"]`, the names of the spans in scope,
+    /// outermost first (with `Merge` or `Omit`; `Nested` names them anyway).
+    pub fn span_names(mut self, yes: bool) -> TracingLayer {
+        self.span_names = yes;
+        self
+    }
+
+    /// Adds `"file"` and `"line"` of the event's call site.
+    pub fn file_line(mut self, yes: bool) -> TracingLayer {
+        self.file_line = yes;
+        self
+    }
+
+    /// Whether the logger takes an event: its level, or `DEBUG` for the
+    /// debug and trace events of enabled targets.
+    fn takes(&self, meta: &Metadata<'_>) -> Option<Level> {
+        let level = map_level(meta.level());
+        if self.logger.enabled(level) {
+            return Some(level);
+        }
+        let core = &self.logger.core;
+        let site = std::ptr::from_ref(meta) as usize;
+        (level <= Level::Debug && level as u8 >= core.floor && self.logger.target_debug_enabled(meta.target(), site))
+            .then_some(level)
+    }
+}
+
+/// tracing's levels as pino numbers.
+pub(crate) fn map_level(l: &tracing_core::Level) -> Level {
+    match *l {
+        tracing_core::Level::TRACE => Level::Trace,
+        tracing_core::Level::DEBUG => Level::Debug,
+        tracing_core::Level::INFO => Level::Info,
+        tracing_core::Level::WARN => Level::Warn,
+        tracing_core::Level::ERROR => Level::Error,
+    }
+}
+
+/// The keys the layer writes itself, besides logjet's reserved keys.
+fn layer_key(name: &str) -> Cow<'_, str> {
+    let core = name.trim_start_matches('_');
+    if matches!(core, "target" | "file" | "line" | "spans") {
+        Cow::Owned(format!("_{name}"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// A span's fields, encoded once as `,"k":v` entries (stored in the span's
+/// extensions).
+struct SpanData {
+    json: Vec<u8>,
+    /// Each field's name and the range of its `,"k":v` entry in `json`.
+    entries: Vec<(&'static str, Range<usize>)>,
+}
+
+impl SpanData {
+    /// Adds or replaces fields.
+    fn record(&mut self, visit: impl FnOnce(&mut SpanVisitor<'_>)) {
+        let mut v = SpanVisitor { data: self };
+        visit(&mut v);
+    }
+}
+
+/// Records span fields into [`SpanData`] as JSON.
+struct SpanVisitor<'a> {
+    data: &'a mut SpanData,
+}
+
+impl SpanVisitor<'_> {
+    fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
+        let name = field.name();
+        let mut entry = Vec::new();
+        write_field_key(&mut entry, layer_key(name).as_bytes());
+        write(&mut entry);
+        let d = &mut *self.data;
+        if let Some(i) = d.entries.iter().position(|(k, _)| *k == name) {
+            // A field recorded again: rebuild without its old entry.
+            let (_, old) = d.entries.remove(i);
+            let removed = old.len();
+            d.json.drain(old.clone());
+            for (_, r) in d.entries.iter_mut().filter(|(_, r)| r.start >= old.end) {
+                *r = r.start - removed..r.end - removed;
+            }
+        }
+        let start = d.json.len();
+        d.json.extend_from_slice(&entry);
+        d.entries.push((name, start..d.json.len()));
+    }
+}
+
+impl Visit for SpanVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, |o| crate::encode::json::write_f64(o, value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, |o| crate::encode::json::write_int(o, value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, |o| crate::encode::json::write_int(o, value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.put(field, |o| crate::encode::json::write_int(o, value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.put(field, |o| crate::encode::json::write_int(o, value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, |o| o.extend_from_slice(if value { b"true" } else { b"false" }));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, |o| write_str(o, value.as_bytes()));
+    }
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        self.put(field, |o| crate::encode::json::write_str_lossy(o, value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, |o| crate::value::write_error(o, "dyn Error", value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, |o| crate::value::write_display(o, &format_args!("{value:?}")));
+    }
+}
+
+/// Captures an event's fields straight into the record.
+struct EventVisitor<'a> {
+    cap: &'a mut Capture,
+}
+
+impl EventVisitor<'_> {
+    #[inline]
+    fn key<'f>(&self, field: &'f Field) -> Cow<'f, str> {
+        layer_key(field.name())
+    }
+}
+
+impl Visit for EventVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let k = self.key(field);
+        self.cap.f64(&k, value);
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        let k = self.key(field);
+        self.cap.i64(&k, value);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        let k = self.key(field);
+        self.cap.u64(&k, value);
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        let k = self.key(field);
+        self.cap.i128(&k, value);
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        let k = self.key(field);
+        self.cap.u128(&k, value);
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        let k = self.key(field);
+        self.cap.bool(&k, value);
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.cap.msg(value);
+        } else {
+            let k = self.key(field);
+            self.cap.str(&k, value);
+        }
+    }
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        let k = self.key(field);
+        self.cap.bytes_lossy(&k, value);
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let k = self.key(field);
+        crate::value::capture_error(self.cap, &k, "dyn Error", value);
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.cap.msg_fmt(format_args!("{value:?}"));
+        } else {
+            let k = self.key(field);
+            self.cap.display(&k, &format_args!("{value:?}"));
+        }
+    }
+}
+
+impl<S> Layer<S> for TracingLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if self.span_fields == SpanFields::Omit {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let mut data = SpanData { json: Vec::new(), entries: Vec::new() };
+        data.record(|v| attrs.record(v));
+        span.extensions_mut().insert(data);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(data) = ext.get_mut::<SpanData>() {
+            data.record(|v| values.record(v));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let Some(level) = self.takes(meta) else { return };
+        let mut ev = crate::logger::Event::new(&self.logger, level, None);
+        let cap = ev.__capture();
+        cap.str("target", meta.target());
+        if self.file_line {
+            if let Some(file) = meta.file() {
+                cap.str("file", file);
+            }
+            if let Some(line) = meta.line() {
+                cap.u64("line", u64::from(line));
+            }
+        }
+        if self.span_fields != SpanFields::Omit || self.span_names {
+            self.write_spans(event, &ctx, cap);
+        }
+        event.record(&mut EventVisitor { cap });
+        ev.send_captured();
+    }
+}
+
+impl TracingLayer {
+    /// Writes the spans in scope of `event`, outermost first, without
+    /// allocating for up to [`KEYS`] span fields.
+    fn write_spans<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, cap: &mut Capture)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if self.span_names && self.span_fields != SpanFields::Nested {
+            let Some(scope) = ctx.event_scope(event) else { return };
+            cap.json_with("spans", |c| {
+                c.push(b'[');
+                for (i, s) in scope.from_root().enumerate() {
+                    if i > 0 {
+                        c.push(b',');
+                    }
+                    write_str(c, s.name().as_bytes());
+                }
+                c.push(b']');
+                Ok(())
+            });
+        }
+        match self.span_fields {
+            SpanFields::Omit => {}
+            SpanFields::Nested => {
+                let Some(scope) = ctx.event_scope(event) else { return };
+                cap.json_with("spans", |c| {
+                    c.push(b'[');
+                    for (i, s) in scope.from_root().enumerate() {
+                        if i > 0 {
+                            c.push(b',');
+                        }
+                        c.extend(b"{\"name\":");
+                        write_str(c, s.name().as_bytes());
+                        if let Some(d) = s.extensions().get::<SpanData>() {
+                            c.extend(&d.json);
+                        }
+                        c.push(b'}');
+                    }
+                    c.push(b']');
+                    Ok(())
+                });
+            }
+            SpanFields::Merge => {
+                // Pass 1, innermost first: which field names each depth has,
+                // to know what inner spans shadow.
+                let Some(scope) = ctx.event_scope(event) else { return };
+                let mut seen = KeyList::default();
+                let mut depth = 0u32;
+                for s in scope {
+                    if let Some(d) = s.extensions().get::<SpanData>() {
+                        for (k, _) in &d.entries {
+                            seen.push(k, depth);
+                        }
+                    }
+                    depth += 1;
+                }
+                if seen.is_empty() {
+                    return;
+                }
+                // Pass 2, outermost first: the fields no inner span and no
+                // field of the event itself replaces.
+                let Some(scope) = ctx.event_scope(event) else { return };
+                let fields = event.metadata().fields();
+                cap.bindings_with(|c| {
+                    for (i, s) in scope.from_root().enumerate() {
+                        let this = depth - 1 - i as u32;
+                        if let Some(d) = s.extensions().get::<SpanData>() {
+                            for (name, range) in &d.entries {
+                                if fields.field(name).is_none() && !seen.deeper_than(name, this) {
+                                    c.extend(&d.json[range.clone()]);
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Span field names with their depth (0 = innermost), inline up to
+/// [`KEYS`] and on the heap beyond.
+const KEYS: usize = 32;
+
+#[derive(Default)]
+struct KeyList {
+    inline: [(&'static str, u32); KEYS],
+    len: usize,
+    more: Vec<(&'static str, u32)>,
+}
+
+impl KeyList {
+    fn push(&mut self, k: &'static str, depth: u32) {
+        if self.len < KEYS {
+            self.inline[self.len] = (k, depth);
+            self.len += 1;
+        } else {
+            self.more.push((k, depth));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `k` is a field of a span deeper (more inner) than `depth`.
+    fn deeper_than(&self, k: &str, depth: u32) -> bool {
+        self.inline[..self.len].iter().chain(&self.more).any(|(name, d)| *d < depth && *name == k)
+    }
+}
