@@ -215,15 +215,35 @@ impl Visit for SpanVisitor<'_> {
     }
 }
 
+/// Finds the `log.target` field of an event made from a `log` record.
+struct LogTarget(Option<String>);
+
+impl Visit for LogTarget {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "log.target" {
+            self.0 = Some(value.to_string());
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
+}
+
 /// Captures an event's fields straight into the record.
 struct EventVisitor<'a> {
     cap: &'a mut Capture,
+    /// The event comes from a `log` record: its `log.*` fields repeat the
+    /// record's metadata and are left out.
+    from_log: bool,
 }
 
 impl EventVisitor<'_> {
     #[inline]
     fn key<'f>(&self, field: &'f Field) -> Cow<'f, str> {
         layer_key(field.name())
+    }
+
+    #[inline]
+    fn skip(&self, field: &Field) -> bool {
+        self.from_log && field.name().starts_with("log.")
     }
 }
 
@@ -237,8 +257,10 @@ impl Visit for EventVisitor<'_> {
         self.cap.i64(&k, value);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        let k = self.key(field);
-        self.cap.u64(&k, value);
+        if !self.skip(field) {
+            let k = self.key(field);
+            self.cap.u64(&k, value);
+        }
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
         let k = self.key(field);
@@ -255,7 +277,7 @@ impl Visit for EventVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.cap.msg(value);
-        } else {
+        } else if !self.skip(field) {
             let k = self.key(field);
             self.cap.str(&k, value);
         }
@@ -305,7 +327,16 @@ where
         let Some(level) = self.takes(meta) else { return };
         let mut ev = crate::logger::Event::new(&self.logger, level, None);
         let cap = ev.__capture();
-        cap.str("target", meta.target());
+        // A `log` record brought in by tracing-log's LogTracer carries its
+        // real target in a `log.target` field.
+        let from_log = meta.target() == "log" && meta.fields().field("log.target").is_some();
+        if from_log {
+            let mut t = LogTarget(None);
+            event.record(&mut t);
+            cap.str("target", t.0.as_deref().unwrap_or("log"));
+        } else {
+            cap.str("target", meta.target());
+        }
         if self.file_line {
             if let Some(file) = meta.file() {
                 cap.str("file", file);
@@ -317,7 +348,7 @@ where
         if self.span_fields != SpanFields::Omit || self.span_names {
             self.write_spans(event, &ctx, cap);
         }
-        event.record(&mut EventVisitor { cap });
+        event.record(&mut EventVisitor { cap, from_log });
         ev.send_captured();
     }
 }
