@@ -255,7 +255,7 @@ impl Builder {
 }
 
 /// The system's host name, as `gethostname(2)` reports it on Linux.
-fn system_hostname() -> String {
+pub(crate) fn system_hostname() -> String {
     for path in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
         if let Ok(s) = std::fs::read_to_string(path) {
             let s = s.trim();

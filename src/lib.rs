@@ -84,6 +84,8 @@ pub use level::{Level, ParseLevelError};
 pub use log_bridge::init_log;
 pub use logger::{Event, Fields, Logger};
 pub use panic::flush_on_panic;
+#[cfg(unix)]
+pub use sink::{Facility, SyslogFormat};
 pub use stats::Stats;
 pub use time::TimeFormat;
 pub use value::Value;

@@ -25,6 +25,8 @@ enum SinkFormat {
     /// The shared NDJSON line.
     Json,
     Console(ConsoleFormat),
+    #[cfg(unix)]
+    Syslog(Box<crate::encode::syslog::SyslogFormat>),
 }
 
 /// Format records until this many bytes wait in the sink buffers, then write.
@@ -162,6 +164,10 @@ impl Worker {
                 format: match t.format {
                     Format::Json => SinkFormat::Json,
                     Format::Console(style) => SinkFormat::Console(ConsoleFormat::new(style)),
+                    #[cfg(unix)]
+                    Format::Syslog(spec) => {
+                        SinkFormat::Syslog(Box::new(crate::encode::syslog::SyslogFormat::new(*spec)))
+                    }
                 },
                 min,
                 buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
@@ -356,6 +362,8 @@ impl Worker {
                     s.buf.extend_from_slice(&self.line);
                 }
                 SinkFormat::Console(c) => c.format(rec, &mut s.buf),
+                #[cfg(unix)]
+                SinkFormat::Syslog(f) => f.format(&mut self.format, rec, &mut s.buf),
             }
             self.batch_bytes += s.buf.len() - before;
         }

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use crate::encode::json::{escape_into, write_val};
+use crate::encode::json::{escape_into, fragment_entries, unescape_json_string, write_val};
 use crate::record::{Item, Items, Record};
 
 /// npm debug's palettes (debug/src/node.js).
@@ -150,7 +150,10 @@ impl ConsoleFormat {
                 Item::Bindings(b) => {
                     for (k, v) in fragment_entries(b) {
                         out.push(b' ');
-                        out.extend_from_slice(k);
+                        match unescape_json_string(k) {
+                            Some(name) => write_key(out, name.as_bytes()),
+                            None => out.extend_from_slice(k),
+                        }
                         out.push(b'=');
                         out.extend_from_slice(v);
                     }
@@ -207,71 +210,6 @@ fn write_key(out: &mut Vec<u8>, k: &[u8]) {
     } else {
         crate::encode::json::write_str(out, k);
     }
-}
-
-/// Splits a bindings fragment `,"k":v,"k2":v2` (logjet's own encoding)
-/// into keys (plain when they are plain words, else quoted) and JSON values.
-fn fragment_entries(frag: &[u8]) -> Vec<(&[u8], &[u8])> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < frag.len() {
-        if frag[i] == b',' {
-            i += 1;
-        }
-        let key_start = i;
-        let Some(key_end) = skip_string(frag, i) else {
-            break;
-        };
-        if frag.get(key_end) != Some(&b':') {
-            break;
-        }
-        let val_start = key_end + 1;
-        let val_end = skip_value(frag, val_start);
-        let quoted = &frag[key_start..key_end];
-        let inner = &quoted[1..quoted.len() - 1];
-        let plain = !inner.is_empty()
-            && inner.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-        out.push((if plain { inner } else { quoted }, &frag[val_start..val_end]));
-        i = val_end;
-    }
-    out
-}
-
-/// The index just past the JSON string starting at `i`.
-fn skip_string(b: &[u8], i: usize) -> Option<usize> {
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            b'"' => return Some(j + 1),
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-/// The index just past the JSON value starting at `i` (up to the next
-/// top-level comma).
-fn skip_value(b: &[u8], i: usize) -> usize {
-    let mut depth = 0usize;
-    let mut j = i;
-    while j < b.len() {
-        match b[j] {
-            b'"' => {
-                j = skip_string(b, j).unwrap_or(b.len());
-                continue;
-            }
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 => return j,
-            _ => {}
-        }
-        j += 1;
-    }
-    b.len()
 }
 
 #[cfg(test)]

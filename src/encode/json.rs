@@ -101,13 +101,18 @@ pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
 /// sequence replaced by U+FFFD (written as `\ufffd`).
 pub(crate) fn write_str_lossy<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
     out.push(b'"');
+    escape_lossy_into(out, s);
+    out.push(b'"');
+}
+
+/// The escaped contents of bytes that may not be UTF-8 (no quotes).
+pub(crate) fn escape_lossy_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
     for chunk in s.utf8_chunks() {
         escape_into(out, chunk.valid().as_bytes());
         if !chunk.invalid().is_empty() {
             out.extend(b"\\ufffd");
         }
     }
-    out.push(b'"');
 }
 
 /// Writes a float: finite values as the shortest JSON number that reads
@@ -218,6 +223,96 @@ pub(crate) fn encode_fields(captured: &[u8], out: &mut Vec<u8>) -> Vec<(Box<[u8]
     entries
 }
 
+/// Splits a bindings fragment `,"k":v,"k2":v2` (logjet's own encoding)
+/// into each key as a JSON string literal and its JSON value.
+pub(crate) fn fragment_entries(frag: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < frag.len() {
+        if frag[i] == b',' {
+            i += 1;
+        }
+        let Some(key_end) = skip_string(frag, i) else { break };
+        if frag.get(key_end) != Some(&b':') {
+            break;
+        }
+        let val_end = skip_value(frag, key_end + 1);
+        out.push((&frag[i..key_end], &frag[key_end + 1..val_end]));
+        i = val_end;
+    }
+    out
+}
+
+/// The index just past the JSON string starting at `i`.
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The index just past the JSON value starting at `i` (up to the next
+/// top-level comma).
+fn skip_value(b: &[u8], i: usize) -> usize {
+    let mut depth = 0usize;
+    let mut j = i;
+    while j < b.len() {
+        match b[j] {
+            b'"' => {
+                j = skip_string(b, j).unwrap_or(b.len());
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => return j,
+            _ => {}
+        }
+        j += 1;
+    }
+    b.len()
+}
+
+/// The text of a JSON string literal (`"a\nb"` → `a` newline `b`), or
+/// `None` when `j` is not one.
+pub(crate) fn unescape_json_string(j: &[u8]) -> Option<String> {
+    let inner = j.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let text = std::str::from_utf8(inner).ok()?;
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            '/' => out.push('/'),
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let n = u32::from_str_radix(&hex, 16).ok()?;
+                // Surrogates never come out of logjet's encoder.
+                out.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 /// The NDJSON line format: pino's keys in pino's order.
 pub(crate) struct JsonFormat {
     /// `{"level":30` for each level.
@@ -250,6 +345,14 @@ impl JsonFormat {
     /// Appends the record as one line (ending in `\n`).
     #[inline]
     pub(crate) fn format(&mut self, rec: &Record, out: &mut Vec<u8>) {
+        self.format_object(rec, out, None);
+        out.push(b'\n');
+    }
+
+    /// Appends the record as a JSON object (no newline). With `clip`, long
+    /// values are shortened to fit a size limit (see [`Clip`]).
+    #[inline]
+    pub(crate) fn format_object(&mut self, rec: &Record, out: &mut Vec<u8>, clip: Option<Clip>) {
         out.extend_from_slice(&self.level_prefix[rec.level.index()]);
         self.time.write_json_member(out, rec.time);
         out.extend_from_slice(&self.base);
@@ -258,9 +361,15 @@ impl JsonFormat {
             match item {
                 Item::Field(k, v) => {
                     write_field_key(out, k);
-                    write_val(out, v);
+                    match clip {
+                        None => write_val(out, v),
+                        Some(c) => c.write_val(out, v),
+                    }
                 }
-                Item::Bindings(b) => out.extend_from_slice(b),
+                Item::Bindings(b) => match clip {
+                    Some(c) if !c.bindings => {}
+                    _ => out.extend_from_slice(b),
+                },
                 Item::Ns(ns) => {
                     out.extend_from_slice(b",\"ns\":");
                     write_str(out, ns);
@@ -268,11 +377,65 @@ impl JsonFormat {
                 Item::Msg(m) => msg = Some(m),
             }
         }
+        if let Some(c) = clip {
+            out.extend_from_slice(b",\"logjet_truncated\":");
+            write_int(out, c.original_len);
+        }
         if let Some(m) = msg {
             out.extend_from_slice(b",\"msg\":");
-            write_str(out, m);
+            match clip {
+                None => write_str(out, m),
+                Some(c) => c.write_text(out, m, false),
+            }
         }
-        out.extend_from_slice(b"}\n");
+        out.push(b'}');
+    }
+}
+
+/// How to shorten a record that is too long for its sink: every string
+/// value (and the message) cut to `cap` bytes at a character boundary and
+/// marked with `…`, every nested JSON value longer than `cap` replaced by
+/// its text cut the same way, bound fields kept or dropped, and a
+/// `logjet_truncated` key giving the original length.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clip {
+    pub(crate) cap: usize,
+    pub(crate) bindings: bool,
+    pub(crate) original_len: usize,
+}
+
+impl Clip {
+    fn write_val(self, out: &mut Vec<u8>, v: Val<'_>) {
+        match v {
+            Val::Str(s) => self.write_text(out, s, false),
+            Val::Bytes(b) => self.write_text(out, b, true),
+            Val::Json(j) if j.len() > self.cap => self.write_text(out, j, false),
+            other => write_val(out, other),
+        }
+    }
+
+    /// Writes `s` as a JSON string of at most `cap` bytes of its text.
+    pub(crate) fn write_text(self, out: &mut Vec<u8>, s: &[u8], lossy: bool) {
+        if s.len() <= self.cap {
+            if lossy {
+                write_str_lossy(out, s)
+            } else {
+                write_str(out, s)
+            }
+            return;
+        }
+        let mut end = self.cap;
+        // Back up to a character boundary (UTF-8 continuation bytes are 10xxxxxx).
+        while end > 0 && (s[end] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+        out.push(b'"');
+        if lossy {
+            escape_lossy_into(out, &s[..end]);
+        } else {
+            escape_into(out, &s[..end]);
+        }
+        out.extend_from_slice("…\"".as_bytes());
     }
 }
 

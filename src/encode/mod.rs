@@ -3,3 +3,5 @@
 pub(crate) mod console;
 pub(crate) mod json;
 pub(crate) mod ser;
+#[cfg(unix)]
+pub(crate) mod syslog;

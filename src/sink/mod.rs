@@ -1,4 +1,5 @@
-//! Where records go: standard output and error, files, and any writer.
+//! Where records go: standard output and error, files, any writer, the
+//! debug console and syslog.
 //!
 //! A sink is handed to [`Builder::sink`](crate::Builder::sink) (or
 //! [`Builder::sink_at`](crate::Builder::sink_at) with its own minimum level)
@@ -40,6 +41,9 @@ pub(crate) mod private {
         Json,
         /// npm debug's console format, records from debug handles only.
         Console(crate::encode::console::ConsoleStyle),
+        /// Syslog messages, framed for their transport.
+        #[cfg(unix)]
+        Syslog(Box<crate::encode::syslog::SyslogSpec>),
     }
 
     pub trait Sealed {
@@ -48,6 +52,11 @@ pub(crate) mod private {
 }
 
 use private::{Format, Sealed, Target};
+
+#[cfg(unix)]
+mod syslog;
+#[cfg(unix)]
+pub use syslog::{Facility, Framing, Syslog, SyslogBody, SyslogFormat};
 
 /// The process's standard output, the usual way into a log collector
 /// (`my-service | vector`, systemd's journal, a container runtime).

@@ -1,0 +1,536 @@
+//! The syslog sink against real collectors: a private rsyslog and a private
+//! syslog-ng, each started by the test on loopback with its own config,
+//! ports and socket, and stopped by its PID.
+//!
+//! `.ci/run` installs rsyslog and unpacks syslog-ng-core into
+//! `target/syslog-ng` (the two Debian packages conflict). Without them these
+//! tests say so loudly and pass, except under `CI=true`, where a missing
+//! collector is a failure.
+#![cfg(unix)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TempDir;
+use logjet::sink::{Framing, Syslog, SyslogBody};
+use logjet::{Facility, Level, Logger, Overflow, SyslogFormat};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Rsyslog,
+    SyslogNg,
+}
+
+/// A collector running as a private process.
+struct Collector {
+    kind: Kind,
+    child: Option<Child>,
+    dir: TempDir,
+    udp: u16,
+    tcp: u16,
+    tcp_lf: u16,
+    sock: PathBuf,
+    out: PathBuf,
+    exe: PathBuf,
+}
+
+fn missing(what: &str, how: &str) -> Option<Collector> {
+    let msg = format!("\n\n*** {what} NOT FOUND: the syslog tests against it are SKIPPED. {how} ***\n");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}(CI=true: a missing collector is a failure)");
+    }
+    eprintln!("{msg}");
+    None
+}
+
+fn free_port() -> u16 {
+    // A port free for both TCP and UDP.
+    loop {
+        let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = t.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn find_rsyslogd() -> Option<PathBuf> {
+    ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// The syslog-ng binary unpacked by .ci/run (`dpkg -x` of syslog-ng-core),
+/// or one on the system.
+fn find_syslog_ng() -> Option<(PathBuf, Option<PathBuf>)> {
+    let root = std::env::var_os("LOGJET_SYSLOG_NG_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/syslog-ng"));
+    let unpacked = root.join("usr/sbin/syslog-ng");
+    if unpacked.exists() {
+        return Some((unpacked, Some(root)));
+    }
+    ["/usr/sbin/syslog-ng", "/sbin/syslog-ng"].iter().map(PathBuf::from).find(|p| p.exists()).map(|p| (p, None))
+}
+
+impl Collector {
+    fn rsyslog() -> Option<Collector> {
+        let Some(exe) = find_rsyslogd() else {
+            return missing("rsyslogd", "Install it with: apt-get install -y rsyslog");
+        };
+        let mut c = Collector::new(Kind::Rsyslog, exe);
+        c.start();
+        Some(c)
+    }
+
+    fn syslog_ng() -> Option<Collector> {
+        let Some((exe, _)) = find_syslog_ng() else {
+            return missing(
+                "syslog-ng",
+                "Run .ci/run (it unpacks syslog-ng-core into target/syslog-ng) or install syslog-ng",
+            );
+        };
+        let mut c = Collector::new(Kind::SyslogNg, exe);
+        c.start();
+        Some(c)
+    }
+
+    fn new(kind: Kind, exe: PathBuf) -> Collector {
+        let dir = TempDir::new(match kind {
+            Kind::Rsyslog => "rsyslog",
+            Kind::SyslogNg => "syslog-ng",
+        });
+        let sock = dir.join("log.sock");
+        let out = dir.join("out.jsonl");
+        Collector { kind, child: None, udp: free_port(), tcp: free_port(), tcp_lf: free_port(), sock, out, dir, exe }
+    }
+
+    fn config(&self) -> PathBuf {
+        let d = self.dir.0.display();
+        let (conf, text) = match self.kind {
+            Kind::Rsyslog => (
+                self.dir.join("rsyslog.conf"),
+                format!(
+                    r#"global(workDirectory="{d}" maxMessageSize="64k")
+module(load="imudp")
+module(load="imtcp")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imudp" address="127.0.0.1" port="{udp}")
+input(type="imtcp" address="127.0.0.1" port="{tcp}")
+input(type="imtcp" address="127.0.0.1" port="{tcp_lf}")
+input(type="imuxsock" Socket="{sock}" UseSpecialParser="off" ParseHostname="on")
+template(name="j" type="list" option.jsonf="on") {{
+  property(outname="pri" name="pri" format="jsonf")
+  property(outname="app" name="app-name" format="jsonf")
+  property(outname="procid" name="procid" format="jsonf")
+  property(outname="msgid" name="msgid" format="jsonf")
+  property(outname="host" name="hostname" format="jsonf")
+  property(outname="sd" name="structured-data" format="jsonf")
+  property(outname="msg" name="msg" format="jsonf")
+}}
+action(type="omfile" file="{out}" template="j")
+"#,
+                    udp = self.udp,
+                    tcp = self.tcp,
+                    tcp_lf = self.tcp_lf,
+                    sock = self.sock.display(),
+                    out = self.out.display()
+                ),
+            ),
+            Kind::SyslogNg => (
+                self.dir.join("syslog-ng.conf"),
+                format!(
+                    r#"@version: 3.38
+options {{ keep-hostname(yes); chain-hostnames(no); stats-freq(0); log-msg-size(65536); }};
+source s {{
+  network(ip("127.0.0.1") port({udp}) transport("udp") flags(syslog-protocol));
+  syslog(ip("127.0.0.1") port({tcp}) transport("tcp") max-connections(100));
+  network(ip("127.0.0.1") port({tcp_lf}) transport("tcp") flags(syslog-protocol) max-connections(100));
+  unix-dgram("{sock}" flags(syslog-protocol));
+}};
+destination d {{ file("{out}" template("$(format-json pri=${{PRI}} app=${{PROGRAM}} procid=${{PID}} msgid=${{MSGID}} host=${{HOST}} sd=${{SDATA}} msg=${{MESSAGE}})\n")); }};
+log {{ source(s); destination(d); }};
+"#,
+                    udp = self.udp,
+                    tcp = self.tcp,
+                    tcp_lf = self.tcp_lf,
+                    sock = self.sock.display(),
+                    out = self.out.display()
+                ),
+            ),
+        };
+        std::fs::write(&conf, text).unwrap();
+        conf
+    }
+
+    fn start(&mut self) {
+        let conf = self.config();
+        let d = &self.dir.0;
+        let mut cmd = match self.kind {
+            Kind::Rsyslog => {
+                let mut c = Command::new(&self.exe);
+                c.arg("-n").arg("-f").arg(&conf).arg("-i").arg(d.join("rsyslog.pid"));
+                c
+            }
+            Kind::SyslogNg => {
+                let mut c = Command::new(&self.exe);
+                c.arg("-F")
+                    .arg("-f")
+                    .arg(&conf)
+                    .arg(format!("--persist-file={}", d.join("persist").display()))
+                    .arg(format!("--pidfile={}", d.join("syslog-ng.pid").display()))
+                    .arg(format!("--control={}", d.join("ctl").display()));
+                if let Some((_, Some(root))) = find_syslog_ng() {
+                    c.env("LD_LIBRARY_PATH", root.join("usr/lib/syslog-ng"))
+                        .arg(format!("--module-path={}", root.join("usr/lib/syslog-ng/3.38").display()));
+                }
+                c
+            }
+        };
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+        self.child = Some(child);
+        // Ready once every input listens.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let tcp = std::net::TcpStream::connect(("127.0.0.1", self.tcp)).is_ok()
+                && std::net::TcpStream::connect(("127.0.0.1", self.tcp_lf)).is_ok();
+            if tcp && self.sock.exists() {
+                break;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("{:?} exited at start-up: {status}", self.kind);
+            }
+            assert!(Instant::now() < deadline, "{:?} did not start listening", self.kind);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the collector by its PID (SIGTERM, then SIGKILL if it lingers).
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = std::fs::remove_file(&self.sock);
+        }
+    }
+
+    /// The received messages whose app name is `app`, waiting (up to 20 s)
+    /// until at least `n` arrived and no more arrive.
+    fn received(&self, app: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = usize::MAX;
+        loop {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            // Only whole lines: the collector may be writing the last one.
+            let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+            let got: Vec<Value> = whole
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("collector output {l}: {e}")))
+                .filter(|v| v["app"] == app)
+                .collect();
+            if (got.len() >= n && got.len() == last) || Instant::now() > deadline {
+                return got;
+            }
+            last = got.len();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn sink(&self, transport: &str) -> Syslog {
+        match transport {
+            "udp" => Syslog::udp(format!("127.0.0.1:{}", self.udp)),
+            "tcp" => Syslog::tcp(format!("127.0.0.1:{}", self.tcp)),
+            "tcp-lf" => Syslog::tcp(format!("127.0.0.1:{}", self.tcp_lf)).framing(Framing::Lf),
+            "unix" => Syslog::unix(&self.sock),
+            other => panic!("{other}"),
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Parses an RFC 5424 STRUCTURED-DATA element `[id k="v" ...]`.
+fn parse_sd(sd: &str) -> (String, BTreeMap<String, String>) {
+    let inner = sd.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or_else(|| panic!("SD {sd:?}"));
+    let (id, mut rest) = inner.split_once(' ').unwrap_or((inner, ""));
+    let mut params = BTreeMap::new();
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once("=\"").unwrap();
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            let (i, c) = chars.next().unwrap_or_else(|| panic!("unterminated value in {sd:?}"));
+            match c {
+                // RFC 5424 §6.3.3: only `"`, `\` and `]` are escaped; a
+                // backslash before anything else is a backslash.
+                '\\' => match chars.clone().next() {
+                    Some((_, e @ ('"' | '\\' | ']'))) => {
+                        value.push(e);
+                        chars.next();
+                    }
+                    _ => value.push('\\'),
+                },
+                '"' => break i,
+                c => value.push(c),
+            }
+        };
+        params.insert(name.to_string(), value);
+        rest = after[end + 1..].trim_start();
+    }
+    (id.to_string(), params)
+}
+
+/// The JSON body of a received message (after an optional `@cee:`).
+fn body(msg: &Value) -> Value {
+    let m = msg["msg"].as_str().unwrap();
+    let m = m.trim_start().strip_prefix("@cee:").unwrap_or(m.trim_start());
+    serde_json::from_str(m).unwrap_or_else(|e| panic!("body {m:?}: {e}"))
+}
+
+const LEVELS: [(Level, u64); 5] =
+    [(Level::Debug, 7), (Level::Info, 6), (Level::Warn, 4), (Level::Error, 3), (Level::Fatal, 2)];
+
+/// Sends `n` records with a `seq` field over each transport in both body
+/// styles, and checks that every one arrived with the right PRI, APP-NAME,
+/// PROCID and fields.
+fn every_transport(c: &Collector, n: u64) {
+    for transport in ["udp", "tcp", "tcp-lf", "unix"] {
+        for sd in [false, true] {
+            let app = format!("lj-{transport}-{}", if sd { "sd" } else { "json" });
+            let mut sink = c.sink(transport).app_name(&app).facility(Facility::Local0).msgid("test");
+            if sd {
+                sink = sink.body(SyslogBody::StructuredData { sd_id: "fields@32473".into() });
+            }
+            let (log, guard) = Logger::builder().level(Level::Trace).sink(sink).build().unwrap();
+            let req = log.child(logjet::fields!(request_id = 42));
+            for seq in 0..n {
+                let (level, _) = LEVELS[(seq % 4) as usize];
+                logjet::log!(req, level, "record {}", seq, seq = seq, transport = transport, ok = true);
+            }
+            guard.flush().unwrap();
+            assert_eq!(log.stats().written, n);
+            let got = c.received(&app, n as usize);
+            assert_eq!(got.len() as u64, n, "{:?} {app}: {} of {n} arrived", c.kind, got.len());
+            let mut seqs = BTreeSet::new();
+            for m in &got {
+                assert_eq!(m["procid"], std::process::id().to_string(), "{m}");
+                assert_eq!(m["msgid"], "test");
+                let (seq, fields) = if sd {
+                    let (id, p) = parse_sd(m["sd"].as_str().unwrap());
+                    assert_eq!(id, "fields@32473");
+                    assert_eq!(p["request_id"], "42");
+                    assert_eq!(p["transport"], transport);
+                    assert_eq!(p["ok"], "true");
+                    let seq: u64 = p["seq"].parse().unwrap();
+                    assert_eq!(m["msg"].as_str().unwrap().trim(), format!("record {seq}"));
+                    (seq, p.len())
+                } else {
+                    let b = body(m);
+                    assert_eq!(b["request_id"], 42);
+                    assert_eq!(b["transport"], transport);
+                    let seq = b["seq"].as_u64().unwrap();
+                    assert_eq!(b["msg"], format!("record {seq}"));
+                    (seq, b.as_object().unwrap().len())
+                };
+                assert!(fields >= 4);
+                let (_, severity) = LEVELS[(seq % 4) as usize];
+                assert_eq!(m["pri"], (16 * 8 + severity).to_string(), "{m}");
+                seqs.insert(seq);
+            }
+            assert_eq!(seqs, (0..n).collect::<BTreeSet<u64>>(), "{app}");
+        }
+    }
+}
+
+/// Newlines, `]`, quotes, backslashes, unicode and 10 KB values arrive
+/// intact, or cut to the size limit and marked.
+fn hostile_strings(c: &Collector) {
+    let evil = "line1\nline2\r\n\t\"q\" \\back\\ ]bracket] [sd=\"x\"] é 日本 😀 \u{2028} \u{1b}[31m";
+    let big = "0123456789".repeat(1024); // 10 KB
+    for transport in ["udp", "tcp", "unix"] {
+        for sd in [false, true] {
+            let app = format!("lj-hostile-{transport}-{}", if sd { "sd" } else { "json" });
+            let mut sink = c.sink(transport).app_name(&app);
+            if sd {
+                sink = sink.body(SyslogBody::StructuredData { sd_id: "x@32473".into() });
+            }
+            let (log, guard) = Logger::builder().sink(sink).build().unwrap();
+            logjet::info!(log, "{}", evil, evil = evil, n = 1);
+            logjet::info!(log, "big", big = &big, after = "kept");
+            guard.flush().unwrap();
+            let got = c.received(&app, 2);
+            assert_eq!(got.len(), 2, "{:?} {app}", c.kind);
+            let limit = if transport == "udp" { 1472 } else { 8192 };
+            if sd {
+                let (_, p) = parse_sd(got[0]["sd"].as_str().unwrap());
+                // Control characters are escaped in SD values, as in JSON,
+                // so that a message stays one line.
+                assert_eq!(p["evil"], json_escaped_controls(evil), "{:?} {app}", c.kind);
+                let (_, p) = parse_sd(got[1]["sd"].as_str().unwrap());
+                assert_eq!(p["after"], "kept");
+                assert!(p["logjet_truncated"].parse::<usize>().unwrap() > 10_000);
+                assert!(p["big"].ends_with('…') && big.starts_with(p["big"].trim_end_matches('…')));
+            } else {
+                let b = body(&got[0]);
+                assert_eq!(b["evil"], evil, "{:?} {app}", c.kind);
+                assert_eq!(b["msg"], evil);
+                let b = body(&got[1]);
+                assert_eq!(b["after"], "kept");
+                let cut = b["big"].as_str().unwrap();
+                assert!(cut.ends_with('…') && big.starts_with(cut.trim_end_matches('…')), "{:?} {app}", c.kind);
+                assert!(b["logjet_truncated"].as_u64().unwrap() > 10_000);
+                assert!(got[1]["msg"].as_str().unwrap().len() < limit);
+            }
+        }
+    }
+}
+
+/// `s` with its control characters (and U+2028/9) escaped as JSON does.
+fn json_escaped_controls(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            '\t' => "\\t".to_string(),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                format!("\\u{:04x}", c as u32)
+            }
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn rsyslog_every_transport_and_format() {
+    let Some(c) = Collector::rsyslog() else { return };
+    every_transport(&c, 200);
+}
+
+#[test]
+fn rsyslog_hostile_strings() {
+    let Some(c) = Collector::rsyslog() else { return };
+    hostile_strings(&c);
+}
+
+#[test]
+fn syslog_ng_every_transport_and_format() {
+    let Some(c) = Collector::syslog_ng() else { return };
+    every_transport(&c, 200);
+}
+
+#[test]
+fn syslog_ng_hostile_strings() {
+    let Some(c) = Collector::syslog_ng() else { return };
+    hostile_strings(&c);
+}
+
+#[test]
+fn rfc3164_to_rsyslog() {
+    let Some(c) = Collector::rsyslog() else { return };
+    let sink = c
+        .sink("udp")
+        .format(SyslogFormat::Rfc3164)
+        .app_name("lj-3164")
+        .facility(Facility::Local3)
+        .body(SyslogBody::JsonCee);
+    let (log, guard) = Logger::builder().sink(sink).build().unwrap();
+    logjet::warn!(log, "bsd", n = 5);
+    guard.flush().unwrap();
+    let got = c.received("lj-3164", 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["pri"], (19 * 8 + 4).to_string());
+    assert_eq!(got[0]["procid"], std::process::id().to_string());
+    assert_eq!(body(&got[0])["n"], 5);
+}
+
+/// The collector goes away in the middle of a stream and comes back: logging
+/// goes on, later records arrive, and the loss is measured.
+fn restart_mid_stream(kind: Kind, transport: &str) {
+    let c = match kind {
+        Kind::Rsyslog => Collector::rsyslog(),
+        Kind::SyslogNg => Collector::syslog_ng(),
+    };
+    let Some(mut c) = c else { return };
+    let app = format!("lj-restart-{transport}");
+    let sink = c.sink(transport).app_name(&app);
+    let (log, guard) = Logger::builder().overflow(Overflow::Block).sink(sink).build().unwrap();
+    const TOTAL: u64 = 3000;
+    let mut seq = 0;
+    let mut send = |until: u64| {
+        while seq < until {
+            logjet::info!(log, "tick", seq = seq);
+            seq += 1;
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    };
+    send(TOTAL / 3);
+    guard.flush().unwrap();
+    c.stop();
+    send(TOTAL / 2); // into the void: the collector is down
+    c.start();
+    send(TOTAL);
+    guard.flush().unwrap();
+    let got = c.received(&app, 1);
+    let seqs: BTreeSet<u64> = got.iter().map(|m| body(m)["seq"].as_u64().unwrap()).collect();
+    let lost: Vec<u64> = (0..TOTAL).filter(|s| !seqs.contains(s)).collect();
+    eprintln!(
+        "{kind:?} {transport} restart: {} of {TOTAL} records arrived, {} lost (seq {:?}..{:?}), write errors {}",
+        seqs.len(),
+        lost.len(),
+        lost.first(),
+        lost.last(),
+        log.stats().write_errors
+    );
+    // Everything before the stop arrived, and everything logged after the
+    // collector was back.
+    assert!((0..TOTAL / 3).all(|s| seqs.contains(&s)), "records before the stop arrived");
+    assert!((TOTAL / 2..TOTAL).all(|s| seqs.contains(&s)), "records after the restart arrived: lost {lost:?}");
+    assert_eq!(log.stats().written, TOTAL);
+    if transport == "udp" {
+        // UDP cannot know: what is sent while nobody listens is gone.
+        assert!(lost.iter().all(|s| (TOTAL / 3..TOTAL / 2).contains(s)), "{lost:?}");
+    } else {
+        // TCP: the closed connection is noticed before the next batch; unix
+        // datagram: sending fails until the socket is back. Nothing is lost.
+        assert!(lost.is_empty(), "{kind:?} {transport} lost {lost:?}");
+    }
+}
+
+#[test]
+fn rsyslog_restart_tcp() {
+    restart_mid_stream(Kind::Rsyslog, "tcp");
+}
+
+#[test]
+fn rsyslog_restart_udp() {
+    restart_mid_stream(Kind::Rsyslog, "udp");
+}
+
+#[test]
+fn rsyslog_restart_unix() {
+    restart_mid_stream(Kind::Rsyslog, "unix");
+}
+
+#[test]
+fn syslog_ng_restart_tcp() {
+    restart_mid_stream(Kind::SyslogNg, "tcp");
+}
+
+#[test]
+fn syslog_ng_restart_unix() {
+    restart_mid_stream(Kind::SyslogNg, "unix");
+}
