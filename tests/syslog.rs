@@ -35,6 +35,8 @@ struct Collector {
     tcp: u16,
     tcp_lf: u16,
     sock: PathBuf,
+    /// syslog-ng only: a unix stream socket (rsyslog has no such input).
+    stream_sock: PathBuf,
     out: PathBuf,
     exe: PathBuf,
 }
@@ -104,8 +106,20 @@ impl Collector {
             Kind::SyslogNg => "syslog-ng",
         });
         let sock = dir.join("log.sock");
+        let stream_sock = dir.join("stream.sock");
         let out = dir.join("out.jsonl");
-        Collector { kind, child: None, udp: free_port(), tcp: free_port(), tcp_lf: free_port(), sock, out, dir, exe }
+        Collector {
+            kind,
+            child: None,
+            udp: free_port(),
+            tcp: free_port(),
+            tcp_lf: free_port(),
+            sock,
+            stream_sock,
+            out,
+            dir,
+            exe,
+        }
     }
 
     fn config(&self) -> PathBuf {
@@ -144,12 +158,13 @@ action(type="omfile" file="{out}" template="j")
                 self.dir.join("syslog-ng.conf"),
                 format!(
                     r#"@version: 3.38
-options {{ keep-hostname(yes); chain-hostnames(no); stats-freq(0); log-msg-size(65536); }};
+options {{ keep-hostname(yes); chain-hostnames(no); stats-freq(0); log-msg-size(65536); log-fifo-size(100000); }};
 source s {{
   network(ip("127.0.0.1") port({udp}) transport("udp") flags(syslog-protocol));
-  syslog(ip("127.0.0.1") port({tcp}) transport("tcp") max-connections(100));
-  network(ip("127.0.0.1") port({tcp_lf}) transport("tcp") flags(syslog-protocol) max-connections(100));
+  syslog(ip("127.0.0.1") port({tcp}) transport("tcp") max-connections(100) log-iw-size(10000));
+  network(ip("127.0.0.1") port({tcp_lf}) transport("tcp") flags(syslog-protocol) max-connections(100) log-iw-size(10000));
   unix-dgram("{sock}" flags(syslog-protocol));
+  unix-stream("{stream_sock}" flags(syslog-protocol));
 }};
 destination d {{ file("{out}" template("$(format-json pri=${{PRI}} app=${{PROGRAM}} procid=${{PID}} msgid=${{MSGID}} host=${{HOST}} sd=${{SDATA}} msg=${{MESSAGE}})\n")); }};
 log {{ source(s); destination(d); }};
@@ -158,6 +173,7 @@ log {{ source(s); destination(d); }};
                     tcp = self.tcp,
                     tcp_lf = self.tcp_lf,
                     sock = self.sock.display(),
+                    stream_sock = self.stream_sock.display(),
                     out = self.out.display()
                 ),
             ),
@@ -252,6 +268,7 @@ log {{ source(s); destination(d); }};
             "tcp" => Syslog::tcp(format!("127.0.0.1:{}", self.tcp)),
             "tcp-lf" => Syslog::tcp(format!("127.0.0.1:{}", self.tcp_lf)).framing(Framing::Lf),
             "unix" => Syslog::unix(&self.sock),
+            "unix-stream" => Syslog::unix_stream(&self.stream_sock),
             other => panic!("{other}"),
         }
     }
@@ -308,7 +325,11 @@ const LEVELS: [(Level, u64); 5] =
 /// styles, and checks that every one arrived with the right PRI, APP-NAME,
 /// PROCID and fields.
 fn every_transport(c: &Collector, n: u64) {
-    for transport in ["udp", "tcp", "tcp-lf", "unix"] {
+    let transports: &[&str] = match c.kind {
+        Kind::Rsyslog => &["udp", "tcp", "tcp-lf", "unix"],
+        Kind::SyslogNg => &["udp", "tcp", "tcp-lf", "unix", "unix-stream"],
+    };
+    for &transport in transports {
         for sd in [false, true] {
             let app = format!("lj-{transport}-{}", if sd { "sd" } else { "json" });
             let mut sink = c.sink(transport).app_name(&app).facility(Facility::Local0).msgid("test");
