@@ -220,9 +220,10 @@ impl Builder {
         }
         let format = JsonFormat::new(&base, TimeFormatter::new(self.time));
 
+        let clock = crate::clock::Source::detect();
         let (tx, rx) = crossbeam_channel::bounded(self.capacity);
         let shared = Arc::new(Shared::new(self.capacity));
-        let worker = Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout);
+        let worker = Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock);
         // Detached: the thread ends by itself once every handle is gone.
         let handle = std::thread::Builder::new()
             .name("logjet-writer".into())
@@ -235,7 +236,7 @@ impl Builder {
             level: AtomicU8::new(self.level as u8),
             floor,
             overflow: self.overflow,
-            capture_time: self.time != TimeFormat::Omit,
+            clock: (self.time != TimeFormat::Omit).then_some(clock),
             shutdown_timeout: self.shutdown_timeout,
             tx,
             shared,

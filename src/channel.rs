@@ -208,7 +208,8 @@ pub(crate) struct Core {
     /// The lowest level any sink takes.
     pub(crate) floor: u8,
     pub(crate) overflow: Overflow,
-    pub(crate) capture_time: bool,
+    /// The clock callers read, or `None` when the logger writes no time.
+    pub(crate) clock: Option<crate::clock::Source>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) tx: Sender<Msg>,
     pub(crate) shared: Arc<Shared>,

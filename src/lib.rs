@@ -45,10 +45,11 @@
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod builder;
 mod channel;
+mod clock;
 mod debug;
 mod encode;
 mod error;

@@ -229,7 +229,10 @@ impl<'a> Event<'a> {
     #[inline]
     pub(crate) fn new(logger: &'a Logger, level: Level, ns: Option<&str>) -> Event<'a> {
         let core = &*logger.core;
-        let time = if core.capture_time { crate::time::now_nanos() } else { 0 };
+        let time = match core.clock {
+            Some(c) => c.now(),
+            None => 0,
+        };
         let mut rec = Capture::new(level, time);
         if let Some(ns) = ns {
             rec.ns(ns);

@@ -134,10 +134,29 @@ impl Capture {
         self.extend(&v.to_le_bytes());
     }
 
+    /// The inline bytes `len..len + n`, when the record is still inline and
+    /// they fit: the fast path of every write.
+    #[inline(always)]
+    fn inline_room(&mut self, n: usize) -> Option<&mut [u8]> {
+        if self.heap.is_some() {
+            return None;
+        }
+        let len = self.len as usize;
+        let dst = self.inline.get_mut(len..len + n)?;
+        self.len += n as u32;
+        Some(dst)
+    }
+
     #[inline]
     fn put_key(&mut self, tag: u8, key: &str) {
         let k = key.as_bytes();
         if k.len() < 0xFF {
+            if let Some(dst) = self.inline_room(2 + k.len()) {
+                dst[0] = tag;
+                dst[1] = k.len() as u8;
+                copy_small(&mut dst[2..], k);
+                return;
+            }
             self.extend(&[tag, k.len() as u8]);
         } else {
             self.extend(&[tag, 0xFF]);
@@ -149,6 +168,11 @@ impl Capture {
     #[inline]
     fn put_blob(&mut self, s: &[u8]) {
         let n = clamp_len(s.len());
+        if let Some(dst) = self.inline_room(4 + n as usize) {
+            dst[..4].copy_from_slice(&n.to_le_bytes());
+            copy_small(&mut dst[4..], &s[..n as usize]);
+            return;
+        }
         self.put_u32(n);
         self.extend(&s[..n as usize]);
     }
@@ -303,17 +327,12 @@ impl Out for Capture {
 
     #[inline]
     fn extend(&mut self, s: &[u8]) {
+        if let Some(dst) = self.inline_room(s.len()) {
+            copy_small(dst, s);
+            return;
+        }
         match &mut self.heap {
-            None => {
-                let len = self.len as usize;
-                let end = len + s.len();
-                if end <= INLINE {
-                    self.inline[len..end].copy_from_slice(s);
-                    self.len = end as u32;
-                } else {
-                    self.spill(s);
-                }
-            }
+            None => self.spill(s),
             Some(v) => v.extend_from_slice(s),
         }
     }
@@ -343,6 +362,31 @@ impl Out for Capture {
 
     fn tail(&self, from: usize) -> &[u8] {
         &self.bytes()[from..]
+    }
+}
+
+/// Copies `src` into `dst` (of the same length) without a call to `memcpy`
+/// for the short keys and values records are made of: up to 16 bytes with
+/// two overlapping fixed-size moves.
+#[inline(always)]
+pub(crate) fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+        }
+        _ => dst[..n].copy_from_slice(src),
     }
 }
 
@@ -528,6 +572,16 @@ mod tests {
                     Item::Msg(b"hello 42"),
                 ]
             );
+        }
+    }
+
+    #[test]
+    fn small_copies_copy_every_length() {
+        for n in 0..40 {
+            let src: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(7).wrapping_add(1)).collect();
+            let mut dst = vec![0u8; n];
+            copy_small(&mut dst, &src);
+            assert_eq!(dst, src, "length {n}");
         }
     }
 

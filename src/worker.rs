@@ -146,6 +146,8 @@ pub(crate) struct Worker {
     poll: Duration,
     idle_since: Option<Instant>,
     shutdown_timeout: Duration,
+    /// Turns the caller's clock readings into wall-clock time.
+    clock: crate::clock::Converter,
 }
 
 impl Worker {
@@ -155,6 +157,7 @@ impl Worker {
         format: JsonFormat,
         sinks: Vec<(Level, Target)>,
         shutdown_timeout: Duration,
+        clock: crate::clock::Source,
     ) -> Worker {
         let sinks = sinks
             .into_iter()
@@ -199,6 +202,7 @@ impl Worker {
             poll: MAX_POLL,
             idle_since: None,
             shutdown_timeout,
+            clock: crate::clock::Converter::new(clock),
         }
     }
 
@@ -257,6 +261,7 @@ impl Worker {
     /// shutdown request arrives. Returns how many it took and whether it
     /// stopped because the batch is full.
     fn drain(&mut self) -> (usize, bool) {
+        self.clock.maybe_refresh();
         let waiting = self.rx.len() as u64;
         self.shared.counters.high_water.fetch_max(waiting, Ordering::Relaxed);
         self.adapt_poll(waiting);
@@ -288,7 +293,8 @@ impl Worker {
                 self.shared.counters.lost.fetch_add(1, Ordering::Relaxed);
                 self.shared.warn_late();
             }
-            Msg::Record(rec) => {
+            Msg::Record(mut rec) => {
+                rec.time = self.clock.to_nanos(rec.time);
                 self.format_record(&rec);
                 self.batch_records += 1;
             }
@@ -411,7 +417,7 @@ impl Worker {
         let n = dropped - self.reported_drops;
         self.reported_drops = dropped;
         self.last_drop_report = Some(now);
-        let mut rec = Capture::new(Level::Warn, crate::time::now_nanos());
+        let mut rec = Capture::new(Level::Warn, crate::clock::system_nanos());
         rec.u64("dropped", n);
         rec.msg_fmt(format_args!("logjet dropped {n} records"));
         self.format_record(&rec);

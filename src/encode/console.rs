@@ -98,7 +98,7 @@ impl ConsoleFormat {
             }
         }
         let Some(ns) = ns else { return };
-        let ms = if rec.time == 0 { crate::time::now_nanos() } else { rec.time } / 1_000_000;
+        let ms = if rec.time == 0 { crate::clock::system_nanos() } else { rec.time } / 1_000_000;
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
         let palette = self.style.palette;
         let state = self.namespaces.entry(Box::from(ns)).or_insert_with(|| NsState {

@@ -164,7 +164,7 @@ impl SyslogFormat {
     /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID ` or
     /// `<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: `.
     fn header(&mut self, rec: &Record) {
-        let nanos = if rec.time == 0 { crate::time::now_nanos() } else { rec.time };
+        let nanos = if rec.time == 0 { crate::clock::system_nanos() } else { rec.time };
         let sec = i64::try_from(nanos / 1_000_000_000).unwrap_or(i64::MAX);
         if sec != self.cached_sec {
             self.cached_sec = sec;

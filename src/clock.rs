@@ -1,0 +1,184 @@
+//! The caller's clock.
+//!
+//! Reading the system clock costs about 25 ns here (`clock_gettime` through
+//! the vDSO); reading the CPU's time-stamp counter about 10 ns
+//! (`cargo bench --bench hot_path`, and `docs/performance.md`). So where the
+//! counter is invariant (x86_64 with `constant_tsc` and `nonstop_tsc`:
+//! the same rate on every core, in every power state) the caller stores the
+//! raw counter and the writer thread converts it to wall-clock time with a
+//! calibration it keeps fresh. Elsewhere the caller reads the system clock.
+//!
+//! This module holds the crate's only `unsafe` code: the `rdtsc`
+//! instruction, which has no memory-safety requirement at all.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Nanoseconds since the Unix epoch from the system clock (0 for a clock
+/// set before 1970).
+#[inline]
+pub(crate) fn system_nanos() -> u64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+        Err(_) => 0,
+    }
+}
+
+/// What the caller stores in a record's `time`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Raw time-stamp counter ticks, converted by the writer.
+    Tsc,
+    /// Nanoseconds since the Unix epoch.
+    System,
+}
+
+impl Source {
+    /// The time-stamp counter when it is invariant, else the system clock.
+    /// `LOGJET_CLOCK=system` forces the system clock.
+    pub(crate) fn detect() -> Source {
+        if std::env::var("LOGJET_CLOCK").is_ok_and(|v| v == "system") {
+            return Source::System;
+        }
+        if cfg!(target_arch = "x86_64") && invariant_tsc() {
+            Source::Tsc
+        } else {
+            Source::System
+        }
+    }
+
+    /// Reads the clock.
+    #[inline(always)]
+    pub(crate) fn now(self) -> u64 {
+        match self {
+            Source::Tsc => ticks(),
+            Source::System => system_nanos(),
+        }
+    }
+}
+
+/// Whether Linux reports an invariant time-stamp counter.
+fn invariant_tsc() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+        info.lines().find(|l| l.starts_with("flags")).is_some_and(|flags| {
+            let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+            has("constant_tsc") && has("nonstop_tsc")
+        })
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn ticks() -> u64 {
+    // SAFETY: `rdtsc` only reads the time-stamp counter into registers; it
+    // touches no memory and every x86_64 processor has it.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn ticks() -> u64 {
+    system_nanos()
+}
+
+/// Converts a record's `time` to nanoseconds since the epoch, on the writer
+/// thread.
+pub(crate) struct Converter {
+    source: Source,
+    /// The first calibration point: (ticks, nanos).
+    first: (u64, u64),
+    /// The latest calibration point.
+    base: (u64, u64),
+    /// Nanoseconds per tick.
+    scale: f64,
+    last_refresh: std::time::Instant,
+}
+
+impl Converter {
+    /// Measures the counter's rate over about a millisecond; the writer
+    /// refines it as time goes by.
+    pub(crate) fn new(source: Source) -> Converter {
+        let first = sample();
+        let mut c = Converter { source, first, base: first, scale: 1.0, last_refresh: std::time::Instant::now() };
+        if source == Source::Tsc {
+            let start = std::time::Instant::now();
+            while start.elapsed() < std::time::Duration::from_millis(1) {
+                std::hint::spin_loop();
+            }
+            c.refresh();
+        }
+        c
+    }
+
+    /// Takes a new calibration point, at most every 100 ms: the rate from
+    /// the first point (a baseline that grows, so the rate gets more exact)
+    /// and the base from the newest one (so that clock adjustments are
+    /// followed).
+    pub(crate) fn maybe_refresh(&mut self) {
+        if self.source == Source::Tsc && self.last_refresh.elapsed() >= std::time::Duration::from_millis(100) {
+            self.refresh();
+        }
+    }
+
+    fn refresh(&mut self) {
+        let now = sample();
+        let dt = now.0.wrapping_sub(self.first.0);
+        if dt > 0 && now.1 > self.first.1 {
+            self.scale = (now.1 - self.first.1) as f64 / dt as f64;
+        }
+        self.base = now;
+        self.last_refresh = std::time::Instant::now();
+    }
+
+    /// Nanoseconds since the epoch for a value from [`Source::now`] (0
+    /// stays 0: no time).
+    #[inline]
+    pub(crate) fn to_nanos(&self, t: u64) -> u64 {
+        if t == 0 || self.source == Source::System {
+            return t;
+        }
+        let delta = t as i128 - self.base.0 as i128;
+        let nanos = self.base.1 as f64 + delta as f64 * self.scale;
+        if nanos <= 0.0 {
+            0
+        } else {
+            nanos as u64
+        }
+    }
+}
+
+/// A (ticks, nanos) pair read as close together as possible.
+fn sample() -> (u64, u64) {
+    // The pair whose two counter reads are closest brackets the clock read.
+    let mut best = (u64::MAX, 0, 0);
+    for _ in 0..5 {
+        let a = ticks();
+        let n = system_nanos();
+        let b = ticks();
+        let width = b.wrapping_sub(a);
+        if width < best.0 {
+            best = (width, a + width / 2, n);
+        }
+    }
+    (best.1, best.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converted_ticks_track_the_system_clock() {
+        let source = Source::detect();
+        let conv = Converter::new(source);
+        for _ in 0..100 {
+            let t = source.now();
+            let sys = system_nanos();
+            let ours = conv.to_nanos(t);
+            let diff = ours.abs_diff(sys);
+            assert!(diff < 1_000_000, "{source:?}: {ours} vs {sys} ({diff} ns apart)");
+        }
+        assert_eq!(conv.to_nanos(0), 0);
+        assert!(system_nanos() > 1_700_000_000_000_000_000);
+    }
+}
