@@ -221,7 +221,10 @@ impl Builder {
         let format = JsonFormat::new(&base, TimeFormatter::new(self.time));
 
         let clock = crate::clock::Source::detect();
-        let (tx, rx) = crossbeam_channel::bounded(self.capacity);
+        // Records travel in each thread's own queue; the channel carries
+        // flushes, shutdowns and the records of threads that cannot use
+        // their queue (exiting threads).
+        let (tx, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
         let shared = Arc::new(Shared::new(self.capacity));
         let worker = Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock);
         // Detached: the thread ends by itself once every handle is gone.
@@ -232,6 +235,8 @@ impl Builder {
         let _ = shared.writer.set(handle.thread().clone());
 
         let core = Arc::new(Core {
+            id: next_logger_id(),
+            ring_words: self.capacity.saturating_mul(WORDS_PER_RECORD),
             threshold: AtomicU8::new((self.level as u8).max(floor)),
             level: AtomicU8::new(self.level as u8),
             floor,
@@ -253,6 +258,18 @@ impl Builder {
         let guard = Guard::new(logger.clone());
         Ok((logger, guard))
     }
+}
+
+/// Each thread's queue holds `capacity` records of this many 8-byte words
+/// (128 bytes: a record with a handful of fields; larger ones take more).
+const WORDS_PER_RECORD: usize = 16;
+
+/// The control channel's capacity.
+const CONTROL_CAPACITY: usize = 1024;
+
+fn next_logger_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The system's host name, as `gethostname(2)` reports it on Linux.

@@ -20,18 +20,19 @@
 //! (SeqCst). One of the two sees the other. The deep sleep is also bounded
 //! by a timeout, so even a missed wake-up would only delay the writer.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Sender, TrySendError};
 use crossbeam_utils::CachePadded;
 
 use crate::error::Error;
 use crate::filter::Namespaces;
 use crate::record::Record;
+use crate::ring::{Producer, Ring};
 use crate::stats::Stats;
 
 /// What callers do when the queue is full.
@@ -60,11 +61,13 @@ pub enum Overflow {
 /// record), which makes the other variants small in comparison on purpose.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
+    /// A record from a thread that could not use its own queue.
     Record(Record),
-    /// Complete the ticket once every earlier record is on the sinks.
-    Flush(FlushTicket),
-    /// Write everything queued, close the sinks and exit.
-    Shutdown(FlushTicket),
+    /// Complete the ticket once every earlier record (every queue up to its
+    /// snapshot, and the channel before this message) is on the sinks.
+    Flush(FlushTicket, Snapshot),
+    /// The same, then close the sinks.
+    Shutdown(FlushTicket, Snapshot),
 }
 
 thread_local! {
@@ -107,6 +110,12 @@ pub(crate) struct Shared {
     /// When set, the writer stops retrying failed sinks at this instant.
     pub(crate) deadline: Mutex<Option<Instant>>,
     late_warned: AtomicBool,
+    /// Every thread's queue, for the writer and for flush snapshots.
+    pub(crate) rings: Mutex<Vec<Arc<Ring>>>,
+    /// Changes whenever a queue is added.
+    pub(crate) rings_gen: AtomicU64,
+    /// The writer thread has exited: nothing will be read any more.
+    pub(crate) writer_gone: AtomicBool,
 }
 
 impl Shared {
@@ -120,7 +129,28 @@ impl Shared {
             capacity,
             deadline: Mutex::new(None),
             late_warned: AtomicBool::new(false),
+            rings: Mutex::new(Vec::new()),
+            rings_gen: AtomicU64::new(0),
+            writer_gone: AtomicBool::new(false),
         }
+    }
+
+    /// Registers a thread's new queue with the writer.
+    fn add_ring(&self, ring: Arc<Ring>) {
+        match self.rings.lock() {
+            Ok(mut r) => r.push(ring),
+            Err(p) => p.into_inner().push(ring),
+        }
+        self.rings_gen.fetch_add(1, Ordering::Release);
+    }
+
+    /// Where every queue ends now.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let rings = match self.rings.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        rings.iter().map(|r| (r.clone(), r.tail())).collect()
     }
 
     /// Wakes the writer if it announced a deep sleep.
@@ -200,6 +230,10 @@ impl Shared {
 /// Every `Logger` clone and child shares one `Core`; when the last one goes,
 /// the channel disconnects and the writer finishes.
 pub(crate) struct Core {
+    /// Identifies the logger in each thread's list of queues.
+    pub(crate) id: u64,
+    /// The size of each thread's queue, in 8-byte words.
+    pub(crate) ring_words: usize,
     /// The lowest level number a record needs to be queued: the larger of
     /// the configured level and the lowest level any sink takes.
     pub(crate) threshold: AtomicU8,
@@ -225,68 +259,152 @@ pub(crate) struct Core {
     pub(crate) log_bridge: AtomicBool,
 }
 
+thread_local! {
+    /// This thread's queue for each logger it logs through: (logger id,
+    /// producer).
+    static PRODUCERS: RefCell<Vec<(u64, Producer)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a push into this thread's queue came to.
+enum Pushed {
+    Done,
+    Full,
+    /// This thread has no usable queue (it is exiting, or is already inside
+    /// a push): the record went through the channel instead.
+    ViaChannel,
+}
+
 impl Core {
     /// Queues a record under the overflow policy.
     #[inline]
-    pub(crate) fn send(&self, rec: Record) {
-        match self.tx.try_send(Msg::Record(rec)) {
-            Ok(()) => self.shared.wake_if_parked(),
-            Err(TrySendError::Full(m)) => self.send_full(m),
-            Err(TrySendError::Disconnected(_)) => self.shared.lost_after_shutdown(),
+    pub(crate) fn send(&self, rec: &Record) {
+        match self.push(rec) {
+            Pushed::Done => self.shared.wake_if_parked(),
+            Pushed::Full => {
+                self.full(rec, None);
+            }
+            Pushed::ViaChannel => {}
         }
     }
 
+    /// Copies the record into this thread's queue, making the queue on the
+    /// thread's first record.
+    #[inline]
+    fn push(&self, rec: &Record) -> Pushed {
+        let pushed = PRODUCERS.try_with(|all| {
+            let mut all = all.try_borrow_mut().ok()?;
+            let i = match all.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => self.register(&mut all),
+            };
+            let (_, producer) = all.get_mut(i)?;
+            Some(producer.push(rec))
+        });
+        match pushed {
+            Ok(Some(true)) => Pushed::Done,
+            Ok(Some(false)) => Pushed::Full,
+            _ => {
+                self.send_channel(rec.to_owned_capture());
+                Pushed::ViaChannel
+            }
+        }
+    }
+
+    /// Makes this thread's queue for this logger (and forgets the queues of
+    /// loggers that are gone). Returns its index.
     #[cold]
     #[inline(never)]
-    fn send_full(&self, m: Msg) {
+    fn register(&self, all: &mut Vec<(u64, Producer)>) -> usize {
+        all.retain(|(_, p)| !p.ring.is_orphaned());
+        let ring = Arc::new(Ring::new(self.ring_words));
+        self.shared.add_ring(ring.clone());
+        all.push((self.id, Producer::new(ring)));
+        all.len() - 1
+    }
+
+    /// The queue is full: drop and count (`Drop`, or on the writer thread),
+    /// or wait for room (`Block`, and `fatal!` until its deadline). Returns
+    /// whether the record was queued.
+    #[cold]
+    #[inline(never)]
+    fn full(&self, rec: &Record, deadline: Option<Instant>) -> bool {
         self.shared.counters.high_water.fetch_max(self.shared.capacity as u64, Ordering::Relaxed);
-        if self.overflow == Overflow::Drop || in_writer() {
+        if (self.overflow == Overflow::Drop && deadline.is_none()) || in_writer() {
             // A sink that logs must never wait for the writer it runs on.
-            drop(m);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             self.shared.nudge();
-            return;
+            return false;
         }
-        self.shared.nudge();
-        if self.tx.send(m).is_err() {
-            self.shared.lost_after_shutdown();
+        let mut pause = Duration::from_micros(1);
+        loop {
+            self.shared.nudge();
+            if self.shared.writer_gone.load(Ordering::Acquire) {
+                self.shared.lost_after_shutdown();
+                return false;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(1));
+            match self.push(rec) {
+                Pushed::Done => {
+                    self.shared.wake_if_parked();
+                    return true;
+                }
+                Pushed::Full => {}
+                Pushed::ViaChannel => return true,
+            }
+        }
+    }
+
+    /// The slow path, for a thread that cannot use its queue: the record
+    /// goes through the control channel, under the same policy.
+    #[cold]
+    #[inline(never)]
+    fn send_channel(&self, rec: Record) {
+        match self.tx.try_send(Msg::Record(rec)) {
+            Ok(()) => self.shared.unpark(),
+            Err(TrySendError::Disconnected(_)) => self.shared.lost_after_shutdown(),
+            Err(TrySendError::Full(m)) => {
+                if self.overflow == Overflow::Drop || in_writer() {
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.shared.nudge();
+                } else {
+                    self.shared.nudge();
+                    if self.tx.send(m).is_err() {
+                        self.shared.lost_after_shutdown();
+                    }
+                }
+            }
         }
     }
 
     /// Queues a record even under `Drop` (for `fatal!`), waiting at most
     /// until `deadline`. Returns false when it could not be queued.
-    pub(crate) fn send_wait(&self, rec: Record, deadline: Instant) -> bool {
-        let msg = Msg::Record(rec);
-        let msg = match self.tx.try_send(msg) {
-            Ok(()) => {
-                self.shared.wake_if_parked();
-                return true;
+    pub(crate) fn send_wait(&self, rec: &Record, deadline: Instant) -> bool {
+        match self.push(rec) {
+            Pushed::Done => {
+                self.shared.unpark();
+                true
             }
-            Err(TrySendError::Full(m)) if !in_writer() => m,
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
-        };
-        self.shared.nudge();
-        match self.tx.send_deadline(msg, deadline) {
-            Ok(()) => true,
-            Err(SendTimeoutError::Timeout(_)) | Err(SendTimeoutError::Disconnected(_)) => {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+            Pushed::Full => self.full(rec, Some(deadline)),
+            Pushed::ViaChannel => true,
         }
     }
 
     /// Sends a control message (flush, shutdown) and waits for the writer
-    /// to complete it, at most `timeout` when one is given.
-    pub(crate) fn control(&self, make: fn(FlushTicket) -> Msg, timeout: Option<Duration>) -> Result<(), Error> {
+    /// to complete it, at most `timeout` when one is given. The message
+    /// carries where every thread's queue ends now: the writer answers once
+    /// it has written everything up to there.
+    pub(crate) fn control(&self, make: MakeControl, timeout: Option<Duration>) -> Result<(), Error> {
         if in_writer() {
             return Err(Error::from_writer_thread());
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let state = Arc::new(FlushState::default());
-        let msg = make(FlushTicket(Some(state.clone())));
+        let msg = make(FlushTicket(Some(state.clone())), self.shared.snapshot());
         match self.tx.try_send(msg) {
             Ok(()) => {}
             Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
@@ -308,6 +426,12 @@ impl Core {
         state.wait(deadline, timeout)
     }
 }
+
+/// `Msg::Flush` or `Msg::Shutdown`.
+pub(crate) type MakeControl = fn(FlushTicket, Snapshot) -> Msg;
+
+/// Where each thread's queue ended when a flush was asked for.
+pub(crate) type Snapshot = Vec<(Arc<Ring>, usize)>;
 
 impl Drop for Core {
     fn drop(&mut self) {
@@ -385,12 +509,12 @@ impl FlushState {
 /// writer, and only when the queue is full is the send handed to tokio's
 /// blocking pool. Must run inside a tokio runtime.
 #[cfg(feature = "tokio")]
-pub(crate) async fn control_async(core: &Arc<Core>, make: fn(FlushTicket) -> Msg) -> Result<(), Error> {
+pub(crate) async fn control_async(core: &Arc<Core>, make: MakeControl) -> Result<(), Error> {
     if in_writer() {
         return Err(Error::from_writer_thread());
     }
     let state = Arc::new(FlushState::default());
-    let msg = make(FlushTicket(Some(state.clone())));
+    let msg = make(FlushTicket(Some(state.clone())), core.shared.snapshot());
     match core.tx.try_send(msg) {
         Ok(()) => {}
         Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),

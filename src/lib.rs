@@ -64,6 +64,7 @@ mod logger;
 mod macros;
 mod panic;
 mod record;
+mod ring;
 mod stats;
 mod time;
 mod value;

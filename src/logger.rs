@@ -115,7 +115,7 @@ impl Logger {
     /// # guard.flush()?;
     /// # Ok::<(), logjet::Error>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn event(&self, level: Level) -> Option<Event<'_>> {
         if self.enabled(level) {
             Some(Event::new(self, level, None))
@@ -226,21 +226,22 @@ pub struct Event<'a> {
 impl<'a> Event<'a> {
     /// Starts a record: the time, then the namespace of a debug handle,
     /// then the logger's bindings.
-    #[inline]
-    pub(crate) fn new(logger: &'a Logger, level: Level, ns: Option<&str>) -> Event<'a> {
+    #[inline(always)]
+    #[doc(hidden)]
+    pub fn new(logger: &'a Logger, level: Level, ns: Option<&str>) -> Event<'a> {
         let core = &*logger.core;
         let time = match core.clock {
             Some(c) => c.now(),
             None => 0,
         };
-        let mut rec = Capture::new(level, time);
+        let mut ev = Event { core, rec: Capture::new(level, time) };
         if let Some(ns) = ns {
-            rec.ns(ns);
+            ev.rec.ns(ns);
         }
         if let Some(b) = &logger.bindings {
-            rec.bindings(&b.json);
+            ev.rec.bindings(&b.json);
         }
-        Event { core, rec }
+        ev
     }
 
     /// The capture buffer, for the macros.
@@ -330,7 +331,7 @@ impl<'a> Event<'a> {
     }
 
     /// Sends the record with its message.
-    #[inline]
+    #[inline(always)]
     pub fn emit(mut self, msg: &str) {
         self.rec.msg(msg);
         self.send_captured();
@@ -338,33 +339,34 @@ impl<'a> Event<'a> {
 
     /// Sends the record with a formatted message. Plain literals are not
     /// formatted, only copied.
-    #[inline]
+    #[inline(always)]
     pub fn emit_fmt(mut self, msg: fmt::Arguments<'_>) {
         self.rec.msg_fmt(msg);
         self.send_captured();
     }
 
     /// Sends the record as captured (its message, if any, included).
-    #[inline]
-    pub(crate) fn send_captured(self) {
+    #[inline(always)]
+    pub(crate) fn send_captured(&self) {
         if self.rec.level == Level::Fatal {
             self.emit_fatal();
         } else {
-            self.core.send(self.rec);
+            self.core.send(&self.rec);
         }
     }
 
     /// `fatal`: queued even under `Overflow::Drop`, then flushed, waiting at
     /// most the shutdown timeout for each.
     #[cold]
-    fn emit_fatal(self) {
+    #[inline(never)]
+    fn emit_fatal(&self) {
         let core = self.core;
         let timeout = core.shutdown_timeout;
         let deadline = Instant::now().checked_add(timeout);
         let queued = match deadline {
-            Some(d) => core.send_wait(self.rec, d),
+            Some(d) => core.send_wait(&self.rec, d),
             None => {
-                core.send(self.rec);
+                core.send(&self.rec);
                 true
             }
         };

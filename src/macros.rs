@@ -30,7 +30,10 @@ macro_rules! log {
     ($logger:expr, $level:expr, $($rest:tt)+) => {{
         #[allow(unused_imports)]
         use $crate::__private::LogTarget as _;
-        if let ::core::option::Option::Some(mut __logjet_ev) = (&$logger).__logjet_event($level) {
+        let __logjet_target = &$logger;
+        let __logjet_level = $level;
+        if __logjet_target.__logjet_enabled(__logjet_level) {
+            let mut __logjet_ev = __logjet_target.__logjet_start(__logjet_level);
             $crate::__logjet_event!(@start __logjet_ev, $($rest)+);
         }
     }};

@@ -104,10 +104,40 @@ pub struct Capture {
 /// A record on its way to the writer.
 pub(crate) type Record = Capture;
 
-impl Capture {
+/// A record as the writer's formatters see it: its level, its time (in
+/// nanoseconds since the epoch, or 0) and its captured items.
+#[derive(Clone, Copy)]
+pub(crate) struct RecordRef<'a> {
+    pub(crate) level: Level,
+    pub(crate) time: u64,
+    pub(crate) items: &'a [u8],
+}
+
+impl<'a> RecordRef<'a> {
     #[inline]
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.items
+    }
+}
+
+impl Capture {
+    #[inline(always)]
     pub(crate) fn new(level: Level, time: u64) -> Capture {
         Capture { time, heap: None, len: 0, level, inline: [0; INLINE] }
+    }
+
+    /// A copy (on the heap when the record is large: this is for the rare
+    /// records that do not travel in a thread's queue).
+    pub(crate) fn to_owned_capture(&self) -> Capture {
+        let mut c = Capture::new(self.level, self.time);
+        c.extend(self.bytes());
+        c
+    }
+
+    /// The record as the formatters see it, with its time as given.
+    #[inline]
+    pub(crate) fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef { level: self.level, time: self.time, items: self.bytes() }
     }
 
     /// The captured bytes.

@@ -341,32 +341,51 @@ pub mod dispatch {
     }
 
     /// What the macros log through: a [`Logger`](crate::Logger) or a
-    /// [`DebugLogger`](crate::DebugLogger) (or a reference to one).
+    /// [`DebugLogger`](crate::DebugLogger) (or a reference to one). The
+    /// check and the start are separate so that the record is built in
+    /// place, not moved out of an `Option`.
     pub trait LogTarget {
-        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>>;
+        fn __logjet_enabled(&self, level: crate::Level) -> bool;
+        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_>;
     }
     impl LogTarget for crate::Logger {
         #[inline(always)]
-        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
-            self.event(level)
+        fn __logjet_enabled(&self, level: crate::Level) -> bool {
+            self.enabled(level)
+        }
+        #[inline(always)]
+        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
+            crate::Event::new(self, level, None)
         }
     }
     impl LogTarget for crate::DebugLogger {
         #[inline(always)]
-        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
-            self.event(level)
+        fn __logjet_enabled(&self, level: crate::Level) -> bool {
+            self.enabled_at(level)
+        }
+        #[inline(always)]
+        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
+            crate::Event::new(self.logger(), level, Some(self.namespace()))
         }
     }
     impl<T: LogTarget + ?Sized> LogTarget for &T {
         #[inline(always)]
-        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
-            (**self).__logjet_event(level)
+        fn __logjet_enabled(&self, level: crate::Level) -> bool {
+            (**self).__logjet_enabled(level)
+        }
+        #[inline(always)]
+        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
+            (**self).__logjet_start(level)
         }
     }
     impl<T: LogTarget + ?Sized> LogTarget for std::sync::Arc<T> {
         #[inline(always)]
-        fn __logjet_event(&self, level: crate::Level) -> Option<crate::Event<'_>> {
-            (**self).__logjet_event(level)
+        fn __logjet_enabled(&self, level: crate::Level) -> bool {
+            (**self).__logjet_enabled(level)
+        }
+        #[inline(always)]
+        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
+            (**self).__logjet_start(level)
         }
     }
 

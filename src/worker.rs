@@ -17,7 +17,8 @@ use crate::channel::{self, FlushOutcome, FlushTicket, Msg, Shared};
 use crate::encode::console::ConsoleFormat;
 use crate::encode::json::JsonFormat;
 use crate::level::Level;
-use crate::record::Capture;
+use crate::record::{Capture, RecordRef};
+use crate::ring::Consumer;
 use crate::sink::private::{Format, Target};
 
 /// A sink's own formatter.
@@ -148,6 +149,10 @@ pub(crate) struct Worker {
     shutdown_timeout: Duration,
     /// Turns the caller's clock readings into wall-clock time.
     clock: crate::clock::Converter,
+    /// The reading side of every thread's queue.
+    consumers: Vec<Consumer>,
+    /// The `rings_gen` the consumers reflect.
+    rings_seen: u64,
 }
 
 impl Worker {
@@ -203,6 +208,8 @@ impl Worker {
             idle_since: None,
             shutdown_timeout,
             clock: crate::clock::Converter::new(clock),
+            consumers: Vec::new(),
+            rings_seen: u64::MAX,
         }
     }
 
@@ -227,6 +234,14 @@ impl Worker {
             self.sinks.clear();
             self.closed = true;
         }
+        // Nothing reads the queues from now on: callers stop waiting for
+        // room and forget their queues.
+        self.shared.writer_gone.store(true, Ordering::Release);
+        if let Ok(rings) = self.shared.rings.lock() {
+            for r in rings.iter() {
+                r.orphan();
+            }
+        }
     }
 
     fn run_loop(&mut self) {
@@ -248,7 +263,7 @@ impl Worker {
                 self.close(t);
                 continue;
             }
-            if self.disconnected {
+            if self.disconnected && !full {
                 break;
             }
             if !full {
@@ -257,15 +272,29 @@ impl Worker {
         }
     }
 
-    /// Takes messages until the queue is empty, a batch is full or a
-    /// shutdown request arrives. Returns how many it took and whether it
-    /// stopped because the batch is full.
+    /// Takes records from every thread's queue, then messages from the
+    /// channel, until all are empty, a batch is full or a shutdown request
+    /// arrives. Returns how many it took and whether the batch is full.
     fn drain(&mut self) -> (usize, bool) {
         self.clock.maybe_refresh();
-        let waiting = self.rx.len() as u64;
-        self.shared.counters.high_water.fetch_max(waiting, Ordering::Relaxed);
-        self.adapt_poll(waiting);
+        self.refresh_rings();
         let mut n = 0;
+        let mut most = 0;
+        let mut consumers = std::mem::take(&mut self.consumers);
+        for c in &mut consumers {
+            if self.batch_bytes >= BATCH_BYTES {
+                break;
+            }
+            let got = self.drain_ring(c, None);
+            most = most.max(got);
+            n += got;
+        }
+        self.consumers = consumers;
+        // In records, at most the nominal capacity (a queue holds more small
+        // records than its capacity counts; a full one reports the capacity).
+        let most = (most as u64).min(self.shared.capacity as u64);
+        self.shared.counters.high_water.fetch_max(most, Ordering::Relaxed);
+        self.adapt_poll(most);
         while self.batch_bytes < BATCH_BYTES {
             match self.rx.try_recv() {
                 Ok(msg) => {
@@ -276,14 +305,82 @@ impl Worker {
                         return (n, false);
                     }
                 }
-                Err(TryRecvError::Empty) => return (n, false),
+                Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     self.begin_stop();
-                    return (n, false);
+                    break;
                 }
             }
         }
-        (n, true)
+        (n, self.batch_bytes >= BATCH_BYTES)
+    }
+
+    /// Takes records from one queue: until the batch is full, or, with
+    /// `upto`, until the queue is read up to that position (for a flush).
+    /// Returns how many it took.
+    fn drain_ring(&mut self, c: &mut Consumer, upto: Option<usize>) -> usize {
+        if !c.refresh() {
+            return 0;
+        }
+        let mut n = 0;
+        while upto.map_or(self.batch_bytes < BATCH_BYTES, |u| c.head() < u) {
+            let Some(rec) = c.pop() else { break };
+            n += 1;
+            if self.closed {
+                self.shared.counters.lost.fetch_add(1, Ordering::Relaxed);
+                self.shared.warn_late();
+            } else {
+                let rec = RecordRef { time: self.clock.to_nanos(rec.time), ..rec };
+                self.format_record(&rec);
+                self.batch_records += 1;
+            }
+        }
+        c.release();
+        n
+    }
+
+    /// Picks up the queues of threads that started logging, and lets go of
+    /// those of threads that exited and were read to the end.
+    fn refresh_rings(&mut self) {
+        let gen = self.shared.rings_gen.load(Ordering::Acquire);
+        if gen == self.rings_seen && !self.consumers.iter().any(|c| c.ring.finished()) {
+            return;
+        }
+        self.rings_seen = gen;
+        let mut rings = match self.shared.rings.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        rings.retain(|r| !r.finished());
+        self.consumers.retain(|c| !c.ring.finished());
+        for r in rings.iter() {
+            if !self.consumers.iter().any(|c| Arc::ptr_eq(&c.ring, r)) {
+                self.consumers.push(Consumer::new(r.clone()));
+            }
+        }
+    }
+
+    /// Reads every queue of a flush's snapshot up to where it ended.
+    fn drain_snapshot(&mut self, snapshot: &crate::channel::Snapshot) {
+        self.rings_seen = u64::MAX; // make sure queues new since the last look are known
+        self.refresh_rings();
+        let mut consumers = std::mem::take(&mut self.consumers);
+        for (ring, pos) in snapshot {
+            if let Some(c) = consumers.iter_mut().find(|c| Arc::ptr_eq(&c.ring, ring)) {
+                while c.head() < *pos {
+                    if self.drain_ring(c, Some(*pos)) == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        self.consumers = consumers;
+    }
+
+    /// Whether a queue holds records the writer has not taken.
+    fn rings_pending(&self) -> bool {
+        self.shared.rings_gen.load(Ordering::Acquire) != self.rings_seen
+            || self.consumers.iter().any(|c| c.ring.tail() > c.head())
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -295,13 +392,25 @@ impl Worker {
             }
             Msg::Record(mut rec) => {
                 rec.time = self.clock.to_nanos(rec.time);
-                self.format_record(&rec);
+                self.format_record(&rec.as_ref());
                 self.batch_records += 1;
             }
-            Msg::Flush(t) if self.closed => t.complete(FlushOutcome::Gone),
-            Msg::Flush(t) => self.tickets.push(t),
-            Msg::Shutdown(t) if self.closed => t.complete(FlushOutcome::Done),
-            Msg::Shutdown(t) => self.shutdown = Some(t),
+            Msg::Flush(t, snapshot) => {
+                self.drain_snapshot(&snapshot);
+                if self.closed {
+                    t.complete(FlushOutcome::Gone);
+                } else {
+                    self.tickets.push(t);
+                }
+            }
+            Msg::Shutdown(t, snapshot) => {
+                self.drain_snapshot(&snapshot);
+                if self.closed {
+                    t.complete(FlushOutcome::Done);
+                } else {
+                    self.shutdown = Some(t);
+                }
+            }
         }
     }
 
@@ -326,7 +435,7 @@ impl Worker {
     /// The closed logger's sleep: callers wake it when they log.
     fn wait_closed(&mut self) {
         self.shared.parked.store(true, Ordering::SeqCst);
-        if self.rx.is_empty() {
+        if self.rx.is_empty() && !self.rings_pending() {
             thread::park_timeout(DEEP_MAX);
         }
         self.shared.parked.store(false, Ordering::SeqCst);
@@ -341,7 +450,7 @@ impl Worker {
         }
     }
 
-    fn format_record(&mut self, rec: &Capture) {
+    fn format_record(&mut self, rec: &RecordRef<'_>) {
         let level = rec.level;
         if let [only @ SinkSlot { format: SinkFormat::Json, .. }] = self.sinks.as_mut_slice() {
             // The common case: one NDJSON sink, formatted in place.
@@ -392,7 +501,7 @@ impl Worker {
             self.idle_since = None;
         } else if now.duration_since(*self.idle_since.get_or_insert(now)) >= DEEP_AFTER {
             self.shared.parked.store(true, Ordering::SeqCst);
-            if self.rx.is_empty() {
+            if self.rx.is_empty() && !self.rings_pending() {
                 thread::park_timeout(DEEP_MAX);
             }
             self.shared.parked.store(false, Ordering::SeqCst);
@@ -420,7 +529,7 @@ impl Worker {
         let mut rec = Capture::new(Level::Warn, crate::clock::system_nanos());
         rec.u64("dropped", n);
         rec.msg_fmt(format_args!("logjet dropped {n} records"));
-        self.format_record(&rec);
+        self.format_record(&rec.as_ref());
     }
 
     /// Writes every sink buffer out, retrying failures, then completes the

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use crate::encode::json::{escape_into, fragment_entries, unescape_json_string, write_val};
-use crate::record::{Item, Items, Record};
+use crate::record::{Item, Items, RecordRef};
 
 /// npm debug's palettes (debug/src/node.js).
 pub(crate) const BASIC: [u8; 6] = [6, 2, 3, 4, 5, 1];
@@ -87,7 +87,7 @@ impl ConsoleFormat {
 
     /// Appends the record (only records from debug handles; others are
     /// not this sink's).
-    pub(crate) fn format(&mut self, rec: &Record, out: &mut Vec<u8>) {
+    pub(crate) fn format(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
         let mut ns: Option<&[u8]> = None;
         let mut msg: &[u8] = b"";
         for item in Items::new(rec.bytes()) {
@@ -232,7 +232,7 @@ mod tests {
         let mut f = ConsoleFormat::new(style);
         let mut out = Vec::new();
         for r in recs {
-            f.format(r, &mut out);
+            f.format(&r.as_ref(), &mut out);
         }
         String::from_utf8(out).unwrap()
     }

@@ -5,7 +5,7 @@
 //! U+0080–U+009F and U+2028/U+2029, so that a line can never be split or
 //! made to look like two lines by any tool that reads it.
 
-use crate::record::{Item, Out, Record, Val};
+use crate::record::{Item, Out, RecordRef, Val};
 use crate::time::TimeFormatter;
 
 /// What to do with each byte of a UTF-8 string.
@@ -440,7 +440,7 @@ impl JsonFormat {
 
     /// Appends the record as one line (ending in `\n`).
     #[inline]
-    pub(crate) fn format(&mut self, rec: &Record, out: &mut Vec<u8>) {
+    pub(crate) fn format(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
         self.format_object(rec, out, None);
         out.push(b'\n');
     }
@@ -448,7 +448,7 @@ impl JsonFormat {
     /// Appends the record as a JSON object (no newline). With `clip`, long
     /// values are shortened to fit a size limit (see [`Clip`]).
     #[inline]
-    pub(crate) fn format_object(&mut self, rec: &Record, out: &mut Vec<u8>, clip: Option<Clip>) {
+    pub(crate) fn format_object(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>, clip: Option<Clip>) {
         out.extend_from_slice(&self.level_prefix[rec.level.index()]);
         self.time.write_json_member(out, rec.time);
         out.extend_from_slice(&self.base);

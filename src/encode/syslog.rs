@@ -6,7 +6,7 @@ use chrono::{DateTime, Local, TimeZone, Utc};
 
 use crate::encode::json::{write_int, Clip, JsonFormat};
 use crate::level::Level;
-use crate::record::{Item, Items, Record, Val};
+use crate::record::{Item, Items, RecordRef, Val};
 
 /// The header and body a syslog sink writes, fixed when the sink is made.
 #[derive(Clone, Debug)]
@@ -136,7 +136,7 @@ impl SyslogFormat {
     }
 
     /// Appends the record as one framed message.
-    pub(crate) fn format(&mut self, json: &mut JsonFormat, rec: &Record, out: &mut Vec<u8>) {
+    pub(crate) fn format(&mut self, json: &mut JsonFormat, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
         self.msg.clear();
         self.header(rec);
         let header_len = self.msg.len();
@@ -163,7 +163,7 @@ impl SyslogFormat {
 
     /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID ` or
     /// `<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: `.
-    fn header(&mut self, rec: &Record) {
+    fn header(&mut self, rec: &RecordRef<'_>) {
         let nanos = if rec.time == 0 { crate::clock::system_nanos() } else { rec.time };
         let sec = i64::try_from(nanos / 1_000_000_000).unwrap_or(i64::MAX);
         if sec != self.cached_sec {
@@ -192,7 +192,7 @@ impl SyslogFormat {
     }
 
     /// The body after the header (for RFC 5424, STRUCTURED-DATA first).
-    fn body(&mut self, json: &mut JsonFormat, rec: &Record, clip: Option<Clip>) {
+    fn body(&mut self, json: &mut JsonFormat, rec: &RecordRef<'_>, clip: Option<Clip>) {
         match &self.spec.body {
             Body::Json | Body::JsonCee => {
                 if !self.spec.rfc3164 {
@@ -212,7 +212,7 @@ impl SyslogFormat {
 
     /// Rewrites the body shorter and shorter until the message fits,
     /// keeping it valid (whole JSON, whole SD elements) and marked.
-    fn shrink(&mut self, json: &mut JsonFormat, rec: &Record, header_len: usize) {
+    fn shrink(&mut self, json: &mut JsonFormat, rec: &RecordRef<'_>, header_len: usize) {
         let original_len = self.msg.len();
         for (cap, bindings) in [(4096, true), (1024, true), (256, true), (64, true), (16, true), (0, false)] {
             self.msg.truncate(header_len);
@@ -243,7 +243,7 @@ impl SyslogFormat {
 /// `[SD-ID k="v" ...] message`: the message and every field, bound fields
 /// included, as SD-PARAMs. Values escape `"`, `\` and `]`; control
 /// characters are escaped too, so a message stays one line.
-fn write_sd_body(out: &mut Vec<u8>, rec: &Record, sd_id: &str, clip: Option<Clip>) {
+fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Option<Clip>) {
     let mut msg: &[u8] = b"";
     // Keys of bound fields are JSON string literals; the others are raw.
     let mut params: Vec<(&[u8], ParamVal<'_>)> = Vec::new();
@@ -380,7 +380,7 @@ mod tests {
     fn bytes(spec: SyslogSpec, r: &Capture) -> Vec<u8> {
         let mut f = SyslogFormat::new(spec);
         let mut out = Vec::new();
-        f.format(&mut json(), r, &mut out);
+        f.format(&mut json(), &r.as_ref(), &mut out);
         out
     }
 
