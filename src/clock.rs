@@ -137,7 +137,8 @@ impl Converter {
         if t == 0 || self.source == Source::System {
             return t;
         }
-        let delta = t as i128 - self.base.0 as i128;
+        // Counter values within ±2^63 ticks of each other (centuries).
+        let delta = t.wrapping_sub(self.base.0) as i64;
         let nanos = self.base.1 as f64 + delta as f64 * self.scale;
         if nanos <= 0.0 {
             0

@@ -250,52 +250,52 @@ impl EventVisitor<'_> {
 impl Visit for EventVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         let k = self.key(field);
-        self.cap.f64(&k, value);
+        self.cap.f64(&*k, value);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         let k = self.key(field);
-        self.cap.i64(&k, value);
+        self.cap.i64(&*k, value);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         if !self.skip(field) {
             let k = self.key(field);
-            self.cap.u64(&k, value);
+            self.cap.u64(&*k, value);
         }
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
         let k = self.key(field);
-        self.cap.i128(&k, value);
+        self.cap.i128(&*k, value);
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
         let k = self.key(field);
-        self.cap.u128(&k, value);
+        self.cap.u128(&*k, value);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         let k = self.key(field);
-        self.cap.bool(&k, value);
+        self.cap.bool(&*k, value);
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.cap.msg(value);
         } else if !self.skip(field) {
             let k = self.key(field);
-            self.cap.str(&k, value);
+            self.cap.str(&*k, value);
         }
     }
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
         let k = self.key(field);
-        self.cap.bytes_lossy(&k, value);
+        self.cap.bytes_lossy(&*k, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         let k = self.key(field);
-        crate::value::capture_error(self.cap, &k, "dyn Error", value);
+        crate::value::capture_error(self.cap, crate::record::Key::runtime(&k), "dyn Error", value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             self.cap.msg_fmt(format_args!("{value:?}"));
         } else {
             let k = self.key(field);
-            self.cap.display(&k, &format_args!("{value:?}"));
+            self.cap.display(&*k, &format_args!("{value:?}"));
         }
     }
 }

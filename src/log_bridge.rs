@@ -119,23 +119,23 @@ impl<'kvs> VisitSource<'kvs> for Kv<'_> {
         };
         let c = &mut *self.cap;
         if let Some(v) = value.to_i64() {
-            c.i64(&k, v);
+            c.i64(&*k, v);
         } else if let Some(v) = value.to_u64() {
-            c.u64(&k, v);
+            c.u64(&*k, v);
         } else if let Some(v) = value.to_i128() {
-            c.i128(&k, v);
+            c.i128(&*k, v);
         } else if let Some(v) = value.to_u128() {
-            c.u128(&k, v);
+            c.u128(&*k, v);
         } else if let Some(v) = value.to_f64() {
-            c.f64(&k, v);
+            c.f64(&*k, v);
         } else if let Some(v) = value.to_bool() {
-            c.bool(&k, v);
+            c.bool(&*k, v);
         } else if let Some(v) = value.to_borrowed_str() {
-            c.str(&k, v);
+            c.str(&*k, v);
         } else if let Some(e) = value.to_borrowed_error() {
-            crate::value::capture_error(c, &k, "dyn Error", e);
+            crate::value::capture_error(c, crate::record::Key::runtime(&k), "dyn Error", e);
         } else {
-            c.display(&k, &value);
+            c.display(&*k, &value);
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::builder::Builder;
 use crate::channel::{Core, Msg};
 use crate::error::Error;
 use crate::level::Level;
-use crate::record::{Capture, Record};
+use crate::record::{Capture, Key, Record};
 use crate::stats::Stats;
 use crate::value::Value;
 
@@ -313,20 +313,20 @@ impl<'a> Event<'a> {
     /// Adds an error like pino's `err` serializer: `type`, `message` and the
     /// `source()` chain.
     pub fn error<E: std::error::Error + ?Sized>(&mut self, key: &str, err: &E) -> &mut Self {
-        crate::value::capture_error(&mut self.rec, key, std::any::type_name::<E>(), &err);
+        crate::value::capture_error(&mut self.rec, Key::runtime(key), std::any::type_name::<E>(), &err);
         self
     }
 
     /// Adds any `serde::Serialize` value, written as JSON.
     pub fn serde<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) -> &mut Self {
-        crate::value::capture_serde(&mut self.rec, key, value);
+        crate::value::capture_serde(&mut self.rec, Key::runtime(key), value);
         self
     }
 
     /// Adds a value of a fast-path type (see [`Value`]).
     #[inline]
     pub fn value<V: Value + ?Sized>(&mut self, key: &str, value: &V) -> &mut Self {
-        value.capture(key, &mut self.rec);
+        value.capture(Key::runtime(key), &mut self.rec);
         self
     }
 
@@ -424,7 +424,7 @@ impl Fields {
     /// assert!(format!("{f:?}").contains("tenant_7"));
     /// ```
     pub fn with<T: serde::Serialize + ?Sized>(mut self, key: &str, value: &T) -> Fields {
-        crate::value::capture_serde(&mut self.cap, key, value);
+        crate::value::capture_serde(&mut self.cap, Key::runtime(key), value);
         self
     }
 

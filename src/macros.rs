@@ -168,15 +168,15 @@ macro_rules! __logjet_fields {
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), $k, &$v);
+        $crate::__private::display($t.__capture(), const { $crate::__private::literal_key($k) }, &$v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), $k, &$v);
+        $crate::__private::debug($t.__capture(), const { $crate::__private::literal_key($k) }, &$v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, $k, $v);
+        $crate::__logjet_fields!(@one $t, (const { $crate::__private::literal_key($k) }), $v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     (@one $t:ident, $k:expr, $v:expr) => {{

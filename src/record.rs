@@ -44,6 +44,77 @@ pub(crate) const T_JSON: u8 = 24;
 pub(crate) const T_I128: u8 = 25;
 pub(crate) const T_U128: u8 = 26;
 
+/// A field's key, with whether it is known to need neither escaping nor
+/// renaming ("plain": letters, digits, `_`, `.`, `-`, 1 to 127 bytes, not a
+/// reserved key). The macros decide it at compile time, so the writer just
+/// copies such keys; keys known only at run time are checked by the writer.
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'a> {
+    name: &'a str,
+    plain: bool,
+}
+
+impl<'a> Key<'a> {
+    /// A key, checked for plainness (at compile time in a `const` block).
+    pub const fn new(name: &'a str) -> Key<'a> {
+        Key { name, plain: is_plain(name.as_bytes()) }
+    }
+
+    /// A key the writer will check.
+    #[inline]
+    pub const fn runtime(name: &'a str) -> Key<'a> {
+        Key { name, plain: false }
+    }
+
+    /// The key's text.
+    pub const fn name(&self) -> &'a str {
+        self.name
+    }
+}
+
+impl<'a> From<&'a str> for Key<'a> {
+    #[inline]
+    fn from(name: &'a str) -> Key<'a> {
+        Key::runtime(name)
+    }
+}
+
+/// Letters, digits, `_`, `.`, `-`; 1 to 127 bytes; not `_*` followed by a
+/// reserved key.
+const fn is_plain(b: &[u8]) -> bool {
+    if b.is_empty() || b.len() > 127 {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    let mut start = 0;
+    while start < b.len() && b[start] == b'_' {
+        start += 1;
+    }
+    let reserved: [&[u8]; 6] = [b"level", b"time", b"pid", b"hostname", b"msg", b"ns"];
+    let mut r = 0;
+    while r < reserved.len() {
+        let word = reserved[r];
+        if b.len() - start == word.len() {
+            let mut j = 0;
+            while j < word.len() && b[start + j] == word[j] {
+                j += 1;
+            }
+            if j == word.len() {
+                return false;
+            }
+        }
+        r += 1;
+    }
+    true
+}
+
 /// Something bytes can be appended to: the capture buffer of a record or a
 /// plain `Vec<u8>` (bindings, the writer's output buffers).
 pub trait Out {
@@ -85,6 +156,86 @@ impl Out for Vec<u8> {
     #[inline]
     fn tail(&self, from: usize) -> &[u8] {
         &self[from..]
+    }
+}
+
+/// An output buffer that writes short pieces without calling `memcpy`:
+/// its bytes stay initialized up to its capacity and a position marks the
+/// end of what was written.
+pub(crate) struct OutBuf {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl OutBuf {
+    pub(crate) fn with_capacity(n: usize) -> OutBuf {
+        OutBuf { buf: vec![0; n], pos: 0 }
+    }
+
+    /// The bytes written.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.pos]
+    }
+
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.pos = 0;
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
+
+    /// Gives memory back when a huge record made the buffer grow past `keep`.
+    pub(crate) fn shrink_to(&mut self, keep: usize, to: usize) {
+        if self.buf.len() > keep && self.pos == 0 {
+            self.buf = vec![0; to];
+        }
+    }
+
+    /// The next `n` bytes, counted as written.
+    #[inline(always)]
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        if self.buf.len() - self.pos < n {
+            self.grow(n);
+        }
+        let start = self.pos;
+        self.pos += n;
+        &mut self.buf[start..start + n]
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, n: usize) {
+        let len = (self.buf.len() * 2).max(self.pos + n).max(64);
+        self.buf.resize(len, 0);
+    }
+}
+
+impl Out for OutBuf {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        self.room(1)[0] = b;
+    }
+    #[inline(always)]
+    fn extend(&mut self, s: &[u8]) {
+        copy_small(self.room(s.len()), s);
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.pos
+    }
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        self.pos = self.pos.min(len);
+    }
+    fn patch_u32(&mut self, at: usize, v: u32) {
+        self.buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    fn tail(&self, from: usize) -> &[u8] {
+        &self.buf[from..self.pos]
     }
 }
 
@@ -177,19 +328,22 @@ impl Capture {
         Some(dst)
     }
 
+    /// `tag`, the key's length byte (`0x80 | len` for a plain key, the
+    /// length below 0x7F, or 0x7F and a u32 length), the key.
     #[inline]
-    fn put_key(&mut self, tag: u8, key: &str) {
-        let k = key.as_bytes();
-        if k.len() < 0xFF {
+    fn put_key(&mut self, tag: u8, key: Key<'_>) {
+        let k = key.name.as_bytes();
+        if k.len() < 0x7F {
+            let len = if key.plain { 0x80 | k.len() as u8 } else { k.len() as u8 };
             if let Some(dst) = self.inline_room(2 + k.len()) {
                 dst[0] = tag;
-                dst[1] = k.len() as u8;
+                dst[1] = len;
                 copy_small(&mut dst[2..], k);
                 return;
             }
-            self.extend(&[tag, k.len() as u8]);
+            self.extend(&[tag, len]);
         } else {
-            self.extend(&[tag, 0xFF]);
+            self.extend(&[tag, 0x7F]);
             self.put_u32(clamp_len(k.len()));
         }
         self.extend(&k[..k.len().min(u32::MAX as usize)]);
@@ -267,61 +421,61 @@ impl Capture {
     }
 
     #[inline]
-    pub(crate) fn i64(&mut self, key: &str, v: i64) {
-        self.put_key(T_I64, key);
+    pub(crate) fn i64<'k>(&mut self, key: impl Into<Key<'k>>, v: i64) {
+        self.put_key(T_I64, key.into());
         self.extend(&v.to_le_bytes());
     }
 
     #[inline]
-    pub(crate) fn u64(&mut self, key: &str, v: u64) {
-        self.put_key(T_U64, key);
+    pub(crate) fn u64<'k>(&mut self, key: impl Into<Key<'k>>, v: u64) {
+        self.put_key(T_U64, key.into());
         self.extend(&v.to_le_bytes());
     }
 
     #[inline]
-    pub(crate) fn i128(&mut self, key: &str, v: i128) {
-        self.put_key(T_I128, key);
+    pub(crate) fn i128<'k>(&mut self, key: impl Into<Key<'k>>, v: i128) {
+        self.put_key(T_I128, key.into());
         self.extend(&v.to_le_bytes());
     }
 
     #[inline]
-    pub(crate) fn u128(&mut self, key: &str, v: u128) {
-        self.put_key(T_U128, key);
+    pub(crate) fn u128<'k>(&mut self, key: impl Into<Key<'k>>, v: u128) {
+        self.put_key(T_U128, key.into());
         self.extend(&v.to_le_bytes());
     }
 
     #[inline]
-    pub(crate) fn f64(&mut self, key: &str, v: f64) {
-        self.put_key(T_F64, key);
+    pub(crate) fn f64<'k>(&mut self, key: impl Into<Key<'k>>, v: f64) {
+        self.put_key(T_F64, key.into());
         self.extend(&v.to_bits().to_le_bytes());
     }
 
     #[inline]
-    pub(crate) fn bool(&mut self, key: &str, v: bool) {
-        self.put_key(if v { T_TRUE } else { T_FALSE }, key);
+    pub(crate) fn bool<'k>(&mut self, key: impl Into<Key<'k>>, v: bool) {
+        self.put_key(if v { T_TRUE } else { T_FALSE }, key.into());
     }
 
     #[inline]
-    pub(crate) fn null(&mut self, key: &str) {
-        self.put_key(T_NULL, key);
+    pub(crate) fn null<'k>(&mut self, key: impl Into<Key<'k>>) {
+        self.put_key(T_NULL, key.into());
     }
 
     #[inline]
-    pub(crate) fn str(&mut self, key: &str, v: &str) {
-        self.put_key(T_STR, key);
+    pub(crate) fn str<'k>(&mut self, key: impl Into<Key<'k>>, v: &str) {
+        self.put_key(T_STR, key.into());
         self.put_blob(v.as_bytes());
     }
 
     /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
     #[inline]
-    pub(crate) fn bytes_lossy(&mut self, key: &str, v: &[u8]) {
-        self.put_key(T_BYTES, key);
+    pub(crate) fn bytes_lossy<'k>(&mut self, key: impl Into<Key<'k>>, v: &[u8]) {
+        self.put_key(T_BYTES, key.into());
         self.put_blob(v);
     }
 
     /// A value written as a JSON string from its `Display` output.
-    pub(crate) fn display(&mut self, key: &str, v: &dyn fmt::Display) {
-        self.put_key(T_STR, key);
+    pub(crate) fn display<'k>(&mut self, key: impl Into<Key<'k>>, v: &dyn fmt::Display) {
+        self.put_key(T_STR, key.into());
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
@@ -335,8 +489,12 @@ impl Capture {
 
     /// A field whose value is JSON text written by `f`. When `f` fails, what
     /// it wrote is cut and the value becomes a string naming the failure.
-    pub(crate) fn json_with(&mut self, key: &str, f: impl FnOnce(&mut Capture) -> Result<(), String>) {
-        self.put_key(T_JSON, key);
+    pub(crate) fn json_with<'k>(
+        &mut self,
+        key: impl Into<Key<'k>>,
+        f: impl FnOnce(&mut Capture) -> Result<(), String>,
+    ) {
+        self.put_key(T_JSON, key.into());
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
@@ -463,7 +621,8 @@ pub(crate) enum Item<'a> {
     Msg(&'a [u8]),
     Ns(&'a [u8]),
     Bindings(&'a [u8]),
-    Field(&'a [u8], Val<'a>),
+    /// A key, whether it is plain (see [`Key`]), a value.
+    Field(&'a [u8], Val<'a>, bool),
 }
 
 /// Iterates over the items of a capture. Stops at the first malformed item
@@ -530,7 +689,14 @@ impl<'a> Iterator for Items<'a> {
             _ => {}
         }
         let klen = *self.take(1)?.first()? as usize;
-        let klen = if klen == 0xFF { self.u32()? } else { klen };
+        let plain = klen & 0x80 != 0;
+        let klen = if plain {
+            klen & 0x7F
+        } else if klen == 0x7F {
+            self.u32()?
+        } else {
+            klen
+        };
         let key = self.take(klen)?;
         let val = match tag {
             T_I64 => Val::I64(i64::from_le_bytes(self.arr8()?)),
@@ -549,7 +715,7 @@ impl<'a> Iterator for Items<'a> {
                 return None;
             }
         };
-        Some(Item::Field(key, val))
+        Some(Item::Field(key, val, plain))
     }
 }
 
@@ -580,7 +746,7 @@ mod tests {
             c.i128("big", i128::MIN);
             c.u128("ubig", u128::MAX);
             let k = "k".repeat(300);
-            c.str(&k, "v");
+            c.str(k.as_str(), "v");
             c.msg_fmt(format_args!("hello {}", 42));
             let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
             assert_eq!(
@@ -588,21 +754,39 @@ mod tests {
                 vec![
                     Item::Ns(b"app:db"),
                     Item::Bindings(b",\"a\":1"),
-                    Item::Field(b"i", Val::I64(-5)),
-                    Item::Field(b"u", Val::U64(u64::MAX)),
-                    Item::Field(b"f", Val::F64(3.25)),
-                    Item::Field(b"t", Val::Bool(true)),
-                    Item::Field(b"f2", Val::Bool(false)),
-                    Item::Field(b"n", Val::Null),
-                    Item::Field(b"s", Val::Str(long.as_bytes())),
-                    Item::Field(b"b", Val::Bytes(b"\xff")),
-                    Item::Field(b"big", Val::I128(i128::MIN)),
-                    Item::Field(b"ubig", Val::U128(u128::MAX)),
-                    Item::Field(k.as_bytes(), Val::Str(b"v")),
+                    Item::Field(b"i", Val::I64(-5), false),
+                    Item::Field(b"u", Val::U64(u64::MAX), false),
+                    Item::Field(b"f", Val::F64(3.25), false),
+                    Item::Field(b"t", Val::Bool(true), false),
+                    Item::Field(b"f2", Val::Bool(false), false),
+                    Item::Field(b"n", Val::Null, false),
+                    Item::Field(b"s", Val::Str(long.as_bytes()), false),
+                    Item::Field(b"b", Val::Bytes(b"\xff"), false),
+                    Item::Field(b"big", Val::I128(i128::MIN), false),
+                    Item::Field(b"ubig", Val::U128(u128::MAX), false),
+                    Item::Field(k.as_bytes(), Val::Str(b"v"), false),
                     Item::Msg(b"hello 42"),
                 ]
             );
         }
+    }
+
+    #[test]
+    fn plain_keys_are_decided_at_compile_time() {
+        const PLAIN: Key<'static> = Key::new("request_id");
+        const { assert!(PLAIN.plain) };
+        for k in ["method", "http.method", "a-b", "x_1", "_x", "levels", "nsx"] {
+            assert!(Key::new(k).plain, "{k}");
+        }
+        for k in ["", "with space", "quo\"te", "é", "level", "_level", "__msg", "ns", "time", "pid", "hostname"] {
+            assert!(!Key::new(k).plain, "{k}");
+        }
+        assert!(!Key::new(&"k".repeat(128)).plain);
+        let mut c = Capture::new(Level::Info, 0);
+        c.str(Key::new("plain"), "v");
+        c.str(Key::runtime("plain"), "v");
+        let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
+        assert_eq!(items, [Item::Field(b"plain", Val::Str(b"v"), true), Item::Field(b"plain", Val::Str(b"v"), false)]);
     }
 
     #[test]

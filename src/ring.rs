@@ -258,13 +258,15 @@ impl Consumer {
             let level = Level::from_number(((header >> 32) & 0xFF) as u8).unwrap_or(Level::Info);
             let time = ring.words[at + 1].load(Ordering::Relaxed);
             let words = len.div_ceil(8);
-            self.scratch.clear();
-            for w in &ring.words[at + HEAD_WORDS..at + HEAD_WORDS + words] {
-                self.scratch.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            if self.scratch.len() < words * 8 {
+                self.scratch.resize(words * 8, 0);
             }
-            self.scratch.truncate(len);
+            let src = &ring.words[at + HEAD_WORDS..at + HEAD_WORDS + words];
+            for (dst, w) in self.scratch.chunks_exact_mut(8).zip(src) {
+                dst.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
             self.head += HEAD_WORDS + words;
-            return Some(RecordRef { level, time, items: &self.scratch });
+            return Some(RecordRef { level, time, items: &self.scratch[..len] });
         }
     }
 
@@ -289,8 +291,8 @@ mod tests {
 
     fn decode(p: &RecordRef<'_>) -> (u64, usize) {
         let items: Vec<_> = crate::record::Items::new(p.bytes()).collect();
-        let crate::record::Item::Field(_, crate::record::Val::U64(i)) = items[0] else { panic!() };
-        let crate::record::Item::Field(_, crate::record::Val::Str(s)) = items[1] else { panic!() };
+        let crate::record::Item::Field(_, crate::record::Val::U64(i), _) = items[0] else { panic!() };
+        let crate::record::Item::Field(_, crate::record::Val::Str(s), _) = items[1] else { panic!() };
         assert_eq!(p.time, i);
         assert_eq!(p.level, Level::Warn);
         (i, s.len())

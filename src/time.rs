@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
+use crate::record::Out;
+
 /// How the `time` key is written.
 ///
 /// ```
@@ -36,40 +38,61 @@ pub(crate) struct TimeFormatter {
     cached_prefix: Vec<u8>,
     /// `Z"` or `+01:00"`.
     cached_suffix: Vec<u8>,
+    /// The epoch milliseconds last written and their digits (records come
+    /// in bursts within the same millisecond).
+    last_ms: u64,
+    last_ms_text: [u8; 20],
+    last_ms_len: usize,
 }
 
 impl TimeFormatter {
     pub(crate) fn new(format: TimeFormat) -> TimeFormatter {
-        TimeFormatter { format, cached_sec: u64::MAX, cached_prefix: Vec::new(), cached_suffix: Vec::new() }
+        TimeFormatter {
+            format,
+            cached_sec: u64::MAX,
+            cached_prefix: Vec::new(),
+            cached_suffix: Vec::new(),
+            last_ms: u64::MAX,
+            last_ms_text: [0; 20],
+            last_ms_len: 0,
+        }
     }
 
     /// Appends `,"time":…` for a time in nanoseconds, or nothing under
     /// [`TimeFormat::Omit`].
     #[inline]
-    pub(crate) fn write_json_member(&mut self, out: &mut Vec<u8>, nanos: u64) {
+    pub(crate) fn write_json_member<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
         match self.format {
             TimeFormat::EpochMillis => {
-                out.extend_from_slice(b",\"time\":");
-                out.extend_from_slice(itoa::Buffer::new().format(nanos / 1_000_000).as_bytes());
+                let ms = nanos / 1_000_000;
+                if ms != self.last_ms {
+                    let mut b = itoa::Buffer::new();
+                    let digits = b.format(ms).as_bytes();
+                    self.last_ms_text[..digits.len()].copy_from_slice(digits);
+                    self.last_ms_len = digits.len();
+                    self.last_ms = ms;
+                }
+                out.extend(b",\"time\":");
+                out.extend(&self.last_ms_text[..self.last_ms_len]);
             }
             TimeFormat::Omit => {}
             TimeFormat::Rfc3339 | TimeFormat::Rfc3339Local => {
-                out.extend_from_slice(b",\"time\":");
+                out.extend(b",\"time\":");
                 self.write_rfc3339(out, nanos);
             }
         }
     }
 
     /// Appends the quoted RFC 3339 string for a time in nanoseconds.
-    fn write_rfc3339(&mut self, out: &mut Vec<u8>, nanos: u64) {
+    fn write_rfc3339<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
         let sec = nanos / 1_000_000_000;
         if sec != self.cached_sec {
             self.refresh(sec);
         }
         let ms = (nanos / 1_000_000 % 1000) as usize;
-        out.extend_from_slice(&self.cached_prefix);
-        out.extend_from_slice(&[b'.', b'0' + (ms / 100) as u8, b'0' + (ms / 10 % 10) as u8, b'0' + (ms % 10) as u8]);
-        out.extend_from_slice(&self.cached_suffix);
+        out.extend(&self.cached_prefix);
+        out.extend(&[b'.', b'0' + (ms / 100) as u8, b'0' + (ms / 10 % 10) as u8, b'0' + (ms % 10) as u8]);
+        out.extend(&self.cached_suffix);
     }
 
     #[cold]

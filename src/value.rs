@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::encode::json::write_str;
 use crate::encode::ser::EscapeFmt;
-use crate::record::{Capture, Out};
+use crate::record::{Capture, Key, Out};
 
 /// A type with a fast path: captured as a typed value, formatted later by the
 /// writer thread.
@@ -38,19 +38,19 @@ use crate::record::{Capture, Out};
 pub trait Value {
     /// Captures `self` as the field `key`.
     #[doc(hidden)]
-    fn capture(&self, key: &str, c: &mut Capture);
+    fn capture(&self, key: Key<'_>, c: &mut Capture);
 }
 
 impl<T: Value + ?Sized> Value for &T {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         (**self).capture(key, c)
     }
 }
 
 impl<T: Value + ?Sized> Value for &mut T {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         (**self).capture(key, c)
     }
 }
@@ -59,7 +59,7 @@ macro_rules! forward_value {
     ($($t:ty),*) => {$(
         impl<T: Value + ?Sized> Value for $t {
             #[inline]
-            fn capture(&self, key: &str, c: &mut Capture) {
+            fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 (**self).capture(key, c)
             }
         }
@@ -69,35 +69,35 @@ forward_value!(Box<T>, Arc<T>, Rc<T>);
 
 impl Value for str {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for String {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for Cow<'_, str> {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for char {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self.encode_utf8(&mut [0; 4]))
     }
 }
 
 impl Value for bool {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bool(key, *self)
     }
 }
@@ -106,7 +106,7 @@ macro_rules! signed {
     ($($t:ty),*) => {$(
         impl Value for $t {
             #[inline]
-            fn capture(&self, key: &str, c: &mut Capture) {
+            fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 c.i64(key, *self as i64)
             }
         }
@@ -118,7 +118,7 @@ macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl Value for $t {
             #[inline]
-            fn capture(&self, key: &str, c: &mut Capture) {
+            fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 c.u64(key, *self as u64)
             }
         }
@@ -128,28 +128,28 @@ unsigned!(u8, u16, u32, u64, usize);
 
 impl Value for i128 {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.i128(key, *self)
     }
 }
 
 impl Value for u128 {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.u128(key, *self)
     }
 }
 
 impl Value for f64 {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.f64(key, *self)
     }
 }
 
 impl Value for f32 {
     /// Written with `f32` precision (`0.1f32` is written `0.1`).
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.json_with(key, |c| {
             crate::encode::json::write_f32(c, *self);
             Ok(())
@@ -159,14 +159,14 @@ impl Value for f32 {
 
 impl Value for () {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.null(key)
     }
 }
 
 impl<T: Value> Value for Option<T> {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         match self {
             Some(v) => v.capture(key, c),
             None => c.null(key),
@@ -176,37 +176,37 @@ impl<T: Value> Value for Option<T> {
 
 impl Value for [u8] {
     #[inline]
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bytes_lossy(key, self)
     }
 }
 
 impl Value for OsStr {
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bytes_lossy(key, self.as_encoded_bytes())
     }
 }
 
 impl Value for OsString {
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         self.as_os_str().capture(key, c)
     }
 }
 
 impl Value for Path {
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         self.as_os_str().capture(key, c)
     }
 }
 
 impl Value for PathBuf {
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         self.as_os_str().capture(key, c)
     }
 }
 
 impl Value for fmt::Arguments<'_> {
-    fn capture(&self, key: &str, c: &mut Capture) {
+    fn capture(&self, key: Key<'_>, c: &mut Capture) {
         match self.as_str() {
             Some(s) => c.str(key, s),
             None => c.display(key, self),
@@ -262,7 +262,7 @@ pub(crate) fn write_display<O: Out + ?Sized>(out: &mut O, v: &(dyn fmt::Display 
 }
 
 /// Captures an error field.
-pub(crate) fn capture_error(c: &mut Capture, key: &str, type_name: &str, e: &(dyn std::error::Error + '_)) {
+pub(crate) fn capture_error(c: &mut Capture, key: Key<'_>, type_name: &str, e: &(dyn std::error::Error + '_)) {
     c.json_with(key, |c| {
         write_error(c, type_name, e);
         Ok(())
@@ -270,7 +270,7 @@ pub(crate) fn capture_error(c: &mut Capture, key: &str, type_name: &str, e: &(dy
 }
 
 /// Captures any `Serialize` value as JSON text.
-pub(crate) fn capture_serde<T: serde::Serialize + ?Sized>(c: &mut Capture, key: &str, v: &T) {
+pub(crate) fn capture_serde<T: serde::Serialize + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
     c.json_with(key, |c| crate::encode::ser::to_json(c, v))
 }
 
@@ -284,21 +284,21 @@ pub mod dispatch {
 
     /// First choice: a fast-path [`Value`].
     pub trait ViaValue {
-        fn __logjet_capture(&self, key: &str, c: &mut Capture);
+        fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture);
     }
     impl<T: Value + ?Sized> ViaValue for &&&Wrap<'_, T> {
         #[inline]
-        fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+        fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture) {
             self.0.capture(key, c)
         }
     }
 
     /// Second choice: an error.
     pub trait ViaError {
-        fn __logjet_capture(&self, key: &str, c: &mut Capture);
+        fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture);
     }
     impl<T: std::error::Error + ?Sized> ViaError for &&Wrap<'_, T> {
-        fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+        fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture) {
             capture_error(c, key, std::any::type_name::<T>(), &self.0)
         }
     }
@@ -309,13 +309,13 @@ pub mod dispatch {
             /// `Box<dyn Error + Send + Sync>`, `Arc<dyn Error>` or
             /// `anyhow::Error`, or a reference to one.
             pub trait $trait {
-                fn __logjet_capture(&self, key: &str, c: &mut Capture);
+                fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture);
             }
             impl<B> $trait for &Wrap<'_, $wrapped>
             where
                 B: std::ops::Deref<Target = $target> + ?Sized,
             {
-                fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+                fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture) {
                     let $v = self.0;
                     let e: &$target = $deref;
                     capture_error(c, key, "dyn Error", e)
@@ -332,10 +332,10 @@ pub mod dispatch {
 
     /// Last choice: anything `serde::Serialize`.
     pub trait ViaSerde {
-        fn __logjet_capture(&self, key: &str, c: &mut Capture);
+        fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture);
     }
     impl<T: serde::Serialize + ?Sized> ViaSerde for Wrap<'_, T> {
-        fn __logjet_capture(&self, key: &str, c: &mut Capture) {
+        fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture) {
             capture_serde(c, key, self.0)
         }
     }
@@ -391,18 +391,28 @@ pub mod dispatch {
 
     /// `%value`: the `Display` output as a string.
     #[inline]
-    pub fn display<T: fmt::Display + ?Sized>(c: &mut Capture, key: &str, v: &T) {
+    pub fn display<T: fmt::Display + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
         c.display(key, &v)
     }
 
     /// `?value`: the `Debug` output as a string.
     #[inline]
-    pub fn debug<T: fmt::Debug + ?Sized>(c: &mut Capture, key: &str, v: &T) {
+    pub fn debug<T: fmt::Debug + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
         c.display(key, &format_args!("{v:?}"))
     }
 
-    /// The key of an identifier, without a raw-identifier prefix (`r#type` → `type`).
-    pub const fn key(ident: &'static str) -> &'static str {
+    /// The key of an identifier, without a raw-identifier prefix (`r#type`
+    /// → `type`), checked for plainness at compile time.
+    pub const fn key(ident: &'static str) -> Key<'static> {
+        Key::new(strip_raw(ident))
+    }
+
+    /// A string-literal key, checked for plainness at compile time.
+    pub const fn literal_key(s: &'static str) -> Key<'static> {
+        Key::new(s)
+    }
+
+    const fn strip_raw(ident: &'static str) -> &'static str {
         match ident.as_bytes() {
             [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
                 Ok(s) => s,

@@ -17,7 +17,7 @@ use crate::channel::{self, FlushOutcome, FlushTicket, Msg, Shared};
 use crate::encode::console::ConsoleFormat;
 use crate::encode::json::JsonFormat;
 use crate::level::Level;
-use crate::record::{Capture, RecordRef};
+use crate::record::{Capture, Out, OutBuf, RecordRef};
 use crate::ring::Consumer;
 use crate::sink::private::{Format, Target};
 
@@ -60,7 +60,7 @@ struct SinkSlot {
     out: Box<dyn Write + Send>,
     format: SinkFormat,
     min: Level,
-    buf: Vec<u8>,
+    buf: OutBuf,
     /// Bytes of `buf` already written.
     done: usize,
     /// The buffer is written but the inner writer not yet flushed.
@@ -80,11 +80,9 @@ impl SinkSlot {
     /// a huge record.
     fn reset_buf(&mut self) {
         self.buf.clear();
+        self.buf.shrink_to(KEEP_BYTES, BATCH_BYTES + BATCH_BYTES / 4);
         self.done = 0;
         self.needs_flush = false;
-        if self.buf.capacity() > KEEP_BYTES {
-            self.buf = Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4);
-        }
     }
 }
 
@@ -125,7 +123,7 @@ pub(crate) struct Worker {
     format: JsonFormat,
     sinks: Vec<SinkSlot>,
     /// One formatted line, when it goes to several sinks.
-    line: Vec<u8>,
+    line: OutBuf,
     /// Records formatted into the sink buffers and not yet written.
     batch_records: u64,
     batch_bytes: usize,
@@ -178,7 +176,7 @@ impl Worker {
                     }
                 },
                 min,
-                buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+                buf: OutBuf::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
                 done: 0,
                 needs_flush: false,
                 failing: false,
@@ -193,7 +191,7 @@ impl Worker {
             shared,
             format,
             sinks,
-            line: Vec::new(),
+            line: OutBuf::with_capacity(1024),
             batch_records: 0,
             batch_bytes: 0,
             tickets: Vec::new(),
@@ -474,7 +472,7 @@ impl Worker {
                         self.format.format(rec, &mut self.line);
                         line_ready = true;
                     }
-                    s.buf.extend_from_slice(&self.line);
+                    s.buf.extend(self.line.as_slice());
                 }
                 SinkFormat::Console(c) => c.format(rec, &mut s.buf),
                 #[cfg(unix)]
@@ -580,7 +578,7 @@ impl Worker {
                 return true;
             }
             let attempt = if s.done < s.buf.len() {
-                let (out, pending) = (&mut s.out, &s.buf[s.done..]);
+                let (out, pending) = (&mut s.out, &s.buf.as_slice()[s.done..]);
                 catch_unwind(AssertUnwindSafe(|| out.write(pending)))
             } else {
                 let out = &mut s.out;

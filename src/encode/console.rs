@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use crate::encode::json::{escape_into, fragment_entries, unescape_json_string, write_val};
-use crate::record::{Item, Items, RecordRef};
+use crate::record::{Item, Items, Out, RecordRef};
 
 /// npm debug's palettes (debug/src/node.js).
 pub(crate) const BASIC: [u8; 6] = [6, 2, 3, 4, 5, 1];
@@ -87,7 +87,7 @@ impl ConsoleFormat {
 
     /// Appends the record (only records from debug handles; others are
     /// not this sink's).
-    pub(crate) fn format(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
+    pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
         let mut ns: Option<&[u8]> = None;
         let mut msg: &[u8] = b"";
         for item in Items::new(rec.bytes()) {
@@ -136,12 +136,12 @@ impl ConsoleFormat {
             if i > 0 {
                 out.push(b'\n');
             }
-            out.extend_from_slice(&prefix);
+            out.extend(&prefix);
             write_text(out, line);
         }
         for item in Items::new(rec.bytes()) {
             match item {
-                Item::Field(k, v) => {
+                Item::Field(k, v, _) => {
                     out.push(b' ');
                     write_key(out, k);
                     out.push(b'=');
@@ -152,10 +152,10 @@ impl ConsoleFormat {
                         out.push(b' ');
                         match unescape_json_string(k) {
                             Some(name) => write_key(out, name.as_bytes()),
-                            None => out.extend_from_slice(k),
+                            None => out.extend(k),
                         }
                         out.push(b'=');
-                        out.extend_from_slice(v);
+                        out.extend(v);
                     }
                 }
                 _ => {}
@@ -163,10 +163,10 @@ impl ConsoleFormat {
         }
         if palette.is_some() {
             out.push(b' ');
-            out.extend_from_slice(&code);
-            out.extend_from_slice(b"m+");
-            out.extend_from_slice(humanize(diff).as_bytes());
-            out.extend_from_slice(b"\x1b[0m");
+            out.extend(&code);
+            out.extend(b"m+");
+            out.extend(humanize(diff).as_bytes());
+            out.extend(b"\x1b[0m");
         }
         out.push(b'\n');
     }
@@ -183,7 +183,7 @@ fn iso_date(ms: i64) -> String {
 /// Text for a terminal: newline and tab as they are (the caller splits
 /// lines), every other control character (C0, DEL, C1) and U+2028/9
 /// escaped as JSON does, invalid UTF-8 replaced.
-fn write_text(out: &mut Vec<u8>, s: &[u8]) {
+fn write_text<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
     for chunk in s.utf8_chunks() {
         for c in chunk.valid().chars() {
             let n = u32::from(c);
@@ -193,20 +193,20 @@ fn write_text(out: &mut Vec<u8>, s: &[u8]) {
             if control {
                 escape_into(out, bytes);
             } else {
-                out.extend_from_slice(bytes);
+                out.extend(bytes);
             }
         }
         if !chunk.invalid().is_empty() {
-            out.extend_from_slice("\u{fffd}".as_bytes());
+            out.extend("\u{fffd}".as_bytes());
         }
     }
 }
 
 /// A key as it is when it is a plain word, quoted as JSON otherwise.
-fn write_key(out: &mut Vec<u8>, k: &[u8]) {
+fn write_key<O: Out + ?Sized>(out: &mut O, k: &[u8]) {
     let plain = !k.is_empty() && k.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
     if plain {
-        out.extend_from_slice(k);
+        out.extend(k);
     } else {
         crate::encode::json::write_str(out, k);
     }

@@ -54,23 +54,23 @@ fn word_needs_escape(w: u64) -> bool {
 /// Writes the escaped contents of valid UTF-8 `s`, without quotes.
 #[inline]
 pub(crate) fn escape_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
-    // Fast path: 8 bytes at a time while none needs a look.
+    // Fast path: 8 bytes at a time while none needs a look; the last
+    // partial word is padded with a harmless byte.
     let mut clean = 0;
-    while clean + 8 <= s.len() {
-        let w = u64::from_le_bytes([
-            s[clean],
-            s[clean + 1],
-            s[clean + 2],
-            s[clean + 3],
-            s[clean + 4],
-            s[clean + 5],
-            s[clean + 6],
-            s[clean + 7],
-        ]);
-        if word_needs_escape(w) {
+    for c in s.chunks_exact(8) {
+        if word_needs_escape(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])) {
             break;
         }
         clean += 8;
+    }
+    if clean + 8 > s.len() {
+        let rest = &s[clean..];
+        let mut padded = [b'a'; 8];
+        crate::record::copy_small(&mut padded[..rest.len()], rest);
+        if !word_needs_escape(u64::from_le_bytes(padded)) {
+            out.extend(s);
+            return;
+        }
     }
     while clean < s.len() && ESCAPE[s[clean] as usize] == 0 {
         clean += 1;
@@ -190,8 +190,10 @@ fn write_short_decimal<O: Out + ?Sized>(out: &mut O, v: f64) -> bool {
         if x.abs() >= LIMIT {
             return false;
         }
-        if x == x.trunc() && x / scale == v {
-            let mut n = x as i64;
+        // Below 2^53 the conversion to i64 is exact when `x` is integral.
+        let n = x as i64;
+        if n as f64 == x && x / scale == v {
+            let mut n = n;
             let mut k = k;
             // The same value with fewer decimals when it ends in zeros.
             while k > 0 && n % 10 == 0 {
@@ -306,7 +308,7 @@ pub(crate) fn encode_fields(captured: &[u8], out: &mut Vec<u8>) -> Vec<(Box<[u8]
     let mut entries = Vec::new();
     for item in crate::record::Items::new(captured) {
         match item {
-            Item::Field(k, v) => {
+            Item::Field(k, v, _) => {
                 let start = out.len();
                 write_field_key(out, k);
                 write_val(out, v);
@@ -440,7 +442,7 @@ impl JsonFormat {
 
     /// Appends the record as one line (ending in `\n`).
     #[inline]
-    pub(crate) fn format(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
+    pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
         self.format_object(rec, out, None);
         out.push(b'\n');
     }
@@ -448,15 +450,22 @@ impl JsonFormat {
     /// Appends the record as a JSON object (no newline). With `clip`, long
     /// values are shortened to fit a size limit (see [`Clip`]).
     #[inline]
-    pub(crate) fn format_object(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>, clip: Option<Clip>) {
-        out.extend_from_slice(&self.level_prefix[rec.level.index()]);
+    pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) {
+        out.extend(&self.level_prefix[rec.level.index()]);
         self.time.write_json_member(out, rec.time);
-        out.extend_from_slice(&self.base);
+        out.extend(&self.base);
         let mut msg: Option<&[u8]> = None;
         for item in crate::record::Items::new(rec.bytes()) {
             match item {
-                Item::Field(k, v) => {
-                    write_field_key(out, k);
+                Item::Field(k, v, plain) => {
+                    if plain {
+                        // Checked at compile time: nothing to escape or rename.
+                        out.extend(b",\"");
+                        out.extend(k);
+                        out.extend(b"\":");
+                    } else {
+                        write_field_key(out, k);
+                    }
                     match clip {
                         None => write_val(out, v),
                         Some(c) => c.write_val(out, v),
@@ -464,21 +473,21 @@ impl JsonFormat {
                 }
                 Item::Bindings(b) => match clip {
                     Some(c) if !c.bindings => {}
-                    _ => out.extend_from_slice(b),
+                    _ => out.extend(b),
                 },
                 Item::Ns(ns) => {
-                    out.extend_from_slice(b",\"ns\":");
+                    out.extend(b",\"ns\":");
                     write_str(out, ns);
                 }
                 Item::Msg(m) => msg = Some(m),
             }
         }
         if let Some(c) = clip {
-            out.extend_from_slice(b",\"logjet_truncated\":");
+            out.extend(b",\"logjet_truncated\":");
             write_int(out, c.original_len);
         }
         if let Some(m) = msg {
-            out.extend_from_slice(b",\"msg\":");
+            out.extend(b",\"msg\":");
             match clip {
                 None => write_str(out, m),
                 Some(c) => c.write_text(out, m, false),
@@ -501,7 +510,7 @@ pub(crate) struct Clip {
 }
 
 impl Clip {
-    fn write_val(self, out: &mut Vec<u8>, v: Val<'_>) {
+    fn write_val<O: Out>(self, out: &mut O, v: Val<'_>) {
         match v {
             Val::Str(s) => self.write_text(out, s, false),
             Val::Bytes(b) => self.write_text(out, b, true),
@@ -511,7 +520,7 @@ impl Clip {
     }
 
     /// Writes `s` as a JSON string of at most `cap` bytes of its text.
-    pub(crate) fn write_text(self, out: &mut Vec<u8>, s: &[u8], lossy: bool) {
+    pub(crate) fn write_text<O: Out>(self, out: &mut O, s: &[u8], lossy: bool) {
         if s.len() <= self.cap {
             if lossy {
                 write_str_lossy(out, s)
@@ -531,7 +540,7 @@ impl Clip {
         } else {
             escape_into(out, &s[..end]);
         }
-        out.extend_from_slice("…\"".as_bytes());
+        out.extend("…\"".as_bytes());
     }
 }
 

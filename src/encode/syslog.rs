@@ -6,7 +6,7 @@ use chrono::{DateTime, Local, TimeZone, Utc};
 
 use crate::encode::json::{write_int, Clip, JsonFormat};
 use crate::level::Level;
-use crate::record::{Item, Items, RecordRef, Val};
+use crate::record::{Item, Items, Out, RecordRef, Val};
 
 /// The header and body a syslog sink writes, fixed when the sink is made.
 #[derive(Clone, Debug)]
@@ -136,7 +136,7 @@ impl SyslogFormat {
     }
 
     /// Appends the record as one framed message.
-    pub(crate) fn format(&mut self, json: &mut JsonFormat, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
+    pub(crate) fn format<O: Out>(&mut self, json: &mut JsonFormat, rec: &RecordRef<'_>, out: &mut O) {
         self.msg.clear();
         self.header(rec);
         let header_len = self.msg.len();
@@ -146,16 +146,16 @@ impl SyslogFormat {
         }
         match self.spec.framing {
             Framing::Datagram => {
-                out.extend_from_slice(&(self.msg.len() as u32).to_le_bytes());
-                out.extend_from_slice(&self.msg);
+                out.extend(&(self.msg.len() as u32).to_le_bytes());
+                out.extend(&self.msg);
             }
             Framing::OctetCounting => {
                 write_int(out, self.msg.len());
                 out.push(b' ');
-                out.extend_from_slice(&self.msg);
+                out.extend(&self.msg);
             }
             Framing::Lf => {
-                out.extend_from_slice(&self.msg);
+                out.extend(&self.msg);
                 out.push(b'\n');
             }
         }
@@ -251,7 +251,7 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
         match item {
             Item::Msg(m) => msg = m,
             Item::Ns(ns) => params.push((b"ns".as_slice(), ParamVal::Text(ns))),
-            Item::Field(k, v) => params.push((k, ParamVal::Val(v))),
+            Item::Field(k, v, _) => params.push((k, ParamVal::Val(v))),
             Item::Bindings(b) if clip.is_none_or(|c| c.bindings) => {
                 for (k, v) in crate::encode::json::fragment_entries(b) {
                     params.push((k, ParamVal::Json(v)));
