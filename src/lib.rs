@@ -95,6 +95,6 @@ pub use value::Value;
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::record::{Capture, Key};
+    pub use crate::record::{is_plain, Capture, Key, StaticKey};
     pub use crate::value::dispatch::*;
 }

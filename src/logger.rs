@@ -207,6 +207,30 @@ impl Logger {
         crate::channel::control_async(&self.core, Msg::Flush).await
     }
 
+    /// A new record of this logger: the time, then the namespace of a
+    /// debug handle, then the bindings.
+    #[inline(always)]
+    pub(crate) fn start(&self, level: Level, ns: Option<&str>) -> Record {
+        let time = match self.core.clock {
+            Some(c) => c.now(),
+            None => 0,
+        };
+        let mut rec = Capture::new(level, time);
+        if let Some(ns) = ns {
+            rec.ns(ns);
+        }
+        if let Some(b) = &self.bindings {
+            rec.bindings(&b.json);
+        }
+        rec
+    }
+
+    /// Sends a record started by [`start`](Logger::start).
+    #[inline(always)]
+    pub(crate) fn send(&self, rec: &Record) {
+        send(&self.core, rec)
+    }
+
     /// The logger's counters: records written and dropped, bytes, write
     /// errors, queue high-water mark.
     pub fn stats(&self) -> Stats {
@@ -229,19 +253,7 @@ impl<'a> Event<'a> {
     #[inline(always)]
     #[doc(hidden)]
     pub fn new(logger: &'a Logger, level: Level, ns: Option<&str>) -> Event<'a> {
-        let core = &*logger.core;
-        let time = match core.clock {
-            Some(c) => c.now(),
-            None => 0,
-        };
-        let mut ev = Event { core, rec: Capture::new(level, time) };
-        if let Some(ns) = ns {
-            ev.rec.ns(ns);
-        }
-        if let Some(b) = &logger.bindings {
-            ev.rec.bindings(&b.json);
-        }
-        ev
+        Event { core: &logger.core, rec: logger.start(level, ns) }
     }
 
     /// The capture buffer, for the macros.
@@ -348,33 +360,38 @@ impl<'a> Event<'a> {
     /// Sends the record as captured (its message, if any, included).
     #[inline(always)]
     pub(crate) fn send_captured(&self) {
-        if self.rec.level == Level::Fatal {
-            self.emit_fatal();
-        } else {
-            self.core.send(&self.rec);
-        }
+        send(self.core, &self.rec)
     }
+}
 
-    /// `fatal`: queued even under `Overflow::Drop`, then flushed, waiting at
-    /// most the shutdown timeout for each.
-    #[cold]
-    #[inline(never)]
-    fn emit_fatal(&self) {
-        let core = self.core;
-        let timeout = core.shutdown_timeout;
-        let deadline = Instant::now().checked_add(timeout);
-        let queued = match deadline {
-            Some(d) => core.send_wait(&self.rec, d),
-            None => {
-                core.send(&self.rec);
-                true
-            }
-        };
-        // On the writer thread (a sink that logs) there is nothing to wait for.
-        if queued && !crate::channel::in_writer() {
-            if let Err(e) = core.control(Msg::Flush, Some(timeout)) {
-                crate::worker::report(format_args!("fatal record may not be written: {e}"));
-            }
+/// Sends a record; `fatal` ones are flushed before this returns.
+#[inline(always)]
+fn send(core: &Core, rec: &Record) {
+    if rec.level == Level::Fatal {
+        send_fatal(core, rec);
+    } else {
+        core.send(rec);
+    }
+}
+
+/// `fatal`: queued even under `Overflow::Drop`, then flushed, waiting at
+/// most the shutdown timeout for each.
+#[cold]
+#[inline(never)]
+fn send_fatal(core: &Core, rec: &Record) {
+    let timeout = core.shutdown_timeout;
+    let deadline = Instant::now().checked_add(timeout);
+    let queued = match deadline {
+        Some(d) => core.send_wait(rec, d),
+        None => {
+            core.send(rec);
+            true
+        }
+    };
+    // On the writer thread (a sink that logs) there is nothing to wait for.
+    if queued && !crate::channel::in_writer() {
+        if let Err(e) = core.control(Msg::Flush, Some(timeout)) {
+            crate::worker::report(format_args!("fatal record may not be written: {e}"));
         }
     }
 }

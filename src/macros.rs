@@ -33,8 +33,8 @@ macro_rules! log {
         let __logjet_target = &$logger;
         let __logjet_level = $level;
         if __logjet_target.__logjet_enabled(__logjet_level) {
-            let mut __logjet_ev = __logjet_target.__logjet_start(__logjet_level);
-            $crate::__logjet_event!(@start __logjet_ev, $($rest)+);
+            let mut __logjet_rec = __logjet_target.__logjet_start(__logjet_level);
+            $crate::__logjet_event!(@start __logjet_target, __logjet_rec, $($rest)+);
         }
     }};
 }
@@ -119,35 +119,39 @@ macro_rules! fields {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __logjet_event {
-    (@start $ev:ident, $msg:literal $(,)?) => {
-        $ev.emit_fmt(::core::format_args!($msg))
+    (@start $t:ident, $ev:ident, $msg:literal $(,)?) => {
+        $ev.__msg_fmt(::core::format_args!($msg));
+        $t.__logjet_send(&$ev)
     };
-    (@start $ev:ident, $msg:literal, $($rest:tt)+) => {
-        $crate::__logjet_event!(@args $ev, $msg, [] $($rest)+)
+    (@start $t:ident, $ev:ident, $msg:literal, $($rest:tt)+) => {
+        $crate::__logjet_event!(@args $t, $ev, $msg, [] $($rest)+)
     };
-    (@start $ev:ident, $($other:tt)*) => {
+    (@start $t:ident, $ev:ident, $($other:tt)*) => {
         ::core::compile_error!(
             "logjet: the message must be a string literal (a format string); to log a runtime string write \"{}\", value"
         )
     };
 
     // Positional format arguments, until the first `key = value`.
-    (@args $ev:ident, $msg:literal, [$($a:expr,)*]) => {
-        $ev.emit_fmt(::core::format_args!($msg $(, $a)*))
+    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*]) => {
+        $ev.__msg_fmt(::core::format_args!($msg $(, $a)*));
+        $t.__logjet_send(&$ev)
     };
-    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $k:ident = $($rest:tt)*) => {
+    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $k:ident = $($rest:tt)*) => {
         $crate::__logjet_fields!($ev; $k = $($rest)*);
-        $ev.emit_fmt(::core::format_args!($msg $(, $a)*))
+        $ev.__msg_fmt(::core::format_args!($msg $(, $a)*));
+        $t.__logjet_send(&$ev)
     };
-    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $k:literal = $($rest:tt)*) => {
+    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $k:literal = $($rest:tt)*) => {
         $crate::__logjet_fields!($ev; $k = $($rest)*);
-        $ev.emit_fmt(::core::format_args!($msg $(, $a)*))
+        $ev.__msg_fmt(::core::format_args!($msg $(, $a)*));
+        $t.__logjet_send(&$ev)
     };
-    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr, $($rest:tt)*) => {
-        $crate::__logjet_event!(@args $ev, $msg, [$($a,)* $e,] $($rest)*)
+    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr, $($rest:tt)*) => {
+        $crate::__logjet_event!(@args $t, $ev, $msg, [$($a,)* $e,] $($rest)*)
     };
-    (@args $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr) => {
-        $crate::__logjet_event!(@args $ev, $msg, [$($a,)* $e,])
+    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr) => {
+        $crate::__logjet_event!(@args $t, $ev, $msg, [$($a,)* $e,])
     };
 }
 
@@ -156,27 +160,27 @@ macro_rules! __logjet_event {
 macro_rules! __logjet_fields {
     ($t:ident;) => {};
     ($t:ident; $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), const { $crate::__private::key(::core::stringify!($k)) }, &$v);
+        $crate::__private::display($t.__capture(), $crate::__logjet_key!($k), &$v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), const { $crate::__private::key(::core::stringify!($k)) }, &$v);
+        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($k), &$v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:ident = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, (const { $crate::__private::key(::core::stringify!($k)) }), $v);
+        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($k)), $v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), const { $crate::__private::literal_key($k) }, &$v);
+        $crate::__private::display($t.__capture(), $crate::__logjet_key!($k), &$v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), const { $crate::__private::literal_key($k) }, &$v);
+        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($k), &$v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     ($t:ident; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, (const { $crate::__private::literal_key($k) }), $v);
+        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($k)), $v);
         $crate::__logjet_fields!($t; $($($rest)*)?);
     };
     (@one $t:ident, $k:expr, $v:expr) => {{
@@ -186,5 +190,33 @@ macro_rules! __logjet_fields {
             ViaSerde as _, ViaValue as _,
         };
         (&&&&$crate::__private::Wrap(&$v)).__logjet_capture($k, $t.__capture());
+    }};
+}
+
+/// A call site's key: when it needs no escaping and is not reserved
+/// (decided at compile time), interned once and carried as a 2-byte id; else
+/// carried as text for the writer to check.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __logjet_key {
+    ($k:ident) => {{
+        if const { $crate::__private::is_plain(::core::stringify!($k).as_bytes()) } {
+            static KEY: $crate::__private::StaticKey = $crate::__private::StaticKey::new(
+                ::core::stringify!($k),
+                ::core::concat!(",\"", ::core::stringify!($k), "\":"),
+            );
+            KEY.key()
+        } else {
+            $crate::__private::Key::runtime($crate::__private::strip_raw(::core::stringify!($k)))
+        }
+    }};
+    ($k:literal) => {{
+        if const { $crate::__private::is_plain($k.as_bytes()) } {
+            static KEY: $crate::__private::StaticKey =
+                $crate::__private::StaticKey::new($k, ::core::concat!(",\"", $k, "\":"));
+            KEY.key()
+        } else {
+            $crate::__private::Key::runtime($k)
+        }
     }};
 }

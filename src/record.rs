@@ -21,7 +21,10 @@
 //!
 //! The format is private to the crate and can change in any release.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use crate::level::Level;
 
@@ -51,19 +54,15 @@ pub(crate) const T_U128: u8 = 26;
 #[derive(Clone, Copy, Debug)]
 pub struct Key<'a> {
     name: &'a str,
-    plain: bool,
+    /// The interned id of a call site's plain key (0: not interned).
+    id: u16,
 }
 
 impl<'a> Key<'a> {
-    /// A key, checked for plainness (at compile time in a `const` block).
-    pub const fn new(name: &'a str) -> Key<'a> {
-        Key { name, plain: is_plain(name.as_bytes()) }
-    }
-
-    /// A key the writer will check.
+    /// A key the writer will check (escape, rename).
     #[inline]
     pub const fn runtime(name: &'a str) -> Key<'a> {
-        Key { name, plain: false }
+        Key { name, id: 0 }
     }
 
     /// The key's text.
@@ -79,9 +78,89 @@ impl<'a> From<&'a str> for Key<'a> {
     }
 }
 
+/// A call site's key, plain (checked at compile time) and interned on first
+/// use: a record then carries a 2-byte id instead of the key, and the writer
+/// copies the key's `,"key":` text as it is.
+pub struct StaticKey {
+    name: &'static str,
+    /// `,"key":`
+    framed: &'static str,
+    id: AtomicU32,
+}
+
+impl StaticKey {
+    /// `framed` is `,"name":` for a `name` that [`is_plain`].
+    pub const fn new(name: &'static str, framed: &'static str) -> StaticKey {
+        StaticKey { name, framed, id: AtomicU32::new(0) }
+    }
+
+    /// The key, interned.
+    #[inline(always)]
+    pub fn key(&'static self) -> Key<'static> {
+        let id = match self.id.load(Ordering::Relaxed) {
+            0 => self.register(),
+            id => id,
+        };
+        // `register` never stores more than u16::MAX.
+        Key { name: self.name, id: id as u16 }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> u32 {
+        let mut all = match REGISTRY.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let id = match all.iter().position(|k| *k == self.framed) {
+            Some(i) => i + 1,
+            None => {
+                all.push(self.framed);
+                all.len()
+            }
+        };
+        // Past 65,535 distinct keys, keys are copied instead (id 0... never
+        // stored, so `key()` registers again: still correct).
+        let id = u32::try_from(id).ok().filter(|&id| id <= u32::from(u16::MAX)).unwrap_or(0);
+        if id != 0 {
+            self.id.store(id, Ordering::Relaxed);
+        }
+        id
+    }
+}
+
+/// Every interned key's `,"key":` text; id = index + 1.
+static REGISTRY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// This thread's copy of the registry (the writer's, in practice):
+    /// looked up without a lock, refreshed on a miss.
+    static KNOWN: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The `,"key":` text of an interned key.
+#[inline]
+pub(crate) fn interned(id: u16) -> Option<&'static str> {
+    let i = usize::from(id).checked_sub(1)?;
+    KNOWN
+        .try_with(|known| {
+            let mut known = known.try_borrow_mut().ok()?;
+            if i >= known.len() {
+                let all = match REGISTRY.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                known.clone_from(&all);
+            }
+            known.get(i).copied()
+        })
+        .ok()
+        .flatten()
+}
+
 /// Letters, digits, `_`, `.`, `-`; 1 to 127 bytes; not `_*` followed by a
 /// reserved key.
-const fn is_plain(b: &[u8]) -> bool {
+pub const fn is_plain(b: &[u8]) -> bool {
     if b.is_empty() || b.len() > 127 {
         return false;
     }
@@ -328,13 +407,27 @@ impl Capture {
         Some(dst)
     }
 
-    /// `tag`, the key's length byte (`0x80 | len` for a plain key, the
-    /// length below 0x7F, or 0x7F and a u32 length), the key.
-    #[inline]
+    /// `tag`, then the key: `0x80` and a 2-byte id for an interned key;
+    /// else its length (below 0x7F, or 0x7F and a u32) and its bytes.
+    #[inline(always)]
     fn put_key(&mut self, tag: u8, key: Key<'_>) {
+        if key.id != 0 {
+            let [lo, hi] = key.id.to_le_bytes();
+            if let Some(dst) = self.inline_room(4) {
+                dst.copy_from_slice(&[tag, 0x80, lo, hi]);
+                return;
+            }
+            self.extend(&[tag, 0x80, lo, hi]);
+            return;
+        }
+        self.put_key_text(tag, key);
+    }
+
+    #[inline(never)]
+    fn put_key_text(&mut self, tag: u8, key: Key<'_>) {
         let k = key.name.as_bytes();
         if k.len() < 0x7F {
-            let len = if key.plain { 0x80 | k.len() as u8 } else { k.len() as u8 };
+            let len = k.len() as u8;
             if let Some(dst) = self.inline_room(2 + k.len()) {
                 dst[0] = tag;
                 dst[1] = len;
@@ -397,6 +490,21 @@ impl Capture {
     pub(crate) fn msg(&mut self, msg: &str) {
         self.push(T_MSG);
         self.put_blob(msg.as_bytes());
+    }
+
+    /// The capture itself, for the macros (which also take an `Event` or
+    /// `Fields` through the same call).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __capture(&mut self) -> &mut Capture {
+        self
+    }
+
+    /// The message, for the macros.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __msg_fmt(&mut self, args: fmt::Arguments<'_>) {
+        self.msg_fmt(args)
     }
 
     /// Captures the message from format arguments, formatting only when the
@@ -621,8 +729,8 @@ pub(crate) enum Item<'a> {
     Msg(&'a [u8]),
     Ns(&'a [u8]),
     Bindings(&'a [u8]),
-    /// A key, whether it is plain (see [`Key`]), a value.
-    Field(&'a [u8], Val<'a>, bool),
+    /// A key, a value, and for an interned key its `,"key":` text.
+    Field(&'a [u8], Val<'a>, Option<&'static [u8]>),
 }
 
 /// Iterates over the items of a capture. Stops at the first malformed item
@@ -689,15 +797,14 @@ impl<'a> Iterator for Items<'a> {
             _ => {}
         }
         let klen = *self.take(1)?.first()? as usize;
-        let plain = klen & 0x80 != 0;
-        let klen = if plain {
-            klen & 0x7F
-        } else if klen == 0x7F {
-            self.u32()?
+        let (key, framed): (&'a [u8], Option<&'static [u8]>) = if klen == 0x80 {
+            let id = self.take(2)?;
+            let framed = interned(u16::from_le_bytes([id[0], id[1]]))?.as_bytes();
+            (&framed[2..framed.len() - 2], Some(framed))
         } else {
-            klen
+            let klen = if klen == 0x7F { self.u32()? } else { klen };
+            (self.take(klen)?, None)
         };
-        let key = self.take(klen)?;
         let val = match tag {
             T_I64 => Val::I64(i64::from_le_bytes(self.arr8()?)),
             T_U64 => Val::U64(u64::from_le_bytes(self.arr8()?)),
@@ -715,7 +822,7 @@ impl<'a> Iterator for Items<'a> {
                 return None;
             }
         };
-        Some(Item::Field(key, val, plain))
+        Some(Item::Field(key, val, framed))
     }
 }
 
@@ -754,17 +861,17 @@ mod tests {
                 vec![
                     Item::Ns(b"app:db"),
                     Item::Bindings(b",\"a\":1"),
-                    Item::Field(b"i", Val::I64(-5), false),
-                    Item::Field(b"u", Val::U64(u64::MAX), false),
-                    Item::Field(b"f", Val::F64(3.25), false),
-                    Item::Field(b"t", Val::Bool(true), false),
-                    Item::Field(b"f2", Val::Bool(false), false),
-                    Item::Field(b"n", Val::Null, false),
-                    Item::Field(b"s", Val::Str(long.as_bytes()), false),
-                    Item::Field(b"b", Val::Bytes(b"\xff"), false),
-                    Item::Field(b"big", Val::I128(i128::MIN), false),
-                    Item::Field(b"ubig", Val::U128(u128::MAX), false),
-                    Item::Field(k.as_bytes(), Val::Str(b"v"), false),
+                    Item::Field(b"i", Val::I64(-5), None),
+                    Item::Field(b"u", Val::U64(u64::MAX), None),
+                    Item::Field(b"f", Val::F64(3.25), None),
+                    Item::Field(b"t", Val::Bool(true), None),
+                    Item::Field(b"f2", Val::Bool(false), None),
+                    Item::Field(b"n", Val::Null, None),
+                    Item::Field(b"s", Val::Str(long.as_bytes()), None),
+                    Item::Field(b"b", Val::Bytes(b"\xff"), None),
+                    Item::Field(b"big", Val::I128(i128::MIN), None),
+                    Item::Field(b"ubig", Val::U128(u128::MAX), None),
+                    Item::Field(k.as_bytes(), Val::Str(b"v"), None),
                     Item::Msg(b"hello 42"),
                 ]
             );
@@ -772,21 +879,32 @@ mod tests {
     }
 
     #[test]
-    fn plain_keys_are_decided_at_compile_time() {
-        const PLAIN: Key<'static> = Key::new("request_id");
-        const { assert!(PLAIN.plain) };
+    fn plain_keys_are_decided_at_compile_time_and_interned() {
+        const { assert!(is_plain(b"request_id")) };
         for k in ["method", "http.method", "a-b", "x_1", "_x", "levels", "nsx"] {
-            assert!(Key::new(k).plain, "{k}");
+            assert!(is_plain(k.as_bytes()), "{k}");
         }
         for k in ["", "with space", "quo\"te", "é", "level", "_level", "__msg", "ns", "time", "pid", "hostname"] {
-            assert!(!Key::new(k).plain, "{k}");
+            assert!(!is_plain(k.as_bytes()), "{k}");
         }
-        assert!(!Key::new(&"k".repeat(128)).plain);
+        assert!(!is_plain("k".repeat(128).as_bytes()));
+        static A: StaticKey = StaticKey::new("plain", ",\"plain\":");
+        static B: StaticKey = StaticKey::new("plain", ",\"plain\":");
         let mut c = Capture::new(Level::Info, 0);
-        c.str(Key::new("plain"), "v");
-        c.str(Key::runtime("plain"), "v");
+        c.str(A.key(), "v");
+        c.str(Key::runtime("plain"), "w");
+        c.str(B.key(), "x");
+        assert_eq!(A.key().id, B.key().id, "one id per key text");
         let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
-        assert_eq!(items, [Item::Field(b"plain", Val::Str(b"v"), true), Item::Field(b"plain", Val::Str(b"v"), false)]);
+        let framed: &'static [u8] = b",\"plain\":";
+        assert_eq!(
+            items,
+            [
+                Item::Field(b"plain", Val::Str(b"v"), Some(framed)),
+                Item::Field(b"plain", Val::Str(b"w"), None),
+                Item::Field(b"plain", Val::Str(b"x"), Some(framed)),
+            ]
+        );
     }
 
     #[test]

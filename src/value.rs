@@ -342,11 +342,12 @@ pub mod dispatch {
 
     /// What the macros log through: a [`Logger`](crate::Logger) or a
     /// [`DebugLogger`](crate::DebugLogger) (or a reference to one). The
-    /// check and the start are separate so that the record is built in
-    /// place, not moved out of an `Option`.
+    /// check, the start and the send are separate so that the record is a
+    /// local of the call site, built in place and never moved.
     pub trait LogTarget {
         fn __logjet_enabled(&self, level: crate::Level) -> bool;
-        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_>;
+        fn __logjet_start(&self, level: crate::Level) -> Capture;
+        fn __logjet_send(&self, rec: &Capture);
     }
     impl LogTarget for crate::Logger {
         #[inline(always)]
@@ -354,8 +355,12 @@ pub mod dispatch {
             self.enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
-            crate::Event::new(self, level, None)
+        fn __logjet_start(&self, level: crate::Level) -> Capture {
+            self.start(level, None)
+        }
+        #[inline(always)]
+        fn __logjet_send(&self, rec: &Capture) {
+            self.send(rec)
         }
     }
     impl LogTarget for crate::DebugLogger {
@@ -364,8 +369,12 @@ pub mod dispatch {
             self.enabled_at(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
-            crate::Event::new(self.logger(), level, Some(self.namespace()))
+        fn __logjet_start(&self, level: crate::Level) -> Capture {
+            self.logger().start(level, Some(self.namespace()))
+        }
+        #[inline(always)]
+        fn __logjet_send(&self, rec: &Capture) {
+            self.logger().send(rec)
         }
     }
     impl<T: LogTarget + ?Sized> LogTarget for &T {
@@ -374,8 +383,12 @@ pub mod dispatch {
             (**self).__logjet_enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
+        fn __logjet_start(&self, level: crate::Level) -> Capture {
             (**self).__logjet_start(level)
+        }
+        #[inline(always)]
+        fn __logjet_send(&self, rec: &Capture) {
+            (**self).__logjet_send(rec)
         }
     }
     impl<T: LogTarget + ?Sized> LogTarget for std::sync::Arc<T> {
@@ -384,8 +397,12 @@ pub mod dispatch {
             (**self).__logjet_enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> crate::Event<'_> {
+        fn __logjet_start(&self, level: crate::Level) -> Capture {
             (**self).__logjet_start(level)
+        }
+        #[inline(always)]
+        fn __logjet_send(&self, rec: &Capture) {
+            (**self).__logjet_send(rec)
         }
     }
 
@@ -401,18 +418,8 @@ pub mod dispatch {
         c.display(key, &format_args!("{v:?}"))
     }
 
-    /// The key of an identifier, without a raw-identifier prefix (`r#type`
-    /// → `type`), checked for plainness at compile time.
-    pub const fn key(ident: &'static str) -> Key<'static> {
-        Key::new(strip_raw(ident))
-    }
-
-    /// A string-literal key, checked for plainness at compile time.
-    pub const fn literal_key(s: &'static str) -> Key<'static> {
-        Key::new(s)
-    }
-
-    const fn strip_raw(ident: &'static str) -> &'static str {
+    /// An identifier without its raw-identifier prefix (`r#type` → `type`).
+    pub const fn strip_raw(ident: &'static str) -> &'static str {
         match ident.as_bytes() {
             [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
                 Ok(s) => s,

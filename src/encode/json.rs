@@ -457,14 +457,11 @@ impl JsonFormat {
         let mut msg: Option<&[u8]> = None;
         for item in crate::record::Items::new(rec.bytes()) {
             match item {
-                Item::Field(k, v, plain) => {
-                    if plain {
+                Item::Field(k, v, framed) => {
+                    match framed {
                         // Checked at compile time: nothing to escape or rename.
-                        out.extend(b",\"");
-                        out.extend(k);
-                        out.extend(b"\":");
-                    } else {
-                        write_field_key(out, k);
+                        Some(f) => out.extend(f),
+                        None => write_field_key(out, k),
                     }
                     match clip {
                         None => write_val(out, v),
