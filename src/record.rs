@@ -23,7 +23,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::level::Level;
@@ -116,6 +116,7 @@ impl StaticKey {
             Some(i) => i + 1,
             None => {
                 all.push(self.framed);
+                REGISTERED.store(all.len(), Ordering::Release);
                 all.len()
             }
         };
@@ -131,6 +132,47 @@ impl StaticKey {
 
 /// Every interned key's `,"key":` text; id = index + 1.
 static REGISTRY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// The length of [`REGISTRY`], for readers that keep a copy ([`KeyTable`]):
+/// stored after each push. A reader that sees an id its copy lacks looks it
+/// up in the registry itself, so a stale count is never wrong, only slower.
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
+
+/// A copy of the key registry, refreshed when keys were added: the writer's
+/// lookups then need neither a lock nor a thread-local.
+#[derive(Default)]
+pub(crate) struct KeyTable {
+    keys: Vec<&'static str>,
+}
+
+impl KeyTable {
+    /// Brings the copy up to date (one atomic load when nothing changed).
+    #[inline]
+    pub(crate) fn refresh(&mut self) {
+        if REGISTERED.load(Ordering::Acquire) != self.keys.len() {
+            self.reload();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reload(&mut self) {
+        let all = match REGISTRY.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        self.keys.clone_from(&all);
+    }
+
+    /// The `,"key":` text of interned key `id`.
+    #[inline(always)]
+    fn get(&self, id: u16) -> Option<&'static str> {
+        match self.keys.get(usize::from(id).wrapping_sub(1)) {
+            Some(k) => Some(k),
+            None => interned(id),
+        }
+    }
+}
 
 thread_local! {
     /// This thread's copy of the registry (the writer's, in practice):
@@ -209,6 +251,16 @@ pub trait Out {
     fn patch_u32(&mut self, at: usize, v: u32);
     /// The bytes written from `from` on.
     fn tail(&self, from: usize) -> &[u8];
+    /// At least `n` writable bytes past the end, not yet counted as
+    /// written (see [`advance`](Out::advance)), for outputs that can lend
+    /// them; `None` otherwise.
+    #[inline(always)]
+    fn spare(&mut self, _n: usize) -> Option<&mut [u8]> {
+        None
+    }
+    /// Counts `n` bytes of the [`spare`](Out::spare) room as written.
+    #[inline(always)]
+    fn advance(&mut self, _n: usize) {}
 }
 
 impl Out for Vec<u8> {
@@ -315,6 +367,17 @@ impl Out for OutBuf {
     }
     fn tail(&self, from: usize) -> &[u8] {
         &self.buf[from..self.pos]
+    }
+    #[inline(always)]
+    fn spare(&mut self, n: usize) -> Option<&mut [u8]> {
+        if self.buf.len() - self.pos < n {
+            self.grow(n);
+        }
+        self.buf.get_mut(self.pos..self.pos + n)
+    }
+    #[inline(always)]
+    fn advance(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 }
 
@@ -737,11 +800,18 @@ pub(crate) enum Item<'a> {
 /// (which the capture code never produces).
 pub(crate) struct Items<'a> {
     b: &'a [u8],
+    keys: Option<&'a KeyTable>,
 }
 
 impl<'a> Items<'a> {
     pub(crate) fn new(b: &'a [u8]) -> Items<'a> {
-        Items { b }
+        Items { b, keys: None }
+    }
+
+    /// Decodes with `keys` (brought up to date by the caller) for the
+    /// interned keys.
+    pub(crate) fn with_keys(b: &'a [u8], keys: &'a KeyTable) -> Items<'a> {
+        Items { b, keys: Some(keys) }
     }
 
     #[inline]
@@ -799,7 +869,12 @@ impl<'a> Iterator for Items<'a> {
         let klen = *self.take(1)?.first()? as usize;
         let (key, framed): (&'a [u8], Option<&'static [u8]>) = if klen == 0x80 {
             let id = self.take(2)?;
-            let framed = interned(u16::from_le_bytes([id[0], id[1]]))?.as_bytes();
+            let id = u16::from_le_bytes([id[0], id[1]]);
+            let framed = match self.keys {
+                Some(k) => k.get(id),
+                None => interned(id),
+            }?
+            .as_bytes();
             (&framed[2..framed.len() - 2], Some(framed))
         } else {
             let klen = if klen == 0x7F { self.u32()? } else { klen };

@@ -51,6 +51,67 @@ fn word_needs_escape(w: u64) -> bool {
     (below_space | quote | backslash | del | (w & HI)) != 0
 }
 
+/// Whether none of 16 bytes needs a look: below 0x20, `"`, `\\`, DEL or
+/// not ASCII. Written as a plain loop over a fixed-size array, which the
+/// compiler turns into a few vector compares (SSE2 on x86-64).
+#[inline(always)]
+fn clean16(b: &[u8; 16]) -> bool {
+    let mut bad = false;
+    for &c in b {
+        bad |= (c < 0x20) | (c == b'"') | (c == b'\\') | (c >= 0x7F);
+    }
+    !bad
+}
+
+/// The 16 bytes of `s` from `at` (which has them).
+#[inline(always)]
+fn block16(s: &[u8], at: usize) -> [u8; 16] {
+    let mut b = [0; 16];
+    b.copy_from_slice(&s[at..at + 16]);
+    b
+}
+
+/// Writes `"s"` into `dst` (at least `s.len() + 18` bytes) when no byte of
+/// `s` needs a look, 16 bytes at a time; returns false otherwise. Bytes
+/// past the closing quote may be overwritten (scratch, not counted).
+#[inline(always)]
+fn copy_quoted_clean(dst: &mut [u8], s: &[u8]) -> bool {
+    let n = s.len();
+    if dst.len() < n + 18 {
+        return false;
+    }
+    dst[0] = b'"';
+    if n <= 16 {
+        // Padded with a harmless byte; the padding lands past the quote.
+        let mut b = [b'a'; 16];
+        crate::record::copy_small(&mut b[..n], s);
+        if !clean16(&b) {
+            return false;
+        }
+        dst[1..17].copy_from_slice(&b);
+    } else {
+        let mut at = 0;
+        while at + 16 <= n {
+            let b = block16(s, at);
+            if !clean16(&b) {
+                return false;
+            }
+            dst[1 + at..17 + at].copy_from_slice(&b);
+            at += 16;
+        }
+        if at < n {
+            // The last 16 bytes, overlapping what was already copied.
+            let b = block16(s, n - 16);
+            if !clean16(&b) {
+                return false;
+            }
+            dst[n - 15..n + 1].copy_from_slice(&b);
+        }
+    }
+    dst[n + 1] = b'"';
+    true
+}
+
 /// Writes the escaped contents of valid UTF-8 `s`, without quotes.
 #[inline]
 pub(crate) fn escape_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
@@ -132,6 +193,14 @@ pub(crate) fn escape_into<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
 /// Writes valid UTF-8 `s` as a quoted, escaped JSON string.
 #[inline]
 pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
+    // Fast path: the string needs no escaping and the output lends room
+    // for it: checked and copied a word at a time, quotes included.
+    if let Some(dst) = out.spare(s.len() + 18) {
+        if copy_quoted_clean(dst, s) {
+            out.advance(s.len() + 2);
+            return;
+        }
+    }
     out.push(b'"');
     escape_into(out, s);
     out.push(b'"');
@@ -418,6 +487,7 @@ pub(crate) struct JsonFormat {
     /// `,"pid":4242,"hostname":"web-1"` (or less, as configured).
     base: Vec<u8>,
     time: TimeFormatter,
+    keys: crate::record::KeyTable,
 }
 
 impl JsonFormat {
@@ -437,7 +507,7 @@ impl JsonFormat {
                 BaseValue::Str(s) => write_str(&mut b, s.as_bytes()),
             }
         }
-        JsonFormat { level_prefix, base: b, time }
+        JsonFormat { level_prefix, base: b, time, keys: Default::default() }
     }
 
     /// Appends the record as one line (ending in `\n`).
@@ -455,7 +525,8 @@ impl JsonFormat {
         self.time.write_json_member(out, rec.time);
         out.extend(&self.base);
         let mut msg: Option<&[u8]> = None;
-        for item in crate::record::Items::new(rec.bytes()) {
+        self.keys.refresh();
+        for item in crate::record::Items::with_keys(rec.bytes(), &self.keys) {
             match item {
                 Item::Field(k, v, framed) => {
                     match framed {
@@ -568,6 +639,31 @@ mod tests {
         // Neighbours of the special lead bytes stay as they are.
         assert_eq!(s("\u{a0}é€\u{2027}\u{202a}"), "\"\u{a0}é€\u{2027}\u{202a}\"");
         assert_eq!(s("日本語 🎉"), "\"日本語 🎉\"");
+    }
+
+    #[test]
+    fn block_fast_path_matches_the_byte_path_at_every_length_and_position() {
+        // OutBuf lends room, so it takes the 16-byte path; Vec does not.
+        let specials = ["\"", "\\", "\n", "\x7f", "é", "\u{2028}", "\u{85}", "\x00"];
+        for len in 0..50 {
+            let plain = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP"[..len].to_string();
+            let mut cases = vec![plain.clone()];
+            for at in 0..=len {
+                for sp in specials {
+                    cases.push(format!("{}{}{}", &plain[..at], sp, &plain[at..]));
+                }
+            }
+            for case in cases {
+                let mut fast = crate::record::OutBuf::with_capacity(1);
+                fast.extend(b"x");
+                write_str(&mut fast, case.as_bytes());
+                fast.extend(b"y");
+                let mut slow = b"x".to_vec();
+                write_str(&mut slow, case.as_bytes());
+                slow.extend_from_slice(b"y");
+                assert_eq!(fast.as_slice(), &slow[..], "{case:?}");
+            }
+        }
     }
 
     #[test]
