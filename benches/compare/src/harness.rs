@@ -1,0 +1,393 @@
+//! The child side: one peer, one mode, one process. Times the calls,
+//! measures CPU, context switches, peak RSS and the machine's background
+//! load, then verifies the file and prints one `RESULT` line.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::peers::{self, Peer, Runner};
+
+/// What a child measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Throughput, one producer thread.
+    Tput1,
+    /// Throughput, two producer threads × N/2.
+    Tput2,
+    /// Caller latency at full speed, one producer.
+    Full,
+    /// Caller latency, one call per period, one producer.
+    Paced,
+}
+
+impl Mode {
+    /// All modes, in report order.
+    pub const ALL: [Mode; 4] = [Mode::Tput1, Mode::Tput2, Mode::Full, Mode::Paced];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Tput1 => "tput1",
+            Mode::Tput2 => "tput2",
+            Mode::Full => "full",
+            Mode::Paced => "paced",
+        }
+    }
+
+    /// Parses [`Mode::name`].
+    pub fn parse(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// Whether each call is timed.
+    pub fn timed(self) -> bool {
+        matches!(self, Mode::Full | Mode::Paced)
+    }
+}
+
+/// The percentiles reported (and plotted), as quantiles.
+pub const QUANTILES: [f64; 6] = [0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999];
+
+/// One child's measurements.
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    /// First call until the file is complete, s.
+    pub wall: f64,
+    /// First call until the last call returned (all producers), s.
+    pub producer: f64,
+    /// User + system CPU of the whole process over `wall`, s.
+    pub cpu: f64,
+    /// Voluntary context switches of the whole process over `wall`.
+    pub nvcsw: f64,
+    /// VmHWM, KiB, read before verification.
+    pub rss_kib: f64,
+    /// File size, bytes.
+    pub bytes: f64,
+    /// CPU cores used by other processes during `wall` (machine noise).
+    pub bg_cores: f64,
+    /// Paced mode: calls that started after their slot.
+    pub late: f64,
+    /// Timer overhead subtracted from each timed call, ns.
+    pub overhead: f64,
+    /// The latency at each of [`QUANTILES`], ns (timed modes).
+    pub q: [f64; 6],
+    /// The largest latency, ns (timed modes).
+    pub max: f64,
+}
+
+impl Sample {
+    /// `key=value` pairs on one line.
+    pub fn encode(&self) -> String {
+        let q: Vec<String> = self.q.iter().map(|v| v.to_string()).collect();
+        format!(
+            "wall={} producer={} cpu={} nvcsw={} rss_kib={} bytes={} bg_cores={} late={} overhead={} q={} max={}",
+            self.wall,
+            self.producer,
+            self.cpu,
+            self.nvcsw,
+            self.rss_kib,
+            self.bytes,
+            self.bg_cores,
+            self.late,
+            self.overhead,
+            q.join(","),
+            self.max
+        )
+    }
+
+    /// Parses [`Sample::encode`].
+    pub fn decode(line: &str) -> Option<Sample> {
+        let mut s = Sample::default();
+        for kv in line.split_whitespace() {
+            let (k, v) = kv.split_once('=')?;
+            if k == "q" {
+                for (slot, x) in s.q.iter_mut().zip(v.split(',')) {
+                    *slot = x.parse().ok()?;
+                }
+                continue;
+            }
+            let x: f64 = v.parse().ok()?;
+            match k {
+                "wall" => s.wall = x,
+                "producer" => s.producer = x,
+                "cpu" => s.cpu = x,
+                "nvcsw" => s.nvcsw = x,
+                "rss_kib" => s.rss_kib = x,
+                "bytes" => s.bytes = x,
+                "bg_cores" => s.bg_cores = x,
+                "late" => s.late = x,
+                "overhead" => s.overhead = x,
+                "max" => s.max = x,
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+}
+
+/// What the child was asked to do.
+pub struct Job {
+    pub peer: String,
+    pub mode: Mode,
+    pub records: u64,
+    pub period: Duration,
+}
+
+/// Runs the job in this process and prints `RESULT <sample>`; a failed
+/// verification panics (non-zero exit, message on stderr).
+pub fn child(job: &Job) {
+    let dir = std::env::temp_dir().join(format!("logjet-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the temp dir");
+    let path = dir.join(format!("{}.log", job.peer));
+    let _ = std::fs::remove_file(&path);
+    let overhead = if job.mode.timed() { timer_overhead() } else { 0 };
+    let run = Drive { job, overhead, path: path.clone() };
+    let sample = peers::with_peer(&job.peer, &path, run);
+    if std::env::var_os("LOGJET_COMPARE_KEEP").is_some() {
+        eprintln!("kept {}", path.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // Peers may print to stdout (tracing-appender does on a failed
+    // shutdown); the parent looks for this line only.
+    println!("RESULT {}", sample.encode());
+}
+
+struct Drive<'a> {
+    job: &'a Job,
+    overhead: u64,
+    path: PathBuf,
+}
+
+impl Runner<Sample> for Drive<'_> {
+    fn run<P: Peer>(self, peer: P) -> Sample {
+        let Job { mode, records, period, .. } = *self.job;
+        // Fixed bounds: `Histogram::new` starts at a 2,048 ns ceiling and
+        // `saturating_record` clamps to it instead of resizing.
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("histogram");
+        let mut late = 0u64;
+        let usage0 = Usage::now();
+        let others0 = others_busy_ticks();
+        let start = Instant::now();
+        match mode {
+            Mode::Tput1 => {
+                for n in 0..records {
+                    peer.log(n);
+                }
+                peer.thread_done();
+            }
+            Mode::Tput2 => {
+                let half = records / 2;
+                std::thread::scope(|s| {
+                    let peer = &peer;
+                    s.spawn(move || {
+                        for n in 0..half {
+                            peer.log(n);
+                        }
+                        peer.thread_done();
+                    });
+                    s.spawn(move || {
+                        for n in half..records {
+                            peer.log(n);
+                        }
+                        peer.thread_done();
+                    });
+                });
+            }
+            Mode::Full => {
+                for n in 0..records {
+                    let t = Instant::now();
+                    peer.log(n);
+                    hist.saturating_record((t.elapsed().as_nanos() as u64).saturating_sub(self.overhead));
+                }
+                peer.thread_done();
+            }
+            Mode::Paced => {
+                let step = period.as_nanos() as u64;
+                for n in 0..records {
+                    let slot = start + Duration::from_nanos(step * n);
+                    if Instant::now() > slot {
+                        late += 1;
+                    } else {
+                        spin_until(slot);
+                    }
+                    let t = Instant::now();
+                    peer.log(n);
+                    hist.saturating_record((t.elapsed().as_nanos() as u64).saturating_sub(self.overhead));
+                }
+                peer.thread_done();
+            }
+        }
+        let producer = start.elapsed().as_secs_f64();
+        peer.finish();
+        let wall = start.elapsed().as_secs_f64();
+        let usage = Usage::now().since(&usage0);
+        let others = others_busy_ticks().saturating_sub(others0) as f64 / USER_HZ;
+        let rss_kib = peak_rss_kib();
+        let bytes = std::fs::metadata(&self.path).map(|m| m.len() as f64).unwrap_or(0.0);
+        let bg_cores = others / wall;
+        verify(&self.path, records, self.job.peer == "baseline-const")
+            .unwrap_or_else(|e| panic!("{} {}: verification failed: {e}", self.job.peer, mode.name()));
+        let mut q = [0.0; 6];
+        if mode.timed() {
+            for (slot, &p) in q.iter_mut().zip(QUANTILES.iter()) {
+                *slot = hist.value_at_quantile(p) as f64;
+            }
+        }
+        Sample {
+            wall,
+            producer,
+            cpu: usage.cpu,
+            nvcsw: usage.nvcsw,
+            rss_kib,
+            bytes,
+            bg_cores,
+            late: late as f64,
+            overhead: self.overhead as f64,
+            q,
+            max: if mode.timed() { hist.max() as f64 } else { 0.0 },
+        }
+    }
+}
+
+/// Waits until the rest of the machine uses less than `max_cores` over a
+/// 250 ms window, for at most `limit`; returns the seconds waited.
+pub fn wait_for_quiet(max_cores: f64, limit: Duration) -> f64 {
+    let start = Instant::now();
+    loop {
+        let t0 = Instant::now();
+        let before = others_busy_ticks();
+        std::thread::sleep(Duration::from_millis(250));
+        let used = others_busy_ticks().saturating_sub(before) as f64 / USER_HZ;
+        if used / t0.elapsed().as_secs_f64() < max_cores || start.elapsed() >= limit {
+            return start.elapsed().as_secs_f64();
+        }
+    }
+}
+
+/// The median cost of an empty pair of `Instant::now()` reads, ns.
+fn timer_overhead() -> u64 {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("histogram");
+    for _ in 0..200_000 {
+        let t = Instant::now();
+        h.saturating_record(t.elapsed().as_nanos() as u64);
+    }
+    h.value_at_quantile(0.5)
+}
+
+/// Spins until `at` (sleeping would add the scheduler's wake-up to the pace).
+fn spin_until(at: Instant) {
+    while Instant::now() < at {
+        std::hint::spin_loop();
+    }
+}
+
+/// CPU time and voluntary context switches of the whole process.
+struct Usage {
+    cpu: f64,
+    nvcsw: f64,
+}
+
+impl Usage {
+    fn now() -> Usage {
+        // SAFETY: `getrusage` only writes the `rusage` we pass, which is a
+        // plain C struct for which all-zero bytes are a valid value.
+        let ru = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+            ru
+        };
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        Usage { cpu: tv(ru.ru_utime) + tv(ru.ru_stime), nvcsw: ru.ru_nvcsw as f64 }
+    }
+
+    fn since(&self, earlier: &Usage) -> Usage {
+        Usage { cpu: self.cpu - earlier.cpu, nvcsw: self.nvcsw - earlier.nvcsw }
+    }
+}
+
+/// /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+const USER_HZ: f64 = 100.0;
+
+/// CPU time of every other process and kernel thread (utime + stime, plus
+/// the reaped children's cutime + cstime), in USER_HZ ticks.
+fn others_busy_ticks() -> u64 {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let mut sum = 0;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == me || !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Fields after the command (which may contain spaces): state is
+        // field 3; utime, stime, cutime, cstime are fields 14 to 17.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+        sum += rest.split_whitespace().skip(11).take(4).filter_map(|x| x.parse::<u64>().ok()).sum::<u64>();
+    }
+    sum
+}
+
+/// VmHWM of this process, KiB.
+fn peak_rss_kib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Every line one JSON object carrying the message and a `request_id`
+/// (top level or one level down, e.g. tracing's `fields`, spdlog's `kv`),
+/// exactly `records` lines, and the ids cover `0..records` exactly once
+/// (for the constant line only the count, the JSON and the message).
+/// Streams the file line by line.
+fn verify(path: &Path, records: u64, constant: bool) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+    let mut seen = vec![0u64; (records as usize).div_ceil(64)];
+    let mut lines = 0u64;
+    for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
+        let line = line.map_err(|e| format!("read: {e}"))?;
+        lines += 1;
+        if lines > records {
+            return Err(format!("more than {records} lines"));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| format!("line {lines} is not JSON ({e}): {line}"))?;
+        let obj = v.as_object().ok_or_else(|| format!("line {lines} is not an object: {line}"))?;
+        let nested = || obj.values().filter_map(|x| x.as_object());
+        let has_msg =
+            |o: &serde_json::Map<String, serde_json::Value>| o.values().any(|x| x.as_str() == Some("request handled"));
+        if !has_msg(obj) && !nested().any(has_msg) {
+            return Err(format!("line {lines} lacks the message: {line}"));
+        }
+        if constant {
+            continue;
+        }
+        let id = obj
+            .get("request_id")
+            .or_else(|| nested().find_map(|o| o.get("request_id")))
+            .and_then(|x| x.as_u64())
+            .ok_or_else(|| format!("line {lines} lacks request_id: {line}"))?;
+        if id >= records {
+            return Err(format!("request_id {id} out of range"));
+        }
+        let (w, bit) = ((id / 64) as usize, 1u64 << (id % 64));
+        if seen[w] & bit != 0 {
+            return Err(format!("request_id {id} twice"));
+        }
+        seen[w] |= bit;
+    }
+    if lines != records {
+        return Err(format!("{lines} lines, expected {records}"));
+    }
+    // Each of `records` distinct ids in 0..records: all covered.
+    Ok(())
+}
