@@ -68,7 +68,7 @@ fn parse_args() -> Args {
 }
 
 fn timer_overhead() -> u64 {
-    let mut h = Histogram::<u64>::new(3).unwrap();
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
     for _ in 0..200_000 {
         let t = Instant::now();
         h.saturating_record(t.elapsed().as_nanos() as u64);
@@ -100,7 +100,7 @@ fn run_logjet(args: &Args, paced: bool, overhead: u64) -> Histogram<u64> {
     let path = temp_file("latency.log");
     let (log, guard) =
         Logger::builder().sink(sink::File::append(&path).unwrap()).overflow(Overflow::Block).build().unwrap();
-    let mut h = Histogram::<u64>::new(3).unwrap();
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
     let start = Instant::now();
     for n in 0..args.records {
         if paced {
@@ -144,7 +144,7 @@ fn run_constant(args: &Args, paced: bool, overhead: u64) -> Histogram<u64> {
         }
         f.write_all(&buf).unwrap();
     });
-    let mut h = Histogram::<u64>::new(3).unwrap();
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
     let start = Instant::now();
     for n in 0..args.records {
         if paced {

@@ -83,7 +83,7 @@ fn temp_file() -> PathBuf {
 }
 
 fn timer_overhead() -> u64 {
-    let mut h = Histogram::<u64>::new(3).unwrap();
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
     for _ in 0..100_000 {
         let t = Instant::now();
         h.saturating_record(t.elapsed().as_nanos() as u64);
@@ -107,7 +107,7 @@ fn child(kind: &str, timed: bool, records: u64) {
     let path = temp_file();
     let _ = std::fs::remove_file(&path);
     let overhead = if timed { timer_overhead() } else { 0 };
-    let mut hist = Histogram::<u64>::new(3).unwrap();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
     let mut time_it = |f: &mut dyn FnMut(u64)| {
         let start = Instant::now();
         for n in 0..records {

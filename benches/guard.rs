@@ -1,0 +1,181 @@
+//! No-regression guard: a quick, printed snapshot of what a change did to
+//! the hot path. `.ci/run` runs it and prints its output; nothing here is
+//! asserted against a time (the machine is shared and noisy), only the
+//! output is checked for completeness.
+//!
+//! ```text
+//! cargo bench --bench guard
+//! cargo bench --bench guard -- --records 500000
+//! ```
+//!
+//! It prints, for the record of the peer comparison (msg "request handled"
+//! and six fields, NDJSON to a file, `Overflow::Block`):
+//!
+//! 1. instructions per record on the calling thread and on the writer
+//!    thread, counted by callgrind when `valgrind` is installed: stable to
+//!    about 1% from run to run, so the number to compare between changes;
+//! 2. throughput (first call until the file is complete), median of 3;
+//! 3. caller latency at full speed, p50 / p99 / p99.9 (timer cost
+//!    subtracted).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use logjet::{sink, Logger, Overflow};
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.iter().any(|a| a == "--list") {
+        return;
+    }
+    let get = |flag: &str, default: u64| {
+        argv.iter()
+            .position(|a| a == flag)
+            .and_then(|i| argv.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    if argv.iter().any(|a| a == "--child-instr") {
+        // Under callgrind: thread 1 is this one, 2 the writer (spawned by
+        // `build`), 3 the producer.
+        let records = get("--child-instr", 100_000);
+        let path = temp_path("instr");
+        let (log, guard) = logger(&path);
+        std::thread::spawn(move || {
+            for i in 0..records {
+                log_request(&log, i);
+            }
+        })
+        .join()
+        .unwrap();
+        guard.shutdown().unwrap();
+        verify(&path, records);
+        return;
+    }
+    let records = get("--records", 300_000);
+    println!("logjet guard: numbers to compare between changes (not a test; the machine is noisy)\n");
+    instructions(records.min(100_000));
+    throughput(records);
+    latency(records);
+}
+
+/// The comparison's record.
+#[inline(always)]
+fn log_request(log: &Logger, i: u64) {
+    logjet::info!(
+        log,
+        "request handled",
+        method = "GET",
+        path = "/api/v1/users/12345",
+        status = 200,
+        latency_ms = 3.25,
+        cached = false,
+        request_id = i
+    );
+}
+
+fn logger(path: &Path) -> (Logger, logjet::Guard) {
+    Logger::builder().sink(sink::File::append(path).unwrap()).overflow(Overflow::Block).build().unwrap()
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("logjet-guard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.log"));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// `records` complete lines, each the expected record.
+fn verify(path: &Path, records: u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut n = 0;
+    for line in text.lines() {
+        assert!(line.starts_with("{\"level\":30,") && line.ends_with(",\"msg\":\"request handled\"}"), "{line}");
+        n += 1;
+    }
+    assert_eq!(n, records, "every record written");
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+fn instructions(records: u64) {
+    let exe = std::env::current_exe().unwrap();
+    let dir = std::env::temp_dir().join(format!("logjet-guard-cg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg("--separate-threads=yes")
+        .arg(format!("--callgrind-out-file={}/cg.out", dir.display()))
+        .arg(&exe)
+        .args(["--child-instr", &records.to_string()])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let total = |thread: u32| -> f64 {
+                let text = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))).unwrap_or_default();
+                let n = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
+                n.unwrap_or(f64::NAN)
+            };
+            println!("instructions per record (callgrind, {records} records; includes thread start-up):");
+            println!("  caller {:.0}", total(3) / records as f64);
+            println!("  writer {:.0}\n", total(2) / records as f64);
+        }
+        Ok(o) => println!("instructions: callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),
+        Err(_) => println!("instructions: valgrind not installed (apt-get install valgrind), skipped\n"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn throughput(records: u64) {
+    let mut rates: Vec<f64> = (0..3)
+        .map(|_| {
+            let path = temp_path("throughput");
+            let (log, guard) = logger(&path);
+            let start = Instant::now();
+            for i in 0..records {
+                log_request(&log, i);
+            }
+            guard.shutdown().unwrap();
+            let wall = start.elapsed().as_secs_f64();
+            verify(&path, records);
+            records as f64 / wall / 1e6
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "throughput, {records} records, 1 producer: {:.2} M records/s (median of 3; {:.2}–{:.2})\n",
+        rates[1], rates[0], rates[2]
+    );
+}
+
+fn latency(records: u64) {
+    let overhead = {
+        let mut v: Vec<u64> = (0..10_000)
+            .map(|_| {
+                let t = Instant::now();
+                t.elapsed().as_nanos() as u64
+            })
+            .collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let path = temp_path("latency");
+    let (log, guard) = logger(&path);
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
+    for i in 0..records {
+        let t = Instant::now();
+        log_request(&log, i);
+        h.saturating_record((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
+    }
+    guard.shutdown().unwrap();
+    verify(&path, records);
+    println!(
+        "caller latency, full speed, {records} calls (ns, timer cost {overhead} ns subtracted): p50 {}  p99 {}  p99.9 {}  max {}",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.max()
+    );
+}
