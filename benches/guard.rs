@@ -38,8 +38,8 @@ fn main() {
             .unwrap_or(default)
     };
     if argv.iter().any(|a| a == "--child-instr") {
-        // Under callgrind: thread 1 is this one, 2 the writer (spawned by
-        // `build`), 3 the producer.
+        // Under callgrind, with one file per thread: this one, the
+        // logger's two threads and the producer.
         let records = get("--child-instr", 100_000);
         let path = temp_path("instr");
         let (log, guard) = logger(&path);
@@ -113,14 +113,24 @@ fn instructions(records: u64) {
         .output();
     match out {
         Ok(o) if o.status.success() => {
-            let total = |thread: u32| -> f64 {
-                let text = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))).unwrap_or_default();
-                let n = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
-                n.unwrap_or(f64::NAN)
-            };
+            // One file per thread; each is told apart by what it ran.
+            let (mut caller, mut writer, mut output) = (f64::NAN, f64::NAN, f64::NAN);
+            for thread in 2..10 {
+                let Ok(text) = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))) else { continue };
+                let total = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
+                let total = total.unwrap_or(f64::NAN) / records as f64;
+                if text.contains("logjet::output::OutputThread::run") {
+                    output = total;
+                } else if text.contains("logjet::worker::Worker::run") {
+                    writer = total;
+                } else {
+                    caller = total;
+                }
+            }
             println!("instructions per record (callgrind, {records} records; includes thread start-up):");
-            println!("  caller {:.0}", total(3) / records as f64);
-            println!("  writer {:.0}\n", total(2) / records as f64);
+            println!("  caller {caller:.0}");
+            println!("  writer {writer:.0} (decode and format)");
+            println!("  output {output:.0} (write(2) calls; the kernel's work is not counted)\n");
         }
         Ok(o) => println!("instructions: callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),
         Err(_) => println!("instructions: valgrind not installed (apt-get install valgrind), skipped\n"),

@@ -226,7 +226,8 @@ impl Builder {
         // their queue (exiting threads).
         let (tx, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
         let shared = Arc::new(Shared::new(self.capacity));
-        let worker = Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock);
+        let worker =
+            Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock).map_err(Error::spawn)?;
         // Detached: the thread ends by itself once every handle is gone.
         let handle = std::thread::Builder::new()
             .name("logjet-writer".into())

@@ -106,6 +106,8 @@ pub(crate) struct Shared {
     pub(crate) dropped: CachePadded<AtomicU64>,
     pub(crate) counters: CachePadded<WriterCounters>,
     pub(crate) writer: OnceLock<Thread>,
+    /// The output thread, woken when a deadline is set.
+    pub(crate) output: OnceLock<Thread>,
     pub(crate) capacity: usize,
     /// When set, the writer stops retrying failed sinks at this instant.
     pub(crate) deadline: Mutex<Option<Instant>>,
@@ -126,6 +128,7 @@ impl Shared {
             dropped: CachePadded::new(AtomicU64::new(0)),
             counters: CachePadded::new(WriterCounters::default()),
             writer: OnceLock::new(),
+            output: OnceLock::new(),
             capacity,
             deadline: Mutex::new(None),
             late_warned: AtomicBool::new(false),
@@ -190,6 +193,9 @@ impl Shared {
             *d = Some(d.map_or(at, |old| old.min(at)));
         }
         self.unpark();
+        if let Some(t) = self.output.get() {
+            t.unpark();
+        }
     }
 
     pub(crate) fn deadline(&self) -> Option<Instant> {

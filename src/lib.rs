@@ -62,6 +62,7 @@ mod level;
 mod log_bridge;
 mod logger;
 mod macros;
+mod output;
 mod panic;
 mod record;
 mod ring;

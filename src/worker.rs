@@ -1,7 +1,9 @@
-//! The writer thread: drains the channel in batches, formats each record for
-//! its sinks, writes large buffers, retries failing sinks, reports drops.
+//! The writer thread: drains the queues in batches, formats each record for
+//! its sinks, hands full batches to the output thread (which writes them,
+//! see [`crate::output`]), reports drops.
 //!
-//! It owns every sink and every output buffer; callers never touch them.
+//! It owns every sink's formatter and the batch being formatted; callers
+//! never touch them.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -17,6 +19,7 @@ use crate::channel::{self, FlushOutcome, FlushTicket, Msg, Shared};
 use crate::encode::console::ConsoleFormat;
 use crate::encode::json::JsonFormat;
 use crate::level::Level;
+use crate::output::{Batch, Output, SinkIo, BATCH_BYTES};
 use crate::record::{Capture, Out, OutBuf, RecordRef};
 use crate::ring::Consumer;
 use crate::sink::private::{Format, Target};
@@ -30,10 +33,6 @@ enum SinkFormat {
     Syslog(Box<crate::encode::syslog::SyslogFormat>),
 }
 
-/// Format records until this many bytes wait in the sink buffers, then write.
-pub(crate) const BATCH_BYTES: usize = 128 * 1024;
-/// A sink buffer that grew beyond this (a huge record) is given back.
-const KEEP_BYTES: usize = 4 * BATCH_BYTES;
 /// The longest the writer sleeps between polls while records keep coming.
 pub(crate) const MAX_POLL: Duration = Duration::from_millis(1);
 /// The shortest poll, under heavy load.
@@ -42,11 +41,6 @@ const MIN_POLL: Duration = Duration::from_micros(20);
 const DEEP_AFTER: Duration = Duration::from_millis(10);
 /// A deep sleep still ends after this long (a safety net, and deadlines).
 const DEEP_MAX: Duration = Duration::from_millis(100);
-/// Backoff between retries of a failing sink.
-const BACKOFF_MIN: Duration = Duration::from_millis(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
-/// At most one report per failing sink per this long.
-const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// Drop notices are coalesced over this long (unless a flush is waiting).
 const DROP_REPORT_EVERY: Duration = Duration::from_millis(100);
 
@@ -55,65 +49,10 @@ pub(crate) fn report(args: fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "logjet: {args}");
 }
 
+/// A sink as the writer thread sees it: its formatter and its level.
 struct SinkSlot {
-    name: String,
-    out: Box<dyn Write + Send>,
     format: SinkFormat,
     min: Level,
-    buf: OutBuf,
-    /// Bytes of `buf` already written.
-    done: usize,
-    /// The buffer is written but the inner writer not yet flushed.
-    needs_flush: bool,
-    failing: bool,
-    /// Failed attempts since the sink last worked.
-    failures: u64,
-    /// The reader is gone for good (`EPIPE`).
-    broken: bool,
-    /// The current failure was reported, so its recovery will be too.
-    failure_reported: bool,
-    reports: Reports,
-}
-
-impl SinkSlot {
-    /// Empties the buffer (written or given up), giving memory back after
-    /// a huge record.
-    fn reset_buf(&mut self) {
-        self.buf.clear();
-        self.buf.shrink_to(KEEP_BYTES, BATCH_BYTES + BATCH_BYTES / 4);
-        self.done = 0;
-        self.needs_flush = false;
-    }
-}
-
-/// Keeps a sink's messages on stderr to one per [`REPORT_EVERY`], counting
-/// what it holds back and saying so in the next message.
-#[derive(Default)]
-struct Reports {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl Reports {
-    /// Reports unless a report about this sink went out less than
-    /// [`REPORT_EVERY`] ago. Returns whether it did.
-    fn say(&mut self, sink: &str, what: fmt::Arguments<'_>) -> bool {
-        let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) < REPORT_EVERY) {
-            self.suppressed += 1;
-            return false;
-        }
-        self.force(sink, what);
-        true
-    }
-
-    fn force(&mut self, sink: &str, what: fmt::Arguments<'_>) {
-        self.last = Some(Instant::now());
-        match std::mem::take(&mut self.suppressed) {
-            0 => report(format_args!("{sink}: {what}")),
-            n => report(format_args!("{sink}: {what} ({n} earlier messages about it suppressed)")),
-        }
-    }
 }
 
 /// What the writer thread owns.
@@ -124,22 +63,18 @@ pub(crate) struct Worker {
     sinks: Vec<SinkSlot>,
     /// One formatted line, when it goes to several sinks.
     line: OutBuf,
-    /// Records formatted into the sink buffers and not yet written.
-    batch_records: u64,
+    /// The batch being formatted: one buffer per sink, the records in it
+    /// and the flushes waiting for them.
+    batch: Batch,
     batch_bytes: usize,
-    tickets: Vec<FlushTicket>,
+    /// Writes the batches.
+    output: Output,
     /// A shutdown request, answered once the records before it are written.
     shutdown: Option<FlushTicket>,
     /// Shut down: sinks closed, records counted as dropped.
     closed: bool,
     /// Every handle is gone.
     disconnected: bool,
-    /// Once a deadline passed with a sink still failing, the remaining
-    /// records are given up at once instead of retried.
-    gave_up: bool,
-    /// Records lost since the last flush was answered: the next flush
-    /// reports them.
-    lost_since_flush: u64,
     reported_drops: u64,
     last_drop_report: Option<Instant>,
     poll: Duration,
@@ -154,6 +89,7 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
+    /// The writer of a new logger; starts its output thread with the sinks.
     pub(crate) fn new(
         rx: Receiver<Msg>,
         shared: Arc<Shared>,
@@ -161,45 +97,32 @@ impl Worker {
         sinks: Vec<(Level, Target)>,
         shutdown_timeout: Duration,
         clock: crate::clock::Source,
-    ) -> Worker {
-        let sinks = sinks
-            .into_iter()
-            .map(|(min, t)| SinkSlot {
-                name: t.name,
-                out: t.out,
-                format: match t.format {
-                    Format::Json => SinkFormat::Json,
-                    Format::Console(style) => SinkFormat::Console(ConsoleFormat::new(style)),
-                    #[cfg(unix)]
-                    Format::Syslog(spec) => {
-                        SinkFormat::Syslog(Box::new(crate::encode::syslog::SyslogFormat::new(*spec)))
-                    }
-                },
-                min,
-                buf: OutBuf::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
-                done: 0,
-                needs_flush: false,
-                failing: false,
-                failures: 0,
-                broken: false,
-                failure_reported: false,
-                reports: Reports::default(),
-            })
-            .collect();
-        Worker {
+    ) -> io::Result<Worker> {
+        let mut slots = Vec::with_capacity(sinks.len());
+        let mut ios = Vec::with_capacity(sinks.len());
+        for (min, t) in sinks {
+            let format = match t.format {
+                Format::Json => SinkFormat::Json,
+                Format::Console(style) => SinkFormat::Console(ConsoleFormat::new(style)),
+                #[cfg(unix)]
+                Format::Syslog(spec) => SinkFormat::Syslog(Box::new(crate::encode::syslog::SyslogFormat::new(*spec))),
+            };
+            slots.push(SinkSlot { format, min });
+            ios.push(SinkIo::new(t.name, t.out));
+        }
+        let (output, batch) = Output::start(shared.clone(), ios)?;
+        Ok(Worker {
             rx,
             shared,
             format,
-            sinks,
+            sinks: slots,
             line: OutBuf::with_capacity(1024),
-            batch_records: 0,
+            batch,
             batch_bytes: 0,
-            tickets: Vec::new(),
+            output,
             shutdown: None,
             closed: false,
             disconnected: false,
-            gave_up: false,
-            lost_since_flush: 0,
             reported_drops: 0,
             last_drop_report: None,
             poll: MAX_POLL,
@@ -208,7 +131,7 @@ impl Worker {
             clock: crate::clock::Converter::new(clock),
             consumers: Vec::new(),
             rings_seen: u64::MAX,
-        }
+        })
     }
 
     pub(crate) fn run(mut self) {
@@ -221,17 +144,19 @@ impl Worker {
                  are counted as dropped. Please report this bug.",
                 panic_message(&*panic)
             ));
-            let lost = std::mem::take(&mut self.batch_records);
+            let lost = std::mem::take(&mut self.batch.records);
             self.shared.counters.lost.fetch_add(lost, Ordering::Relaxed);
-            for t in self.tickets.drain(..) {
+            for t in self.batch.tickets.drain(..) {
                 t.complete(FlushOutcome::Lost(lost));
             }
             if let Some(t) = self.shutdown.take() {
                 t.complete(FlushOutcome::Lost(lost));
             }
-            self.sinks.clear();
+            self.output.finish();
             self.closed = true;
         }
+        // What was handed over is written and the sinks are closed.
+        self.output.finish();
         // Nothing reads the queues from now on: callers stop waiting for
         // room and forget their queues.
         self.shared.writer_gone.store(true, Ordering::Release);
@@ -254,13 +179,13 @@ impl Worker {
                 }
                 continue;
             }
-            let force = !self.tickets.is_empty() || self.shutdown.is_some() || self.disconnected;
+            let force = !self.batch.tickets.is_empty() || self.shutdown.is_some() || self.disconnected;
             self.report_drops(force);
-            self.write_batch();
             if let Some(t) = self.shutdown.take() {
                 self.close(t);
                 continue;
             }
+            self.write_batch();
             if self.disconnected && !full {
                 break;
             }
@@ -330,7 +255,7 @@ impl Worker {
             } else {
                 let rec = RecordRef { time: self.clock.to_nanos(rec.time), ..rec };
                 self.format_record(&rec);
-                self.batch_records += 1;
+                self.batch.records += 1;
             }
         }
         c.release();
@@ -391,14 +316,14 @@ impl Worker {
             Msg::Record(mut rec) => {
                 rec.time = self.clock.to_nanos(rec.time);
                 self.format_record(&rec.as_ref());
-                self.batch_records += 1;
+                self.batch.records += 1;
             }
             Msg::Flush(t, snapshot) => {
                 self.drain_snapshot(&snapshot);
                 if self.closed {
                     t.complete(FlushOutcome::Gone);
                 } else {
-                    self.tickets.push(t);
+                    self.batch.tickets.push(t);
                 }
             }
             Msg::Shutdown(t, snapshot) => {
@@ -412,22 +337,15 @@ impl Worker {
         }
     }
 
-    /// Everything before the shutdown request is written: close the sinks
-    /// and answer. The thread stays to count (as dropped) what is still
-    /// logged and to answer flushes, until the last handle is gone.
+    /// Everything before the shutdown request is formatted: the output
+    /// thread writes it, closes the sinks and answers. This thread stays to
+    /// count (as dropped) what is still logged and to answer flushes, until
+    /// the last handle is gone.
     fn close(&mut self, ticket: FlushTicket) {
-        self.sinks.clear();
+        self.batch.close = Some(ticket);
+        self.hand_over();
+        self.output.finish();
         self.closed = true;
-        ticket.complete(self.take_outcome());
-    }
-
-    /// The answer to a flush: done, or how many records were lost since the
-    /// previous answer.
-    fn take_outcome(&mut self) -> FlushOutcome {
-        match std::mem::take(&mut self.lost_since_flush) {
-            0 => FlushOutcome::Done,
-            lost => FlushOutcome::Lost(lost),
-        }
     }
 
     /// The closed logger's sleep: callers wake it when they log.
@@ -450,21 +368,23 @@ impl Worker {
 
     fn format_record(&mut self, rec: &RecordRef<'_>) {
         let level = rec.level;
-        if let [only @ SinkSlot { format: SinkFormat::Json, .. }] = self.sinks.as_mut_slice() {
+        if let ([SinkSlot { format: SinkFormat::Json, min }], [buf]) =
+            (self.sinks.as_slice(), self.batch.bufs.as_mut_slice())
+        {
             // The common case: one NDJSON sink, formatted in place.
-            if level >= only.min {
-                let before = only.buf.len();
-                self.format.format(rec, &mut only.buf);
-                self.batch_bytes += only.buf.len() - before;
+            if level >= *min {
+                let before = buf.len();
+                self.format.format(rec, buf);
+                self.batch_bytes += buf.len() - before;
             }
             return;
         }
         let mut line_ready = false;
-        for s in &mut self.sinks {
+        for (s, buf) in self.sinks.iter_mut().zip(self.batch.bufs.iter_mut()) {
             if level < s.min {
                 continue;
             }
-            let before = s.buf.len();
+            let before = buf.len();
             match &mut s.format {
                 SinkFormat::Json => {
                     if !line_ready {
@@ -472,13 +392,13 @@ impl Worker {
                         self.format.format(rec, &mut self.line);
                         line_ready = true;
                     }
-                    s.buf.extend(self.line.as_slice());
+                    buf.extend(self.line.as_slice());
                 }
-                SinkFormat::Console(c) => c.format(rec, &mut s.buf),
+                SinkFormat::Console(c) => c.format(rec, buf),
                 #[cfg(unix)]
-                SinkFormat::Syslog(f) => f.format(&mut self.format, rec, &mut s.buf),
+                SinkFormat::Syslog(f) => f.format(&mut self.format, rec, buf),
             }
-            self.batch_bytes += s.buf.len() - before;
+            self.batch_bytes += buf.len() - before;
         }
     }
 
@@ -530,127 +450,17 @@ impl Worker {
         self.format_record(&rec.as_ref());
     }
 
-    /// Writes every sink buffer out, retrying failures, then completes the
-    /// flush tickets that were waiting for these records.
+    /// Hands the batch to the output thread when it holds anything to
+    /// write or answer.
     fn write_batch(&mut self) {
-        let mut all_written = true;
-        for i in 0..self.sinks.len() {
-            if !self.write_sink(i) {
-                all_written = false;
-            }
-        }
-        let n = std::mem::take(&mut self.batch_records);
-        self.batch_bytes = 0;
-        let c = &self.shared.counters;
-        if all_written {
-            c.written.fetch_add(n, Ordering::Relaxed);
-        } else {
-            // A record counts as written only when every sink that takes
-            // it has it; the sink that lost it was reported already.
-            c.lost.fetch_add(n, Ordering::Relaxed);
-            self.lost_since_flush += n;
-            if n > 0 && self.gave_up {
-                report(format_args!("{n} records could not be written before the shutdown deadline and are dropped"));
-            }
-        }
-        if !self.tickets.is_empty() {
-            let outcome = self.take_outcome();
-            for t in self.tickets.drain(..) {
-                t.complete(outcome);
-            }
+        if !self.batch.is_empty() {
+            self.hand_over();
         }
     }
 
-    /// Writes one sink's buffer, retrying with backoff. Returns false when
-    /// the records in it are lost: the sink's reader is gone for good
-    /// (`EPIPE`), or a shutdown deadline passed with the sink still failing.
-    fn write_sink(&mut self, i: usize) -> bool {
-        let mut backoff = BACKOFF_MIN;
-        loop {
-            let s = &mut self.sinks[i];
-            if s.broken {
-                let had_records = !s.buf.is_empty();
-                s.reset_buf();
-                return !had_records;
-            }
-            if s.done >= s.buf.len() && !s.needs_flush {
-                s.reset_buf();
-                return true;
-            }
-            let attempt = if s.done < s.buf.len() {
-                let (out, pending) = (&mut s.out, &s.buf.as_slice()[s.done..]);
-                catch_unwind(AssertUnwindSafe(|| out.write(pending)))
-            } else {
-                let out = &mut s.out;
-                catch_unwind(AssertUnwindSafe(|| out.flush().map(|()| 0)))
-            };
-            let err = match attempt {
-                Ok(Ok(0)) if s.done < s.buf.len() => {
-                    io::Error::new(io::ErrorKind::WriteZero, "the sink accepted no bytes")
-                }
-                Ok(Ok(n)) => {
-                    if s.done < s.buf.len() {
-                        s.done += n;
-                        self.shared.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        s.needs_flush = true;
-                    } else {
-                        s.needs_flush = false;
-                    }
-                    if s.failing {
-                        s.failing = false;
-                        let n = std::mem::take(&mut s.failures);
-                        // A reported failure always gets its recovery line.
-                        if std::mem::take(&mut s.failure_reported) {
-                            s.reports.force(&s.name, format_args!("writable again after {n} failed attempts"));
-                        } else {
-                            s.reports.suppressed += 1;
-                        }
-                    }
-                    backoff = BACKOFF_MIN;
-                    continue;
-                }
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Ok(Err(e)) => e,
-                Err(panic) => io::Error::other(format!("the sink panicked: {}", panic_message(&*panic))),
-            };
-            self.shared.counters.write_errors.fetch_add(1, Ordering::Relaxed);
-            let now = Instant::now();
-            let s = &mut self.sinks[i];
-            s.failures += 1;
-            if err.kind() == io::ErrorKind::BrokenPipe {
-                // Nobody can ever read this pipe again: waiting for it would
-                // only block the callers once the queue is full.
-                s.broken = true;
-                s.reports.force(
-                    &s.name,
-                    format_args!(
-                        "{err}: the reader is gone; records for this sink are dropped and counted from now on"
-                    ),
-                );
-                continue;
-            }
-            if !s.failing {
-                s.failing = true;
-                s.failure_reported = s.reports.say(
-                    &s.name,
-                    format_args!("write failed: {err}; retrying with backoff (records wait in the queue)"),
-                );
-            } else {
-                let n = s.failures;
-                s.reports.say(&s.name, format_args!("still failing: {err} ({n} failed attempts so far)"));
-            }
-            if self.gave_up || self.shared.deadline().is_some_and(|d| now >= d) {
-                self.gave_up = true;
-                s.reset_buf();
-                return false;
-            }
-            let sleep = match self.shared.deadline() {
-                Some(d) => backoff.min(d.saturating_duration_since(now)),
-                None => backoff,
-            };
-            thread::park_timeout(sleep);
-            backoff = (backoff * 2).min(BACKOFF_MAX);
-        }
+    fn hand_over(&mut self) {
+        self.output.swap(&mut self.batch);
+        self.batch_bytes = 0;
     }
 }
 
