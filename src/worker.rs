@@ -314,6 +314,10 @@ impl Worker {
                 self.shared.warn_late();
             }
             Msg::Record(mut rec) => {
+                // A thread whose queue is gone (it is exiting) sent this
+                // after the records in its queue: those go first.
+                let before = self.shared.snapshot();
+                self.drain_snapshot(&before);
                 rec.time = self.clock.to_nanos(rec.time);
                 self.format_record(&rec.as_ref());
                 self.batch.records += 1;

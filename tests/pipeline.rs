@@ -385,3 +385,38 @@ fn loggers_are_clone_send_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<logjet::Guard>();
 }
+
+#[test]
+fn records_logged_while_a_thread_exits_keep_their_order() {
+    // A thread-local whose destructor logs: it runs after the thread's own
+    // queue is gone (registered later, destroyed earlier), so those records
+    // take the control channel; they must still follow the queued ones.
+    struct LogsOnExit(Option<Logger>);
+    impl Drop for LogsOnExit {
+        fn drop(&mut self) {
+            if let Some(log) = self.0.take() {
+                for seq in 20_000..20_050u64 {
+                    logjet::info!(log, "exiting", seq = seq);
+                }
+            }
+        }
+    }
+    thread_local! {
+        static ON_EXIT: std::cell::RefCell<LogsOnExit> = const { std::cell::RefCell::new(LogsOnExit(None)) };
+    }
+    let mem = Mem::new();
+    let (log, guard) = Logger::builder().sink(mem.sink()).capacity(65_536).build().unwrap();
+    let l = log.clone();
+    std::thread::spawn(move || {
+        // Registered before the thread's first record creates its queue.
+        ON_EXIT.with(|o| o.borrow_mut().0 = Some(l.clone()));
+        for seq in 0..20_000u64 {
+            logjet::info!(l, "running", seq = seq);
+        }
+    })
+    .join()
+    .unwrap();
+    guard.flush().unwrap();
+    let seqs: Vec<u64> = mem.lines().iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (0..20_050).collect::<Vec<_>>());
+}
