@@ -41,6 +41,8 @@ const MIN_POLL: Duration = Duration::from_micros(20);
 const DEEP_AFTER: Duration = Duration::from_millis(10);
 /// A deep sleep still ends after this long (a safety net, and deadlines).
 const DEEP_MAX: Duration = Duration::from_millis(100);
+/// The writer gives room back to a queue after this many records.
+const RELEASE_EVERY: usize = 32;
 /// Drop notices are coalesced over this long (unless a flush is waiting).
 const DROP_REPORT_EVERY: Duration = Duration::from_millis(100);
 
@@ -256,6 +258,11 @@ impl Worker {
                 let rec = RecordRef { time: self.clock.to_nanos(rec.time), ..rec };
                 self.format_record(&rec);
                 self.batch.records += 1;
+            }
+            if n % RELEASE_EVERY == 0 {
+                // Give room back as we go, not only per batch: a caller
+                // waiting on a full queue waits for this, not for a batch.
+                c.release();
             }
         }
         c.release();
