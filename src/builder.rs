@@ -16,20 +16,20 @@ use crate::sink::{Sink, Stdout};
 use crate::time::{TimeFormat, TimeFormatter};
 use crate::worker::Worker;
 
-/// The queue capacity when none is set, in records.
+/// The capacity of each thread's queue when none is set, in records.
 pub const DEFAULT_CAPACITY: usize = 16_384;
 
 /// How long the guard's drop, `fatal!` and the panic hook wait for the
 /// sinks by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Configures a logger; [`build`](Builder::build) starts its writer thread.
+/// Configures a logger; [`build`](Builder::build) starts its two threads.
 ///
 /// | setting | default |
 /// |---|---|
 /// | [`level`](Builder::level) | `Info` |
 /// | [`sink`](Builder::sink) | [`sink::Stdout`](crate::sink::Stdout) when none is given |
-/// | [`capacity`](Builder::capacity) | 16,384 records |
+/// | [`capacity`](Builder::capacity) | 16,384 records per logging thread (2 MiB each) |
 /// | [`overflow`](Builder::overflow) | [`Overflow::Block`] |
 /// | [`time`](Builder::time) | [`TimeFormat::EpochMillis`] |
 /// | [`pid`](Builder::pid), [`hostname`](Builder::hostname) | written |
@@ -115,14 +115,27 @@ impl Builder {
         self
     }
 
-    /// The queue capacity, in records (default 16,384). Memory: about 256
-    /// bytes a record, plus the size of records too large to fit inline.
+    /// The size of each logging thread's queue, in records (default
+    /// 16,384).
+    ///
+    /// Every thread that logs through the logger gets its own queue of
+    /// `capacity × 128` bytes (rounded up to a power of two), allocated at
+    /// that thread's first record: 2 MiB per logging thread at the default,
+    /// so 64 logging threads take 128 MiB. A queue holds about `capacity`
+    /// records of 128 bytes (a record with a handful of fields takes 100 to
+    /// 150 bytes), more when they are smaller, fewer when they are larger;
+    /// a record larger than a quarter of the queue waits in a side queue,
+    /// allocated for it, keeping its place. A service with many logging
+    /// threads may lower the capacity; raise it when one thread's bursts or
+    /// the sinks' stalls fill its queue
+    /// ([`queue_high_water`](crate::Stats::queue_high_water) reaches the
+    /// capacity).
     pub fn capacity(mut self, records: usize) -> Self {
         self.capacity = records;
         self
     }
 
-    /// What callers do when the queue is full (default [`Overflow::Block`]).
+    /// What callers do when their queue is full (default [`Overflow::Block`]).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
         self
@@ -190,7 +203,8 @@ impl Builder {
         self
     }
 
-    /// Starts the writer thread. Returns the logger and the guard that
+    /// Starts the logger's threads (`logjet-writer` formats,
+    /// `logjet-output` writes). Returns the logger and the guard that
     /// flushes it when dropped.
     ///
     /// Fails when the capacity is zero or the thread cannot be started.

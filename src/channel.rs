@@ -35,7 +35,7 @@ use crate::record::Record;
 use crate::ring::{Producer, Ring};
 use crate::stats::Stats;
 
-/// What callers do when the queue is full.
+/// What callers do when their thread's queue is full.
 ///
 /// ```
 /// use logjet::{Logger, Overflow};
@@ -51,7 +51,7 @@ pub enum Overflow {
     /// The caller waits for room: nothing is ever lost while the sinks work.
     #[default]
     Block,
-    /// The caller never waits: a record that finds the queue full is dropped
+    /// The caller never waits: a record that finds its queue full is dropped
     /// and counted, and once there is room again the writer writes one
     /// warning record `logjet dropped N records`.
     Drop,
@@ -71,8 +71,8 @@ pub(crate) enum Msg {
 }
 
 thread_local! {
-    /// Set on the writer thread, so that a sink that logs (or a panic in a
-    /// sink) never waits for the writer itself.
+    /// Set on the writer and output threads, so that a sink that logs (or a
+    /// panic in a sink) never waits for logjet itself.
     static IN_WRITER: Cell<bool> = const { Cell::new(false) };
 }
 

@@ -2,10 +2,10 @@
 //!
 //! A service builds one [`Logger`] at start-up and logs structured records
 //! from any thread. The calling thread checks the level, captures the record
-//! into a fixed-size buffer and hands it to a bounded lock-free queue: no
-//! I/O, no lock, and in a steady stream no syscall. One writer thread per
-//! logger drains the queue in batches, formats pino-compatible NDJSON and
-//! writes large buffers to its sinks.
+//! and copies it into its own bounded queue: no I/O, no lock, and in a
+//! steady stream no syscall. Per logger, a writer thread drains every
+//! thread's queue in batches and formats pino-compatible NDJSON, and an
+//! output thread writes the batches to the sinks in large writes.
 //!
 //! ```no_run
 //! use logjet::{sink, Level, Logger, Overflow};

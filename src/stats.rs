@@ -2,7 +2,7 @@
 
 /// A snapshot of a logger's counters, from [`Logger::stats`](crate::Logger::stats).
 ///
-/// Every record that passed the level check is, once the queue is empty,
+/// Every record that passed the level check is, once the queues are empty,
 /// either `written` or `dropped`: `written + dropped` is the number of
 /// records logged.
 ///
@@ -24,7 +24,7 @@ pub struct Stats {
     /// Records written to every sink that takes their level (logjet's own
     /// "dropped" notices are not counted).
     pub written: u64,
-    /// Records lost: refused because the queue was full under
+    /// Records lost: refused because the thread's queue was full under
     /// [`Overflow::Drop`](crate::Overflow::Drop), logged after shutdown, or
     /// given up on because a sink still failed at the shutdown deadline.
     pub dropped: u64,
@@ -32,9 +32,9 @@ pub struct Stats {
     pub bytes_written: u64,
     /// Failed write attempts (each retry that fails counts).
     pub write_errors: u64,
-    /// The most records the writer found waiting in the queue at once (the
-    /// capacity when the queue was ever full).
+    /// The most records the writer found waiting in one thread's queue at
+    /// once, at most the capacity (the capacity when a queue was ever full).
     pub queue_high_water: u64,
-    /// The capacity of the queue, in records.
+    /// The capacity of each thread's queue, in records.
     pub queue_capacity: u64,
 }

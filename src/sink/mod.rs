@@ -3,8 +3,9 @@
 //!
 //! A sink is handed to [`Builder::sink`](crate::Builder::sink) (or
 //! [`Builder::sink_at`](crate::Builder::sink_at) with its own minimum level)
-//! and from then on belongs to the writer thread: only that thread ever
-//! writes to it, always whole lines, many records per write.
+//! and from then on belongs to the logger's output thread: only that thread
+//! ever writes to it, always whole lines, many records per write (the
+//! writer thread formats them).
 //!
 //! ```no_run
 //! use logjet::{sink, Level, Logger};
@@ -28,7 +29,8 @@ pub trait Sink: private::Sealed {}
 pub(crate) mod private {
     use std::io;
 
-    /// A sink as the writer thread holds it.
+    /// A sink as logjet's threads hold it: the format for the writer
+    /// thread, the `io::Write` for the output thread.
     pub struct Target {
         pub(crate) name: String,
         pub(crate) out: Box<dyn io::Write + Send>,
@@ -216,7 +218,7 @@ fn context(e: io::Error, what: &str, path: &Path) -> io::Error {
 /// Any `io::Write`: a pipe into a collector, a socket, a child process's
 /// stdin, an in-memory buffer in tests.
 ///
-/// The writer thread calls `write` with whole lines (many records at a time)
+/// The output thread calls `write` with whole lines (many records at a time)
 /// and then `flush`, so a `BufWriter` inside never holds records back. An
 /// error is counted, reported on stderr at a bounded rate and retried with
 /// backoff; a panic inside the writer is caught and treated as an error.
@@ -242,7 +244,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Wraps a writer. It is moved to the writer thread.
+    /// Wraps a writer. It is moved to the logger's output thread.
     pub fn new(w: impl io::Write + Send + 'static) -> Writer {
         Writer { name: "writer".into(), out: Box::new(w) }
     }

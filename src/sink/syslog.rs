@@ -1,5 +1,5 @@
 //! The syslog sink: RFC 5424 or RFC 3164 messages over a unix socket
-//! (datagram or stream), UDP or TCP, written by the writer thread only.
+//! (datagram or stream), UDP or TCP, written by the output thread only.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -112,10 +112,10 @@ impl fmt::Display for Endpoint {
 /// # Ok::<(), logjet::Error>(())
 /// ```
 ///
-/// - The connection is opened on the first write, on the writer thread,
-///   and opened again (with the writer's backoff) whenever the collector
-///   goes away: the callers never touch the network. Under
-///   `Overflow::Block` records wait in the queue while the collector is
+/// - The connection is opened on the first write, on the output thread,
+///   and opened again (with its backoff) whenever the collector goes
+///   away: the callers never touch the network. Under
+///   `Overflow::Block` records wait in the queues while the collector is
 ///   away; under `Overflow::Drop` callers drop (and count) once it is full.
 /// - Severities: trace/debug 7, info 6, warn 4, error 3, fatal 2. PROCID
 ///   is the pid; APP-NAME defaults to the program's name, HOSTNAME to the
