@@ -23,7 +23,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use logjet::{sink, Logger, Overflow};
+
+#[path = "shared/mod.rs"]
+mod shared;
+use shared::{file_logger as logger, log_request};
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
@@ -59,25 +62,6 @@ fn main() {
     instructions(records.min(100_000));
     throughput(records);
     latency(records);
-}
-
-/// The comparison's record.
-#[inline(always)]
-fn log_request(log: &Logger, i: u64) {
-    logjet::info!(
-        log,
-        "request handled",
-        method = "GET",
-        path = "/api/v1/users/12345",
-        status = 200,
-        latency_ms = 3.25,
-        cached = false,
-        request_id = i
-    );
-}
-
-fn logger(path: &Path) -> (Logger, logjet::Guard) {
-    Logger::builder().sink(sink::File::append(path).unwrap()).overflow(Overflow::Block).build().unwrap()
 }
 
 fn temp_path(name: &str) -> PathBuf {

@@ -18,7 +18,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use logjet::{sink, Logger, Overflow};
+#[path = "shared/mod.rs"]
+mod shared;
 
 struct Args {
     records: u64,
@@ -98,8 +99,7 @@ fn count_lines(p: &std::path::Path) -> u64 {
 
 fn run_logjet(args: &Args, paced: bool, overhead: u64) -> Histogram<u64> {
     let path = temp_file("latency.log");
-    let (log, guard) =
-        Logger::builder().sink(sink::File::append(&path).unwrap()).overflow(Overflow::Block).build().unwrap();
+    let (log, guard) = shared::file_logger(&path);
     let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();
     let start = Instant::now();
     for n in 0..args.records {
@@ -107,16 +107,7 @@ fn run_logjet(args: &Args, paced: bool, overhead: u64) -> Histogram<u64> {
             spin_until(start + args.period * n as u32);
         }
         let t = Instant::now();
-        logjet::info!(
-            log,
-            "request handled",
-            method = "GET",
-            path = "/api/v1/users/12345",
-            status = 200,
-            latency_ms = 3.25,
-            cached = false,
-            request_id = n
-        );
+        shared::log_request(&log, n);
         h.saturating_record((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
     }
     guard.shutdown().unwrap();

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use logjet::{sink, Logger, Overflow};
+#[path = "shared/mod.rs"]
+mod shared;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -182,8 +183,7 @@ fn child(kind: Kind, producers: u64, records: u64) {
 }
 
 fn run_logjet(path: &Path, producers: u64, records: u64) -> f64 {
-    let (log, guard) =
-        Logger::builder().sink(sink::File::append(path).unwrap()).overflow(Overflow::Block).build().unwrap();
+    let (log, guard) = shared::file_logger(path);
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..producers {
@@ -191,16 +191,7 @@ fn run_logjet(path: &Path, producers: u64, records: u64) -> f64 {
             s.spawn(move || {
                 let per = records / producers;
                 for i in t * per..(t + 1) * per {
-                    logjet::info!(
-                        log,
-                        "request handled",
-                        method = "GET",
-                        path = "/api/v1/users/12345",
-                        status = 200,
-                        latency_ms = 3.25,
-                        cached = false,
-                        request_id = i
-                    );
+                    shared::log_request(&log, i);
                 }
             });
         }
