@@ -6,7 +6,7 @@
 //! no compare-and-swap, no lock, no record-sized moves through a shared
 //! channel, and no cache line shared with other producers. The writer
 //! thread drains every ring and releases the space with one store of the
-//! head per batch. (Measured against the crossbeam channel of 256-byte
+//! head per few dozen records. (Measured against the crossbeam channel of 256-byte
 //! records it replaces: see `docs/performance.md`.)
 //!
 //! Entry layout, in words:
