@@ -24,7 +24,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::level::Level;
 
@@ -108,10 +108,7 @@ impl StaticKey {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
-        let mut all = match REGISTRY.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut all = registry();
         let id = match all.iter().position(|k| *k == self.framed) {
             Some(i) => i + 1,
             None => {
@@ -138,14 +135,27 @@ static REGISTRY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
 /// up in the registry itself, so a stale count is never wrong, only slower.
 static REGISTERED: AtomicUsize = AtomicUsize::new(0);
 
-/// A copy of the key registry, refreshed when keys were added: the writer's
-/// lookups then need neither a lock nor a thread-local.
+/// The registry, locked (a panic while it was held cannot leave it half
+/// written: it only ever grows by one push).
+fn registry() -> MutexGuard<'static, Vec<&'static str>> {
+    match REGISTRY.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// A copy of the key registry, refreshed when keys were added: lookups
+/// then need no lock.
 #[derive(Default)]
 pub(crate) struct KeyTable {
     keys: Vec<&'static str>,
 }
 
 impl KeyTable {
+    const fn new() -> KeyTable {
+        KeyTable { keys: Vec::new() }
+    }
+
     /// Brings the copy up to date (one atomic load when nothing changed).
     #[inline]
     pub(crate) fn refresh(&mut self) {
@@ -157,47 +167,48 @@ impl KeyTable {
     #[cold]
     #[inline(never)]
     fn reload(&mut self) {
-        let all = match REGISTRY.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        self.keys.clone_from(&all);
+        self.keys.clone_from(&registry());
     }
 
-    /// The `,"key":` text of interned key `id`.
+    /// The `,"key":` text of interned key `id` (from the registry itself
+    /// when the copy does not have it yet).
     #[inline(always)]
     fn get(&self, id: u16) -> Option<&'static str> {
-        match self.keys.get(usize::from(id).wrapping_sub(1)) {
+        // Id 0 (no key) wraps to an index nothing has.
+        let i = usize::from(id).wrapping_sub(1);
+        match self.keys.get(i) {
             Some(k) => Some(k),
-            None => interned(id),
+            None => registered(i),
         }
     }
 }
 
+/// Registry entry `i`, looked up under the lock (a copy's rare miss).
+#[cold]
+#[inline(never)]
+fn registered(i: usize) -> Option<&'static str> {
+    registry().get(i).copied()
+}
+
 thread_local! {
-    /// This thread's copy of the registry (the writer's, in practice):
-    /// looked up without a lock, refreshed on a miss.
-    static KNOWN: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    /// This thread's copy of the registry, for decoders that do not keep
+    /// their own [`KeyTable`].
+    static KNOWN: RefCell<KeyTable> = const { RefCell::new(KeyTable::new()) };
 }
 
 /// The `,"key":` text of an interned key.
-#[inline]
+#[inline(never)]
 pub(crate) fn interned(id: u16) -> Option<&'static str> {
-    let i = usize::from(id).checked_sub(1)?;
-    KNOWN
-        .try_with(|known| {
-            let mut known = known.try_borrow_mut().ok()?;
-            if i >= known.len() {
-                let all = match REGISTRY.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                known.clone_from(&all);
-            }
-            known.get(i).copied()
-        })
-        .ok()
-        .flatten()
+    let local = KNOWN.try_with(|t| {
+        let mut t = t.try_borrow_mut().ok()?;
+        t.refresh();
+        Some(t.get(id))
+    });
+    match local {
+        Ok(Some(key)) => key,
+        // The thread-local is being destroyed (or in use): ask the registry.
+        _ => registered(usize::from(id).checked_sub(1)?),
+    }
 }
 
 /// Letters, digits, `_`, `.`, `-`; 1 to 127 bytes; not `_*` followed by a
