@@ -33,13 +33,7 @@ fn main() {
     if argv.iter().any(|a| a == "--list") {
         return;
     }
-    let get = |flag: &str, default: u64| {
-        argv.iter()
-            .position(|a| a == flag)
-            .and_then(|i| argv.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let get = |name: &str, default: u64| shared::flag(&argv, name, default);
     if argv.iter().any(|a| a == "--child-instr") {
         // Under callgrind, with one file per thread: this one, the
         // logger's two threads and the producer.

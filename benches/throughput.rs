@@ -57,13 +57,7 @@ fn main() {
         child(kind, producers, records);
         return;
     }
-    let get = |flag: &str, default: u64| {
-        argv.iter()
-            .position(|a| a == flag)
-            .and_then(|i| argv.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let get = |name: &str, default: u64| shared::flag(&argv, name, default);
     let records = get("--records", 1_000_000);
     let runs = get("--runs", 3) as usize;
     let exe = std::env::current_exe().unwrap();

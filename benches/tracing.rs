@@ -19,6 +19,9 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
+#[path = "shared/mod.rs"]
+mod shared;
+
 const KINDS: [&str; 4] = ["logjet-macros", "logjet-layer", "logjet-layer-span", "tracing-appender-json"];
 
 fn main() {
@@ -31,13 +34,7 @@ fn main() {
         child(&argv[i + 1], argv[i + 2] == "latency", records);
         return;
     }
-    let get = |flag: &str, default: u64| {
-        argv.iter()
-            .position(|a| a == flag)
-            .and_then(|i| argv.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let get = |name: &str, default: u64| shared::flag(&argv, name, default);
     let records = get("--records", 1_000_000);
     let runs = get("--runs", 3) as usize;
     let exe = std::env::current_exe().unwrap();
@@ -125,21 +122,9 @@ fn child(kind: &str, timed: bool, records: u64) {
     match kind {
         "logjet-macros" | "logjet-layer" | "logjet-layer-span" => {
             use tracing_subscriber::prelude::*;
-            let (log, guard) =
-                logjet::Logger::builder().sink(logjet::sink::File::append(&path).unwrap()).build().unwrap();
+            let (log, guard) = shared::file_logger(&path);
             if kind == "logjet-macros" {
-                start = time_it(&mut |n| {
-                    logjet::info!(
-                        log,
-                        "request handled",
-                        method = "GET",
-                        path = "/api/v1/users/12345",
-                        status = 200,
-                        latency_ms = 3.25,
-                        cached = false,
-                        request_id = n
-                    )
-                });
+                start = time_it(&mut |n| shared::log_request(&log, n));
             } else {
                 tracing::subscriber::set_global_default(
                     tracing_subscriber::registry().with(logjet::TracingLayer::new(&log)),

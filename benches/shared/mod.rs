@@ -1,5 +1,8 @@
 //! What the benchmarks share: the workload record (the one of the peer
-//! comparison) and the logger they write it with.
+//! comparison), the logger they write it with, and flag parsing.
+
+// Each benchmark uses a part of this.
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -18,6 +21,11 @@ pub fn log_request(log: &Logger, i: u64) {
         cached = false,
         request_id = i
     );
+}
+
+/// The number after `flag` on the command line, or `default`.
+pub fn flag(argv: &[String], flag: &str, default: u64) -> u64 {
+    argv.iter().position(|a| a == flag).and_then(|i| argv.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// A logger writing NDJSON to `path`, losing nothing (`Overflow::Block`).
