@@ -4,24 +4,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::channel::{Core, Overflow, Shared};
 use crate::encode::json::{BaseValue, JsonFormat};
 use crate::error::Error;
 use crate::filter::Namespaces;
 use crate::guard::Guard;
 use crate::level::Level;
 use crate::logger::Logger;
+use crate::send::{Core, Overflow};
+use crate::shared::Shared;
 use crate::sink::private::{Sealed, Target};
 use crate::sink::{Sink, Stdout};
 use crate::time::{TimeFormat, TimeFormatter};
-use crate::worker::Worker;
-
-/// The capacity of each thread's queue when none is set, in records.
-pub const DEFAULT_CAPACITY: usize = 16_384;
-
-/// How long the guard's drop, `fatal!` and the panic hook wait for the
-/// sinks by default.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::tunables::{CONTROL_CAPACITY, WORDS_PER_RECORD};
+pub use crate::tunables::{DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
+use crate::writer::Writer;
 
 /// Configures a logger; [`build`](Builder::build) starts its two threads.
 ///
@@ -241,7 +237,7 @@ impl Builder {
         let (tx, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
         let shared = Arc::new(Shared::new(self.capacity));
         let worker =
-            Worker::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock).map_err(Error::spawn)?;
+            Writer::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock).map_err(Error::spawn)?;
         // Detached: the thread ends by itself once every handle is gone.
         let handle = std::thread::Builder::new()
             .name("logjet-writer".into())
@@ -251,7 +247,7 @@ impl Builder {
 
         let core = Arc::new(Core {
             id: next_logger_id(),
-            ring_words: self.capacity.saturating_mul(WORDS_PER_RECORD),
+            queue_words: self.capacity.saturating_mul(WORDS_PER_RECORD),
             threshold: AtomicU8::new((self.level as u8).max(floor)),
             level: AtomicU8::new(self.level as u8),
             floor,
@@ -274,13 +270,6 @@ impl Builder {
         Ok((logger, guard))
     }
 }
-
-/// Each thread's queue holds `capacity` records of this many 8-byte words
-/// (128 bytes: a record with a handful of fields; larger ones take more).
-const WORDS_PER_RECORD: usize = 16;
-
-/// The control channel's capacity.
-const CONTROL_CAPACITY: usize = 1024;
 
 fn next_logger_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

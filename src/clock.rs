@@ -130,6 +130,21 @@ impl Converter {
         self.last_refresh = std::time::Instant::now();
     }
 
+    /// Reads the clock the callers read, in its own units.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.source.now()
+    }
+
+    /// `d` in the clock's units (ticks or nanoseconds).
+    pub(crate) fn units(&self, d: std::time::Duration) -> u64 {
+        let nanos = d.as_nanos() as f64;
+        match self.source {
+            Source::System => nanos as u64,
+            Source::Tsc => (nanos / self.scale) as u64,
+        }
+    }
+
     /// Nanoseconds since the epoch for a value from [`Source::now`] (0
     /// stays 0: no time).
     #[inline]

@@ -193,7 +193,7 @@ impl Logger {
             return false;
         }
         let gen = self.core.debug_gen.load(Ordering::Acquire);
-        let key = (std::ptr::from_ref::<crate::channel::Core>(&self.core) as usize, site);
+        let key = (std::ptr::from_ref::<crate::send::Core>(&self.core) as usize, site);
         TARGETS.with(|cache| {
             let mut cache = cache.borrow_mut();
             match cache.get(&key) {

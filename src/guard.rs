@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::channel::Msg;
+use crate::control::Msg;
 use crate::error::Error;
 use crate::logger::Logger;
 
@@ -112,7 +112,7 @@ impl Guard {
         let core = self.logger.core.clone();
         let timeout = core.shutdown_timeout;
         self.begin_shutdown(timeout);
-        let result = tokio::time::timeout(timeout, crate::channel::control_async(&core, Msg::Shutdown)).await;
+        let result = tokio::time::timeout(timeout, core.control_async(Msg::Shutdown)).await;
         shutdown_result(result.unwrap_or_else(|_| Err(Error::timeout(timeout))))
     }
 }
@@ -126,7 +126,7 @@ impl Drop for Guard {
         match self.logger.flush_timeout(timeout) {
             Ok(()) => {}
             Err(e) if e.is_closed() => {}
-            Err(e) => crate::worker::report(format_args!("flush on drop of the guard failed: {e}")),
+            Err(e) => crate::report::report(format_args!("flush on drop of the guard failed: {e}")),
         }
     }
 }

@@ -48,8 +48,8 @@
 #![deny(unsafe_code)]
 
 mod builder;
-mod channel;
 mod clock;
+mod control;
 mod debug;
 mod encode;
 mod error;
@@ -62,19 +62,24 @@ mod level;
 mod log_bridge;
 mod logger;
 mod macros;
+mod merge;
 mod output;
 mod panic;
 mod record;
+mod report;
 mod ring;
+mod send;
+mod shared;
 mod stats;
+mod sync;
 mod time;
+mod tunables;
 mod value;
-mod worker;
+mod writer;
 
 pub mod sink;
 
 pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
-pub use channel::Overflow;
 pub use debug::DebugLogger;
 pub use encode::json::RESERVED_KEYS;
 pub use error::Error;
@@ -87,6 +92,7 @@ pub use level::{Level, ParseLevelError};
 pub use log_bridge::init_log;
 pub use logger::{Event, Fields, Logger};
 pub use panic::flush_on_panic;
+pub use send::Overflow;
 #[cfg(unix)]
 pub use sink::{Facility, SyslogFormat};
 pub use stats::Stats;

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::builder::Builder;
-use crate::channel::{Core, Msg};
+use crate::control::Msg;
 use crate::error::Error;
 use crate::level::Level;
 use crate::record::{Capture, Key, Record};
+use crate::send::Core;
 use crate::stats::Stats;
 use crate::value::Value;
 
@@ -204,7 +205,7 @@ impl Logger {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn flush_async(&self) -> Result<(), Error> {
-        crate::channel::control_async(&self.core, Msg::Flush).await
+        self.core.control_async(Msg::Flush).await
     }
 
     /// A new record of this logger: the time, then the namespace of a
@@ -389,9 +390,9 @@ fn send_fatal(core: &Core, rec: &Record) {
         }
     };
     // On the writer thread (a sink that logs) there is nothing to wait for.
-    if queued && !crate::channel::in_writer() {
+    if queued && !crate::report::on_logjet_thread() {
         if let Err(e) = core.control(Msg::Flush, Some(timeout)) {
-            crate::worker::report(format_args!("fatal record may not be written: {e}"));
+            crate::report::report(format_args!("fatal record may not be written: {e}"));
         }
     }
 }

@@ -18,26 +18,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::channel::{self, FlushOutcome, FlushTicket, Shared};
+use crate::control::{FlushOutcome, FlushTicket};
 use crate::record::OutBuf;
-use crate::worker::{panic_message, report};
-
-/// Format records until this many bytes wait in the sink buffers, then write.
-pub(crate) const BATCH_BYTES: usize = 128 * 1024;
-/// A sink buffer that grew beyond this (a huge record) is given back.
-const KEEP_BYTES: usize = 4 * BATCH_BYTES;
-/// Batches in circulation: one being formatted, the others being written
-/// or waiting to be.
-const POOL: usize = 3;
-/// Backoff between retries of a failing sink.
-const BACKOFF_MIN: Duration = Duration::from_millis(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
-/// At most one report per failing sink per this long.
-const REPORT_EVERY: Duration = Duration::from_secs(10);
+use crate::report::{mark_logjet_thread, panic_message, report};
+use crate::shared::Shared;
+use crate::tunables::{BACKOFF_MAX, BACKOFF_MIN, BATCH_BYTES, KEEP_BYTES, POOL, REPORT_EVERY};
 
 /// Formatted records on their way to the sinks, and the requests to answer
 /// once they are written.
@@ -223,7 +212,7 @@ struct OutputThread {
 
 impl OutputThread {
     fn run(&mut self, rx: Receiver<Batch>, back: Sender<Batch>) {
-        channel::mark_writer_thread();
+        mark_logjet_thread();
         for mut batch in rx {
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.write(&mut batch))) {
                 // A bug here must not leave flushes unanswered.

@@ -23,14 +23,14 @@ pub fn flush_on_panic(logger: &Logger) {
     let log = logger.clone();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !crate::channel::in_writer() {
+        if !crate::report::on_logjet_thread() {
             if let Some(mut ev) = log.event(Level::Fatal) {
                 if let Some(loc) = info.location() {
                     ev.display("location", &format_args!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
                 }
                 let thread = std::thread::current();
                 ev.str("thread", thread.name().unwrap_or("<unnamed>"));
-                let message = crate::worker::panic_message(info.payload());
+                let message = crate::report::panic_message(info.payload());
                 ev.emit_fmt(format_args!("panicked: {message}"));
             }
         }

@@ -1,13 +1,28 @@
-//! Per-thread queues: one bounded single-producer single-consumer ring of
-//! 64-bit words per logging thread and logger.
+//! Per-thread queues: each logging thread's queue for a logger is a chain
+//! of bounded single-producer single-consumer rings of 64-bit words that
+//! starts small and grows on demand up to the logger's capacity.
 //!
 //! A caller copies its captured record into its own thread's ring with
 //! plain stores and publishes it with one release store of the ring's tail:
 //! no compare-and-swap, no lock, no record-sized moves through a shared
 //! channel, and no cache line shared with other producers. The writer
 //! thread drains every ring and releases the space with one store of the
-//! head per few dozen records. (Measured against the crossbeam channel of 256-byte
-//! records it replaces: see `docs/performance.md`.)
+//! head per few dozen records. (Measured against the crossbeam channel of
+//! 256-byte records it replaces: see `docs/performance.md`.)
+//!
+//! # Growing
+//!
+//! A thread's first ring holds [`INITIAL_RING_WORDS`] words (8 KiB), so a
+//! thread that logs a few records costs kilobytes and its first record a
+//! small allocation. When a record finds the ring full (or too small for
+//! it) and the ring is smaller than the capacity, the producer makes a ring
+//! twice as large, links it as the old ring's `next` and writes there from
+//! then on. Positions are global to the chain (the new ring starts at the
+//! old ring's final tail), so a flush snapshot is one number per queue
+//! whichever ring it falls in. The consumer reads the old ring to its end,
+//! then follows `next`; the old ring is freed when both sides have moved
+//! on. Rings only grow: a thread that once had a burst keeps its larger
+//! ring until it exits.
 //!
 //! Entry layout, in words:
 //!
@@ -16,22 +31,28 @@
 //! ```
 //!
 //! `kind` is a record, padding to the end of the ring (the next entry starts
-//! at word 0), or a marker for a record too large for the ring, which waits
-//! in the ring's `big` queue (so that one thread's records stay in order).
+//! at word 0), or a marker for a record too large for the largest ring,
+//! which waits in the ring's `big` queue (so that one thread's records stay
+//! in order). A marker carries its record's time, so the writer can merge
+//! by time without looking into the side queue.
 //!
 //! Everything here is safe Rust: the words are atomics; the producer's
 //! stores are relaxed and published by the release store of `tail`, which
 //! the consumer's acquire load of `tail` pairs with (and symmetrically for
-//! `head`).
+//! `head`). A ring's `next` is set (release, through `OnceLock`) only after
+//! its last tail store, so a consumer that sees `next` and then finds the
+//! ring empty has read all of it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crossbeam_utils::CachePadded;
 
 use crate::level::Level;
 use crate::record::{Capture, RecordRef};
+use crate::sync::lock;
+pub(crate) use crate::tunables::INITIAL_RING_WORDS;
 
 const KIND_RECORD: u64 = 0;
 const KIND_PAD: u64 = 1;
@@ -40,39 +61,76 @@ const KIND_BIG: u64 = 2;
 /// Words an entry takes before its payload.
 const HEAD_WORDS: usize = 2;
 
+/// One ring of a thread's queue.
 pub(crate) struct Ring {
     words: Box<[AtomicU64]>,
     mask: usize,
-    /// Next word the producer writes; published with Release.
+    /// Next position the producer writes; published with Release.
     tail: CachePadded<AtomicUsize>,
-    /// Next word the consumer reads; released with Release.
+    /// Next position the consumer reads; released with Release.
     head: CachePadded<AtomicUsize>,
     /// Records too large for the ring, in order (each announced by a BIG
     /// entry in the ring).
     big: Mutex<VecDeque<Capture>>,
-    /// The producing thread has exited: once empty, the ring can go.
-    closed: AtomicBool,
-    /// The logger's writer has exited: producers forget the ring.
-    orphaned: AtomicBool,
+    /// The larger ring the producer moved on to, set after its last record
+    /// here was published.
+    next: OnceLock<Arc<Ring>>,
 }
 
 impl Ring {
-    /// A ring of at least `words` words (rounded up to a power of two,
-    /// at least 64).
-    pub(crate) fn new(words: usize) -> Ring {
+    /// A ring of at least `words` words (rounded up to a power of two, at
+    /// least 64) whose positions start at `start`.
+    fn new(words: usize, start: usize) -> Ring {
         let n = words.max(64).next_power_of_two();
         Ring {
             words: (0..n).map(|_| AtomicU64::new(0)).collect(),
             mask: n - 1,
-            tail: CachePadded::new(AtomicUsize::new(0)),
-            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(start)),
+            head: CachePadded::new(AtomicUsize::new(start)),
             big: Mutex::new(VecDeque::new()),
-            closed: AtomicBool::new(false),
-            orphaned: AtomicBool::new(false),
+            next: OnceLock::new(),
         }
     }
 
-    /// Marks the ring as no longer read (its logger is gone).
+    fn len(&self) -> usize {
+        self.mask + 1
+    }
+}
+
+/// One thread's queue for one logger: the ring it writes now, and the
+/// states both sides need.
+pub(crate) struct Queue {
+    /// The ring the producer writes (changed only when it grows).
+    current: Mutex<Arc<Ring>>,
+    /// The first ring, until the consumer takes it (the producer may have
+    /// grown the queue before the writer first looks).
+    first: Mutex<Option<Arc<Ring>>>,
+    /// The producing thread has exited: once read to the end, the queue
+    /// can go.
+    closed: AtomicBool,
+    /// The logger's writer has exited: producers forget the queue.
+    orphaned: AtomicBool,
+    /// Bytes of ring the queue holds now (for `Stats` and the tests).
+    bytes: AtomicUsize,
+}
+
+impl Queue {
+    /// A queue and its producer; the queue's rings grow up to `max_words`.
+    pub(crate) fn new(max_words: usize) -> (Arc<Queue>, Producer) {
+        let max_words = max_words.max(64).next_power_of_two();
+        let first = Arc::new(Ring::new(INITIAL_RING_WORDS.min(max_words), 0));
+        let queue = Arc::new(Queue {
+            bytes: AtomicUsize::new(first.len() * 8),
+            current: Mutex::new(first.clone()),
+            first: Mutex::new(Some(first.clone())),
+            closed: AtomicBool::new(false),
+            orphaned: AtomicBool::new(false),
+        });
+        let producer = Producer { queue: queue.clone(), ring: first, tail: 0, head: 0, max_words };
+        (queue, producer)
+    }
+
+    /// Marks the queue as no longer read (its logger is gone).
     pub(crate) fn orphan(&self) {
         self.orphaned.store(true, Ordering::Release);
     }
@@ -81,67 +139,49 @@ impl Ring {
         self.orphaned.load(Ordering::Acquire)
     }
 
-    fn len(&self) -> usize {
-        self.mask + 1
-    }
-
-    /// The published tail (for flush snapshots).
+    /// The published end of the queue (for flush snapshots).
     pub(crate) fn tail(&self) -> usize {
-        self.tail.load(Ordering::Acquire)
+        lock(&self.current).tail.load(Ordering::Acquire)
     }
 
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+    /// Bytes of ring memory the queue holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Closed by its thread and fully read: nothing will ever come again.
-    pub(crate) fn finished(&self) -> bool {
-        self.closed.load(Ordering::Acquire) && self.head.load(Ordering::Acquire) == self.tail.load(Ordering::Acquire)
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 }
 
-/// The producing thread's side of a ring (kept in a thread-local).
+/// The producing thread's side of a queue (kept in a thread-local).
 pub(crate) struct Producer {
-    pub(crate) ring: std::sync::Arc<Ring>,
+    pub(crate) queue: Arc<Queue>,
+    ring: Arc<Ring>,
     /// Our tail (the ring's, without a load).
     tail: usize,
     /// The head as last seen: refreshed only when the ring looks full.
     head: usize,
+    /// The largest ring this queue may have, in words.
+    max_words: usize,
 }
 
 impl Producer {
-    pub(crate) fn new(ring: std::sync::Arc<Ring>) -> Producer {
-        Producer { ring, tail: 0, head: 0 }
-    }
-
-    /// Copies the record into the ring and publishes it. Returns false
+    /// Copies the record into the ring and publishes it, growing the queue
+    /// when the ring is full and smaller than the capacity. Returns false
     /// when there is no room now.
     #[inline]
     pub(crate) fn push(&mut self, rec: &Capture) -> bool {
         let bytes = rec.bytes();
         let payload_words = bytes.len().div_ceil(8);
         let n = HEAD_WORDS + payload_words;
-        let ring = &*self.ring;
-        let size = ring.len();
-        if n > size / 4 {
-            return self.push_big(rec);
+        if n > self.ring.len() / 4 {
+            return self.push_large(rec, n);
         }
-        let idx = self.tail & ring.mask;
-        let to_end = size - idx;
-        let need = if n > to_end { to_end + n } else { n };
-        if size - (self.tail - self.head) < need {
-            self.head = ring.head.load(Ordering::Acquire);
-            if size - (self.tail - self.head) < need {
-                return false;
-            }
-        }
-        let w = &ring.words;
-        let mut at = idx;
-        if n > to_end {
-            w[idx].store((to_end as u64) | (KIND_PAD << 40), Ordering::Relaxed);
-            self.tail += to_end;
-            at = 0;
-        }
+        let Some(at) = self.reserve(n) else {
+            return self.grow_and_push(rec, n);
+        };
+        let w = &self.ring.words;
         let header = (bytes.len() as u64 & 0xFFFF_FFFF) | ((rec.level as u64) << 32) | (KIND_RECORD << 40);
         w[at].store(header, Ordering::Relaxed);
         w[at + 1].store(rec.time, Ordering::Relaxed);
@@ -157,53 +197,95 @@ impl Producer {
             dst[payload_words - 1].store(u64::from_le_bytes(last), Ordering::Relaxed);
         }
         self.tail += n;
-        ring.tail.store(self.tail, Ordering::Release);
+        self.ring.tail.store(self.tail, Ordering::Release);
         true
     }
 
-    /// A record larger than a quarter of the ring: it waits in the ring's
-    /// `big` queue, announced in order by a marker entry.
-    #[cold]
-    fn push_big(&mut self, rec: &Capture) -> bool {
+    /// Finds room for an entry of `n` words (writing padding to the end of
+    /// the ring when it would wrap); returns the index of its first word.
+    #[inline]
+    fn reserve(&mut self, n: usize) -> Option<usize> {
         let ring = &*self.ring;
         let size = ring.len();
         let idx = self.tail & ring.mask;
         let to_end = size - idx;
-        let need = if HEAD_WORDS > to_end { to_end + HEAD_WORDS } else { HEAD_WORDS };
+        let need = if n > to_end { to_end + n } else { n };
         if size - (self.tail - self.head) < need {
             self.head = ring.head.load(Ordering::Acquire);
             if size - (self.tail - self.head) < need {
-                return false;
+                return None;
             }
         }
-        let mut at = idx;
-        if HEAD_WORDS > to_end {
+        if n > to_end {
             ring.words[idx].store((to_end as u64) | (KIND_PAD << 40), Ordering::Relaxed);
             self.tail += to_end;
-            at = 0;
+            return Some(0);
         }
-        let copy = rec.to_owned_capture();
-        match ring.big.lock() {
-            Ok(mut q) => q.push_back(copy),
-            Err(p) => p.into_inner().push_back(copy),
+        Some(idx)
+    }
+
+    /// The ring is full: grow it if it may grow, then push.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_push(&mut self, rec: &Capture, n: usize) -> bool {
+        if self.ring.len() >= self.max_words {
+            return false;
         }
-        ring.words[at].store(KIND_BIG << 40, Ordering::Relaxed);
-        ring.words[at + 1].store(0, Ordering::Relaxed);
+        self.grow(n);
+        self.push(rec)
+    }
+
+    /// A record larger than a quarter of the ring: a larger ring when the
+    /// queue may grow, else the side queue.
+    #[cold]
+    #[inline(never)]
+    fn push_large(&mut self, rec: &Capture, n: usize) -> bool {
+        if self.ring.len() < self.max_words {
+            self.grow(n);
+            if n <= self.ring.len() / 4 {
+                return self.push(rec);
+            }
+        }
+        self.push_big(rec)
+    }
+
+    /// Moves on to a ring at least twice as large (and at least four times
+    /// `n` words), up to the capacity.
+    fn grow(&mut self, n: usize) {
+        let words = (self.ring.len() * 2).max((4 * n).next_power_of_two()).min(self.max_words);
+        let next = Arc::new(Ring::new(words, self.tail));
+        // The consumer reads this ring to its end before it follows `next`;
+        // `set` fails only if `next` was set, which only this producer does.
+        let _ = self.ring.next.set(next.clone());
+        *lock(&self.queue.current) = next.clone();
+        self.queue.bytes.store(next.len() * 8, Ordering::Relaxed);
+        self.ring = next;
+        self.head = self.tail;
+    }
+
+    /// A record larger than a quarter of the largest ring: it waits in the
+    /// ring's `big` queue, announced in order by a marker entry.
+    fn push_big(&mut self, rec: &Capture) -> bool {
+        let Some(at) = self.reserve(HEAD_WORDS) else { return false };
+        lock(&self.ring.big).push_back(rec.to_owned_capture());
+        self.ring.words[at].store(KIND_BIG << 40, Ordering::Relaxed);
+        self.ring.words[at + 1].store(rec.time, Ordering::Relaxed);
         self.tail += HEAD_WORDS;
-        ring.tail.store(self.tail, Ordering::Release);
+        self.ring.tail.store(self.tail, Ordering::Release);
         true
     }
 }
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        self.ring.close();
+        self.queue.closed.store(true, Ordering::Release);
     }
 }
 
-/// The consumer's side of a ring (owned by the writer thread).
+/// The consumer's side of a queue (owned by the writer thread).
 pub(crate) struct Consumer {
-    pub(crate) ring: std::sync::Arc<Ring>,
+    pub(crate) queue: Arc<Queue>,
+    ring: Arc<Ring>,
     head: usize,
     /// The tail as last loaded.
     tail: usize,
@@ -212,22 +294,83 @@ pub(crate) struct Consumer {
 }
 
 impl Consumer {
-    /// Starts where the ring was last released (a consumer made again
-    /// after a writer bug must not read old entries).
-    pub(crate) fn new(ring: std::sync::Arc<Ring>) -> Consumer {
+    /// Starts at the queue's first ring (or, for a queue that already had
+    /// a consumer, where the current ring was last released).
+    pub(crate) fn new(queue: Arc<Queue>) -> Consumer {
+        let first = lock(&queue.first).take();
+        let ring = first.unwrap_or_else(|| lock(&queue.current).clone());
         let head = ring.head.load(Ordering::Acquire);
-        Consumer { ring, head, tail: head, scratch: Vec::with_capacity(512), big: None }
+        Consumer { queue, ring, head, tail: head, scratch: Vec::with_capacity(512), big: None }
     }
 
-    /// Loads the published tail; returns whether anything is waiting.
+    /// Loads the published tail, following the chain to a newer ring once
+    /// this one is read to its end; returns whether anything is waiting.
     pub(crate) fn refresh(&mut self) -> bool {
-        self.tail = self.ring.tail.load(Ordering::Acquire);
-        self.head < self.tail
+        loop {
+            self.tail = self.ring.tail.load(Ordering::Acquire);
+            if self.head < self.tail {
+                return true;
+            }
+            let Some(next) = self.ring.next.get().cloned() else { return false };
+            // `next` was set after the last record here: read the tail again.
+            self.tail = self.ring.tail.load(Ordering::Acquire);
+            if self.head < self.tail {
+                return true;
+            }
+            self.release();
+            self.ring = next;
+        }
     }
 
-    /// Where the consumer is.
+    /// Where the consumer is (a position in the queue, comparable with
+    /// [`Queue::tail`]).
     pub(crate) fn head(&self) -> usize {
         self.head
+    }
+
+    /// The producer exited and everything it queued was read.
+    pub(crate) fn finished(&mut self) -> bool {
+        self.queue.is_closed() && !self.refresh()
+    }
+
+    /// Words waiting (as of the last refresh).
+    pub(crate) fn waiting_words(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// Whether the ring (as of the last refresh) is more than half full:
+    /// its producer may be about to wait for room.
+    pub(crate) fn pressed(&self) -> bool {
+        (self.tail - self.head) * 2 > self.ring.len()
+    }
+
+    /// The time of the next record (as of the last refresh), if any.
+    #[inline]
+    pub(crate) fn peek_time(&mut self) -> Option<u64> {
+        let ring = &*self.ring;
+        loop {
+            if self.head >= self.tail {
+                return None;
+            }
+            let at = self.head & ring.mask;
+            let header = ring.words[at].load(Ordering::Relaxed);
+            if (header >> 40) & 0xFF == KIND_PAD {
+                self.head += (header & 0xFFFF_FFFF) as usize;
+                continue;
+            }
+            return Some(ring.words[at + 1].load(Ordering::Relaxed));
+        }
+    }
+
+    /// The time of the next record, looking at the published tail (and
+    /// following the chain) when the last refresh's records are all read.
+    #[inline]
+    pub(crate) fn next_time(&mut self) -> Option<u64> {
+        match self.peek_time() {
+            Some(t) => Some(t),
+            None if self.refresh() => self.peek_time(),
+            None => None,
+        }
     }
 
     /// The next record (as of the last refresh), if any.
@@ -246,11 +389,7 @@ impl Consumer {
             }
             if kind == KIND_BIG {
                 self.head += HEAD_WORDS;
-                let big = match ring.big.lock() {
-                    Ok(mut q) => q.pop_front(),
-                    Err(p) => p.into_inner().pop_front(),
-                };
-                let Some(rec) = big else { continue };
+                let Some(rec) = lock(&ring.big).pop_front() else { continue };
                 let rec = self.big.insert(rec);
                 return Some(rec.as_ref());
             }
@@ -280,7 +419,6 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn rec(i: u64, pad: usize) -> Capture {
         let mut c = Capture::new(Level::Warn, i);
@@ -298,14 +436,29 @@ mod tests {
         (i, s.len())
     }
 
+    /// Reads everything published; checks order and sizes.
+    fn read_all(c: &mut Consumer, next: &mut u64, pads: &mut VecDeque<usize>) {
+        c.refresh();
+        loop {
+            if c.peek_time().is_none() && !c.refresh() {
+                break;
+            }
+            let expect = *next;
+            assert_eq!(c.peek_time(), Some(expect));
+            let Some(r) = c.pop() else { break };
+            assert_eq!(decode(&r), (expect, pads.pop_front().unwrap()));
+            *next += 1;
+        }
+        c.release();
+    }
+
     #[test]
     fn records_of_every_size_wrap_around_in_order() {
-        let ring = Arc::new(Ring::new(256));
-        let mut p = Producer::new(ring.clone());
-        let mut c = Consumer::new(ring.clone());
+        let (queue, mut p) = Queue::new(256);
+        let mut c = Consumer::new(queue.clone());
         let mut next = 0u64;
         let mut sent = 0u64;
-        let mut pads = std::collections::VecDeque::new();
+        let mut pads = VecDeque::new();
         for round in 0..2000u64 {
             let pad = ((round * 37) % 700) as usize; // some too big for the ring
             if p.push(&rec(sent, pad)) {
@@ -313,36 +466,59 @@ mod tests {
                 pads.push_back(pad);
             }
             if round % 3 == 0 {
-                c.refresh();
-                while let Some(r) = c.pop() {
-                    assert_eq!(decode(&r), (next, pads.pop_front().unwrap()));
-                    next += 1;
-                }
-                c.release();
+                read_all(&mut c, &mut next, &mut pads);
             }
         }
-        c.refresh();
-        while let Some(r) = c.pop() {
-            assert_eq!(decode(&r), (next, pads.pop_front().unwrap()));
-            next += 1;
-        }
-        c.release();
+        read_all(&mut c, &mut next, &mut pads);
         assert_eq!(next, sent);
         assert!(sent > 1000);
         drop(p);
-        assert!(ring.finished());
+        assert!(c.finished());
     }
 
     #[test]
-    fn a_full_ring_gives_the_record_back() {
-        let ring = Arc::new(Ring::new(64));
-        let mut p = Producer::new(ring.clone());
+    fn a_queue_starts_small_and_grows_to_its_capacity_in_order() {
+        let max = 64 * INITIAL_RING_WORDS;
+        let (queue, mut p) = Queue::new(max);
+        assert_eq!(queue.bytes(), INITIAL_RING_WORDS * 8);
+        let mut c = Consumer::new(queue.clone());
+        let mut pads = VecDeque::new();
+        let mut sent = 0u64;
+        // Nobody reads: the queue grows until it holds `max` words.
+        while p.push(&rec(sent, (sent % 90) as usize)) {
+            pads.push_back((sent % 90) as usize);
+            sent += 1;
+        }
+        assert_eq!(queue.bytes(), max * 8);
+        assert!(sent as usize > max / 20, "{sent} records in {max} words");
+        let mut next = 0;
+        read_all(&mut c, &mut next, &mut pads);
+        assert_eq!(next, sent);
+        assert_eq!(c.head(), queue.tail());
+        assert!(p.push(&rec(sent, 1)), "room again once read");
+    }
+
+    #[test]
+    fn a_large_record_grows_the_queue_instead_of_going_aside() {
+        let (queue, mut p) = Queue::new(64 * INITIAL_RING_WORDS);
+        assert!(p.push(&rec(0, INITIAL_RING_WORDS * 8)));
+        assert!(queue.bytes() > INITIAL_RING_WORDS * 8);
+        assert!(lock(&lock(&queue.current).big).is_empty());
+        let mut c = Consumer::new(queue);
+        let (mut next, mut pads) = (0, VecDeque::from([INITIAL_RING_WORDS * 8]));
+        read_all(&mut c, &mut next, &mut pads);
+        assert_eq!(next, 1);
+    }
+
+    #[test]
+    fn a_full_queue_gives_the_record_back() {
+        let (queue, mut p) = Queue::new(64);
         let mut n = 0;
         while p.push(&rec(n, 10)) {
             n += 1;
         }
         assert!(n > 5);
-        let mut c = Consumer::new(ring);
+        let mut c = Consumer::new(queue);
         c.refresh();
         let mut got = 0;
         while c.pop().is_some() {
@@ -354,11 +530,9 @@ mod tests {
     }
 
     #[test]
-    fn threads_hand_over_through_the_ring() {
-        let ring = Arc::new(Ring::new(1024));
-        let r2 = ring.clone();
+    fn threads_hand_over_through_a_growing_queue() {
+        let (queue, mut p) = Queue::new(16 * INITIAL_RING_WORDS);
         let producer = std::thread::spawn(move || {
-            let mut p = Producer::new(r2);
             let mut i = 0u64;
             while i < 100_000 {
                 if p.push(&rec(i, (i % 50) as usize)) {
@@ -368,7 +542,7 @@ mod tests {
                 }
             }
         });
-        let mut c = Consumer::new(ring.clone());
+        let mut c = Consumer::new(queue.clone());
         let mut next = 0u64;
         while next < 100_000 {
             if c.refresh() {
@@ -383,6 +557,6 @@ mod tests {
             }
         }
         producer.join().unwrap();
-        assert!(ring.finished());
+        assert!(c.finished());
     }
 }

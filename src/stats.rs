@@ -35,6 +35,12 @@ pub struct Stats {
     /// The most records the writer found waiting in one thread's queue at
     /// once, at most the capacity (the capacity when a queue was ever full).
     pub queue_high_water: u64,
-    /// The capacity of each thread's queue, in records.
+    /// The capacity of each thread's queue, in records: the most a queue
+    /// grows to. A thread's queue starts at 8 KiB and doubles when it fills.
     pub queue_capacity: u64,
+    /// Threads that have a queue for this logger now (a queue goes once
+    /// its thread exited and the writer read it to the end).
+    pub queues: u64,
+    /// Memory the queues hold now, in bytes, all threads together.
+    pub queue_bytes: u64,
 }

@@ -44,8 +44,13 @@ fn allocations(f: impl FnOnce()) -> u64 {
     COUNT.with(Cell::get)
 }
 
+/// A thread's queue starts at 8 KiB and doubles up to the capacity (here
+/// 100,000 records × 128 bytes, rounded up to 16 MiB): 11 doublings, each
+/// allocating the new ring and its `Arc`.
+const MAX_GROWTH_ALLOCATIONS: u64 = 2 * 11;
+
 #[test]
-fn a_typical_record_allocates_nothing_on_the_callers_thread() {
+fn a_typical_record_allocates_only_to_grow_its_queue() {
     let mem = Mem::new();
     let (log, guard) = Logger::builder().capacity(100_000).sink(mem.sink()).build().unwrap();
     let req = log.child(logjet::fields!(request_id = 42, user = "ada"));
@@ -65,17 +70,20 @@ fn a_typical_record_allocates_nothing_on_the_callers_thread() {
         }
     };
     // The first record makes this thread's queue and interns the call
-    // site's keys; after that, nothing allocates.
+    // site's keys; after that, only the queue's growth allocates (a ring
+    // and its `Arc` per doubling, whatever the number of records).
     run(1);
     let n = allocations(|| run(10_000));
-    assert_eq!(n, 0, "allocations for 10,000 records");
+    assert!(n <= MAX_GROWTH_ALLOCATIONS, "{n} allocations for 10,000 records");
+    let n = allocations(|| run(10_000));
+    assert!(n <= MAX_GROWTH_ALLOCATIONS, "{n} allocations for 10,000 more records");
     guard.flush().unwrap();
-    assert_eq!(mem.lines().len(), 10_001);
+    assert_eq!(mem.lines().len(), 20_001);
 }
 
 #[cfg(feature = "tracing")]
 #[test]
-fn a_tracing_event_inside_spans_allocates_nothing_on_the_callers_thread() {
+fn a_tracing_event_inside_spans_allocates_only_to_grow_its_queue() {
     use tracing_subscriber::prelude::*;
     let mem = Mem::new();
     let (log, guard) = Logger::builder().capacity(100_000).sink(mem.sink()).build().unwrap();
@@ -91,7 +99,7 @@ fn a_tracing_event_inside_spans_allocates_nothing_on_the_callers_thread() {
                 tracing::info!(status = 200, latency_ms = 3.25, cached = false, i = i, "request handled");
             }
         });
-        assert_eq!(n, 0, "allocations for 10,000 events");
+        assert!(n <= MAX_GROWTH_ALLOCATIONS, "{n} allocations for 10,000 events");
     });
     guard.flush().unwrap();
     let lines = mem.lines();

@@ -1,0 +1,225 @@
+//! The writer's side of the queues: every thread's queue, read in time
+//! order.
+//!
+//! # One pass
+//!
+//! 1. The clock is read (`now`), *then* every queue's tail is loaded. A
+//!    record captured at or before `now − ORDER_WINDOW` is *due*; younger
+//!    records wait for a later pass, unless their queue is more than half
+//!    full (its thread may be about to wait) or a flush covers them.
+//! 2. The due records are merged by capture time (a min-heap of each
+//!    queue's oldest due record; ties go to queues in an order that rotates
+//!    every pass). The writer takes a run of records from one queue while
+//!    they are no newer than the next queue's oldest, so with one busy
+//!    thread a record costs one comparison.
+//! 3. The pass ends when nothing is due or the caller's batch is full.
+//!
+//! Why this order holds: a record from another thread with an older time
+//! than one already written must have been published after the tails were
+//! loaded, that is more than `ORDER_WINDOW` after it was captured (its
+//! thread was paused in between). A task that moves between threads keeps
+//! its order exactly: its earlier record was published before its later
+//! one was captured, so whenever the later one is due the earlier one is
+//! visible too.
+//!
+//! Fairness follows from the order: the oldest record goes first, so every
+//! queue is served in turn, and a thread waiting for room has the oldest
+//! records of all.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use crate::record::RecordRef;
+use crate::ring::Consumer;
+use crate::shared::{Shared, Snapshot};
+use crate::tunables::{RELEASE_EVERY, WORDS_PER_RECORD};
+
+/// Which records a merge may take.
+#[derive(Clone, Copy)]
+pub(crate) enum Due {
+    /// A normal pass: records captured at or before `before` (clock units),
+    /// records stamped after `now` (the clock stepped back: never held), and
+    /// every record of a queue more than half full.
+    Aged { before: u64, now: u64 },
+    /// Only records below each queue's flush position (set by
+    /// [`Merge::set_flush`]), whatever their time.
+    Flush,
+}
+
+/// What a merge did.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Merged {
+    /// Records taken.
+    pub(crate) records: usize,
+    /// The most records (estimated from words) waiting in one queue.
+    pub(crate) most_waiting: usize,
+    /// Records are waiting that were not due yet.
+    pub(crate) held: bool,
+    /// The callback asked to stop (its batch is full).
+    pub(crate) stopped: bool,
+}
+
+/// A queue as the merge sees it.
+struct Slot {
+    consumer: Consumer,
+    /// Records below this position are taken whatever their time (a flush
+    /// waits for them).
+    flush_upto: usize,
+    /// The queue was more than half full at the start of the pass.
+    pressed: bool,
+}
+
+impl Slot {
+    fn due(&self, time: u64, due: Due) -> bool {
+        if self.consumer.head() < self.flush_upto {
+            return true;
+        }
+        match due {
+            Due::Flush => false,
+            Due::Aged { before, now } => time <= before || time > now || self.pressed,
+        }
+    }
+}
+
+/// Every thread's queue, read in time order (owned by the writer thread).
+pub(crate) struct Merge {
+    shared: Arc<Shared>,
+    slots: Vec<Slot>,
+    /// The `queues_gen` the slots reflect.
+    seen_gen: u64,
+    /// (time, rank) of each queue's oldest due record.
+    heap: BinaryHeap<Reverse<(u64, usize)>>,
+    /// Rotates which queue wins ties.
+    turn: usize,
+}
+
+impl Merge {
+    pub(crate) fn new(shared: Arc<Shared>) -> Merge {
+        Merge { shared, slots: Vec::new(), seen_gen: u64::MAX, heap: BinaryHeap::new(), turn: 0 }
+    }
+
+    /// Picks up the queues of threads that started logging, and lets go of
+    /// those of threads that exited and were read to the end. `force`
+    /// looks even when no queue was added.
+    ///
+    /// Only the writer removes queues from the shared list, so its slots
+    /// mirror the list's first entries, in order, and new queues are the
+    /// entries past them.
+    pub(crate) fn refresh_queues(&mut self, force: bool) {
+        let gen = self.shared.queues_gen();
+        let keep: Vec<bool> = self.slots.iter_mut().map(|s| !s.consumer.finished()).collect();
+        if !force && gen == self.seen_gen && keep.iter().all(|k| *k) {
+            return;
+        }
+        self.seen_gen = gen;
+        let slots = &mut self.slots;
+        self.shared.with_queues(|queues| {
+            let mut i = 0;
+            queues.retain(|_| {
+                i += 1;
+                keep.get(i - 1).copied().unwrap_or(true)
+            });
+            let mut i = 0;
+            slots.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+            for q in queues.iter().skip(slots.len()) {
+                slots.push(Slot { consumer: Consumer::new(q.clone()), flush_upto: 0, pressed: false });
+            }
+        });
+    }
+
+    /// Whether a queue holds records the writer has not taken.
+    pub(crate) fn pending(&mut self) -> bool {
+        self.shared.queues_gen() != self.seen_gen || self.slots.iter_mut().any(|s| s.consumer.refresh())
+    }
+
+    /// Marks where a flush's snapshot ends in each queue: a
+    /// [`Due::Flush`] merge takes everything below it.
+    pub(crate) fn set_flush(&mut self, snapshot: &Snapshot) {
+        self.refresh_queues(true);
+        for (queue, pos) in snapshot {
+            if let Some(s) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.consumer.queue, queue)) {
+                s.flush_upto = s.flush_upto.max(*pos);
+            }
+        }
+    }
+
+    /// Hands the due records to `take` in time order, until none is due or
+    /// `take` breaks.
+    pub(crate) fn merge(&mut self, due: Due, mut take: impl FnMut(&RecordRef<'_>) -> ControlFlow<()>) -> Merged {
+        let mut out = Merged::default();
+        let n = self.slots.len();
+        if n == 0 {
+            return out;
+        }
+        self.turn = (self.turn + 1) % n;
+        self.heap.clear();
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            if !s.consumer.refresh() {
+                continue;
+            }
+            out.most_waiting = out.most_waiting.max(s.consumer.waiting_words() / WORDS_PER_RECORD);
+            s.pressed = s.consumer.pressed();
+            if let Some(t) = s.consumer.peek_time() {
+                if s.due(t, due) {
+                    self.heap.push(Reverse((t, (i + n - self.turn) % n)));
+                } else {
+                    out.held = true;
+                }
+            }
+        }
+        while let Some(Reverse((_, rank))) = self.heap.pop() {
+            let s = &mut self.slots[(rank + self.turn) % n];
+            let bound = self.heap.peek().map(|Reverse((t, _))| *t);
+            let mut taken = 0;
+            while let Some(rec) = s.consumer.pop() {
+                out.records += 1;
+                taken += 1;
+                if take(&rec).is_break() {
+                    out.stopped = true;
+                    break;
+                }
+                if taken % RELEASE_EVERY == 0 {
+                    // Give room back as we go: a caller waiting on a full
+                    // queue waits for this, not for a whole batch.
+                    s.consumer.release();
+                }
+                match s.consumer.next_time() {
+                    Some(t) if s.due(t, due) => {
+                        if bound.is_some_and(|b| t > b) {
+                            self.heap.push(Reverse((t, rank)));
+                            break;
+                        }
+                    }
+                    Some(_) => {
+                        out.held = true;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            s.consumer.release();
+            if out.stopped {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Lets every queue go: nothing will read them again (the writer is
+    /// exiting); producers forget them.
+    pub(crate) fn orphan_all(&mut self) {
+        self.shared.with_queues(|queues| {
+            for q in queues.iter() {
+                q.orphan();
+            }
+        });
+        for s in &self.slots {
+            s.consumer.queue.orphan();
+        }
+    }
+}

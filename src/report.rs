@@ -1,0 +1,37 @@
+//! Messages for the operator on stderr, and which threads are logjet's own.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Write};
+
+/// Writes a message for the operator on stderr. Never panics.
+pub(crate) fn report(args: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "logjet: {args}");
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
+thread_local! {
+    /// Set on the writer and output threads, so that a sink that logs (or a
+    /// panic in a sink) never waits for logjet itself.
+    static LOGJET_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread as one of logjet's own (writer or output).
+pub(crate) fn mark_logjet_thread() {
+    LOGJET_THREAD.with(|c| c.set(true));
+}
+
+/// Whether the current thread is logjet's writer or output thread.
+pub(crate) fn on_logjet_thread() -> bool {
+    LOGJET_THREAD.try_with(|c| c.get()).unwrap_or(false)
+}

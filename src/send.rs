@@ -1,0 +1,278 @@
+//! The send path: how a captured record gets from the caller into its
+//! thread's queue under the overflow policy, and how flushes and shutdowns
+//! are asked for.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, TrySendError};
+
+use crate::control::{FlushState, MakeControl, Msg};
+use crate::error::Error;
+use crate::filter::Namespaces;
+use crate::record::Record;
+use crate::report::on_logjet_thread;
+use crate::ring::{Producer, Queue};
+use crate::shared::Shared;
+use crate::tunables::{BLOCK_PAUSE_MAX, BLOCK_PAUSE_MIN};
+
+/// What callers do when their thread's queue is full.
+///
+/// ```
+/// use logjet::{Logger, Overflow};
+///
+/// let (log, _guard) = Logger::builder()
+///     .overflow(Overflow::Drop) // never wait; count and report losses
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// The caller waits for room: nothing is ever lost while the sinks work.
+    /// Waiting callers are served oldest record first, so none starves.
+    #[default]
+    Block,
+    /// The caller never waits: a record that finds its queue full is dropped
+    /// and counted, and once there is room again the writer writes one
+    /// warning record `logjet dropped N records`.
+    Drop,
+}
+
+/// The caller's side of a logger: the level, the policy, the control
+/// sender. Every `Logger` clone and child shares one `Core`; when the last
+/// one goes, the control channel disconnects and the writer finishes.
+pub(crate) struct Core {
+    /// Identifies the logger in each thread's list of queues.
+    pub(crate) id: u64,
+    /// The most each thread's queue grows to, in 8-byte words.
+    pub(crate) queue_words: usize,
+    /// The lowest level number a record needs to be queued: the larger of
+    /// the configured level and the lowest level any sink takes.
+    pub(crate) threshold: AtomicU8,
+    /// The configured level.
+    pub(crate) level: AtomicU8,
+    /// The lowest level any sink takes.
+    pub(crate) floor: u8,
+    pub(crate) overflow: Overflow,
+    /// The clock callers read, or `None` when the logger writes no time.
+    pub(crate) clock: Option<crate::clock::Source>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) tx: Sender<Msg>,
+    pub(crate) shared: Arc<Shared>,
+    /// The `DEBUG` namespaces in force.
+    pub(crate) debug: RwLock<Namespaces>,
+    /// Changed (to a number never used before) at each change of `debug`,
+    /// which invalidates every debug handle's cached answer at once.
+    pub(crate) debug_gen: AtomicU64,
+    /// `debug` has at least one inclusion.
+    pub(crate) debug_any: AtomicBool,
+    /// `log` records flow through this logger (`init_log`).
+    #[cfg(feature = "log")]
+    pub(crate) log_bridge: AtomicBool,
+}
+
+thread_local! {
+    /// This thread's queue for each logger it logs through: (logger id,
+    /// producer).
+    static PRODUCERS: RefCell<Vec<(u64, Producer)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a push into this thread's queue came to.
+enum Pushed {
+    Done,
+    Full,
+    /// This thread has no usable queue (it is exiting, or is already inside
+    /// a push): the record went through the control channel instead.
+    ViaChannel,
+}
+
+impl Core {
+    /// Queues a record under the overflow policy.
+    #[inline]
+    pub(crate) fn send(&self, rec: &Record) {
+        match self.push(rec) {
+            Pushed::Done => self.shared.wake_if_parked(),
+            Pushed::Full => {
+                self.full(rec, None);
+            }
+            Pushed::ViaChannel => {}
+        }
+    }
+
+    /// Copies the record into this thread's queue, making the queue on the
+    /// thread's first record.
+    #[inline]
+    fn push(&self, rec: &Record) -> Pushed {
+        let pushed = PRODUCERS.try_with(|all| {
+            let mut all = all.try_borrow_mut().ok()?;
+            let i = match all.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => self.register(&mut all),
+            };
+            let (_, producer) = all.get_mut(i)?;
+            Some(producer.push(rec))
+        });
+        match pushed {
+            Ok(Some(true)) => Pushed::Done,
+            Ok(Some(false)) => Pushed::Full,
+            _ => {
+                self.send_channel(rec.to_owned_capture());
+                Pushed::ViaChannel
+            }
+        }
+    }
+
+    /// Makes this thread's queue for this logger (and forgets the queues of
+    /// loggers that are gone). Returns its index.
+    #[cold]
+    #[inline(never)]
+    fn register(&self, all: &mut Vec<(u64, Producer)>) -> usize {
+        all.retain(|(_, p)| !p.queue.is_orphaned());
+        let (queue, producer) = Queue::new(self.queue_words);
+        self.shared.add_queue(queue);
+        all.push((self.id, producer));
+        all.len() - 1
+    }
+
+    /// The queue is full (at its capacity): drop and count (`Drop`, or on
+    /// logjet's own threads), or wait for room (`Block`, and `fatal!` until
+    /// its deadline). Returns whether the record was queued.
+    ///
+    /// A waiting caller sleeps briefly and looks again; the writer serves
+    /// the oldest record first, so the waiting thread's records are the
+    /// next to go and no producer starves.
+    #[cold]
+    #[inline(never)]
+    fn full(&self, rec: &Record, deadline: Option<Instant>) -> bool {
+        self.shared.counters.high_water.fetch_max(self.shared.capacity as u64, Ordering::Relaxed);
+        if (self.overflow == Overflow::Drop && deadline.is_none()) || on_logjet_thread() {
+            // A sink that logs must never wait for the writer it runs on.
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            self.shared.nudge();
+            return false;
+        }
+        let mut pause = BLOCK_PAUSE_MIN;
+        loop {
+            self.shared.nudge();
+            if self.shared.writer_gone.load(Ordering::Acquire) {
+                self.shared.lost_after_shutdown();
+                return false;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(BLOCK_PAUSE_MAX);
+            match self.push(rec) {
+                Pushed::Done => {
+                    self.shared.wake_if_parked();
+                    return true;
+                }
+                Pushed::Full => {}
+                Pushed::ViaChannel => return true,
+            }
+        }
+    }
+
+    /// The slow path, for a thread that cannot use its queue: the record
+    /// goes through the control channel, under the same policy.
+    #[cold]
+    #[inline(never)]
+    fn send_channel(&self, rec: Record) {
+        match self.tx.try_send(Msg::Record(rec)) {
+            Ok(()) => self.shared.unpark(),
+            Err(TrySendError::Disconnected(_)) => self.shared.lost_after_shutdown(),
+            Err(TrySendError::Full(m)) => {
+                self.shared.nudge();
+                if self.overflow == Overflow::Drop || on_logjet_thread() {
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                } else if self.tx.send(m).is_err() {
+                    self.shared.lost_after_shutdown();
+                }
+            }
+        }
+    }
+
+    /// Queues a record even under `Drop` (for `fatal!`), waiting at most
+    /// until `deadline`. Returns false when it could not be queued.
+    pub(crate) fn send_wait(&self, rec: &Record, deadline: Instant) -> bool {
+        match self.push(rec) {
+            Pushed::Done => {
+                self.shared.unpark();
+                true
+            }
+            Pushed::Full => self.full(rec, Some(deadline)),
+            Pushed::ViaChannel => true,
+        }
+    }
+
+    /// Sends a control message (flush, shutdown) and waits for the answer,
+    /// at most `timeout` when one is given. The message carries where every
+    /// thread's queue ends now: the writer answers once everything up to
+    /// there is on the sinks.
+    pub(crate) fn control(&self, make: MakeControl, timeout: Option<Duration>) -> Result<(), Error> {
+        if on_logjet_thread() {
+            return Err(Error::from_writer_thread());
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let (state, ticket) = FlushState::new();
+        let msg = make(ticket, self.shared.snapshot());
+        match self.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
+            Err(TrySendError::Full(m)) => {
+                self.shared.nudge();
+                match deadline {
+                    None => self.tx.send(m).map_err(|_| Error::closed())?,
+                    Some(d) => self.tx.send_deadline(m, d).map_err(|e| {
+                        if e.is_timeout() {
+                            Error::timeout(timeout.unwrap_or_default())
+                        } else {
+                            Error::closed()
+                        }
+                    })?,
+                }
+            }
+        }
+        self.shared.unpark();
+        state.wait(deadline, timeout)
+    }
+
+    /// Like [`control`](Core::control), without blocking the async
+    /// runtime: the wait is a future woken by the answering thread, and only
+    /// when the control channel is full is the send handed to tokio's
+    /// blocking pool. Must run inside a tokio runtime.
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn control_async(self: &Arc<Self>, make: MakeControl) -> Result<(), Error> {
+        if on_logjet_thread() {
+            return Err(Error::from_writer_thread());
+        }
+        let (state, ticket) = FlushState::new();
+        let msg = make(ticket, self.shared.snapshot());
+        match self.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
+            Err(TrySendError::Full(m)) => {
+                self.shared.nudge();
+                let tx = self.tx.clone();
+                if !matches!(tokio::task::spawn_blocking(move || tx.send(m).is_ok()).await, Ok(true)) {
+                    return Err(Error::closed());
+                }
+            }
+        }
+        self.shared.unpark();
+        state.wait_async().await
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // The last handle is gone: the writer drains what is queued, gives
+        // failing sinks until the shutdown timeout, and exits.
+        self.shared.set_deadline(Instant::now() + self.shutdown_timeout);
+    }
+}

@@ -1,0 +1,86 @@
+//! Every number that shapes logjet's behaviour, in one place, with why it
+//! has the value it has. The two that users set per logger (the capacity
+//! and the shutdown timeout) are public defaults of [`Builder`](crate::Builder);
+//! the others are internal, measured choices (`docs/performance.md`).
+//!
+//! Names of the two background threads, used everywhere (thread names,
+//! docs, reports): the **writer** (`logjet-writer`) drains the queues in
+//! time order and formats; the **output** thread (`logjet-output`) writes
+//! to the sinks.
+
+use std::time::Duration;
+
+// ---- the caller's queue (ring.rs, send.rs) ----
+
+/// The capacity of each thread's queue when none is set, in records: the
+/// most a queue grows to.
+pub const DEFAULT_CAPACITY: usize = 16_384;
+
+/// A queue holds `capacity` records of this many 8-byte words (128 bytes:
+/// a record with a handful of fields; larger ones take more).
+pub(crate) const WORDS_PER_RECORD: usize = 16;
+
+/// The size of a thread's first ring, in 8-byte words (8 KiB, about 64
+/// records): a thread that logs a few records costs this much, and its first
+/// record allocates only this. The queue doubles when it fills, up to
+/// `capacity × WORDS_PER_RECORD` words.
+pub(crate) const INITIAL_RING_WORDS: usize = 1024;
+
+/// A caller waiting for room (`Overflow::Block`) sleeps this long first,
+/// doubling up to [`BLOCK_PAUSE_MAX`] while it keeps waiting.
+pub(crate) const BLOCK_PAUSE_MIN: Duration = Duration::from_micros(1);
+/// The longest a waiting caller sleeps before it looks again. The writer
+/// serves the oldest record first, so a waiting caller's records are next.
+pub(crate) const BLOCK_PAUSE_MAX: Duration = Duration::from_micros(200);
+
+/// Control messages (flush, shutdown, records of exiting threads) that can
+/// wait at once before a sender waits.
+pub(crate) const CONTROL_CAPACITY: usize = 1024;
+
+// ---- the writer thread (writer.rs, merge.rs) ----
+
+/// Records captured less than this long ago wait for the next pass, so that
+/// a record another thread captured just before (and has not published yet)
+/// can come out first: the output is in time order except for a record
+/// whose thread was paused for longer than this between reading the clock
+/// and queueing it. A flush, and a queue more than half full, do not wait.
+pub(crate) const ORDER_WINDOW: Duration = Duration::from_micros(100);
+
+/// The longest the writer sleeps between polls while records keep coming.
+pub(crate) const MAX_POLL: Duration = Duration::from_millis(1);
+/// The shortest poll, under heavy load.
+pub(crate) const MIN_POLL: Duration = Duration::from_micros(20);
+/// Idle this long and the writer asks callers to wake it instead of polling.
+pub(crate) const DEEP_AFTER: Duration = Duration::from_millis(10);
+/// A deep sleep still ends after this long (a safety net, and deadlines).
+pub(crate) const DEEP_MAX: Duration = Duration::from_millis(100);
+/// The writer gives room back to a queue after this many records: a caller
+/// waiting on a full queue waits for this, not for a whole batch.
+pub(crate) const RELEASE_EVERY: usize = 32;
+/// Drop notices are coalesced over this long (unless a flush is waiting).
+pub(crate) const DROP_REPORT_EVERY: Duration = Duration::from_millis(100);
+
+// ---- the output thread (output.rs) ----
+
+/// The writer hands a batch to the output thread once this many bytes wait
+/// in its sink buffers (and after every pass over the queues): one
+/// `write(2)` per sink per batch.
+pub(crate) const BATCH_BYTES: usize = 128 * 1024;
+/// A sink buffer that grew beyond this (a huge record) is given back.
+pub(crate) const KEEP_BYTES: usize = 4 * BATCH_BYTES;
+/// Batches in circulation: one being formatted, the others being written
+/// or waiting to be. When all are in flight the writer waits, the queues
+/// fill and the overflow policy applies.
+pub(crate) const POOL: usize = 3;
+/// Backoff between retries of a failing sink.
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_millis(1);
+/// The longest backoff.
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one stderr report per failing sink per this long.
+pub(crate) const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+// ---- waiting by contract (guard.rs, logger.rs) ----
+
+/// How long the guard's drop, `fatal!` and the panic hook wait for the
+/// sinks by default.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
