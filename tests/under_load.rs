@@ -424,7 +424,7 @@ fn five_hundred_logging_threads_do_not_cost_two_mib_each() {
     const TEST: &str = "five_hundred_logging_threads_do_not_cost_two_mib_each";
     const THREADS: usize = 500;
     const PER_THREAD: u64 = 10;
-    const PEAK_RSS_MAX_KIB: u64 = 200 * 1024;
+    const PEAK_RSS_MAX_KIB: u64 = 64 * 1024;
     if let Some(path) = child_role(TEST) {
         let (log, guard) = Logger::builder().sink(sink::File::append(&path).unwrap()).build().unwrap();
         let all_alive = Arc::new(Barrier::new(THREADS + 1));
