@@ -10,9 +10,10 @@ use crate::filter::Namespaces;
 use crate::guard::Guard;
 use crate::level::Level;
 use crate::logger::Logger;
+use crate::preformat::Preformat;
 use crate::send::{Core, Overflow};
 use crate::shared::Shared;
-use crate::sink::private::{Sealed, Target};
+use crate::sink::private::{Format, Sealed, Target};
 use crate::sink::{Sink, Stdout};
 use crate::time::{TimeFormat, TimeFormatter};
 use crate::tunables::{CONTROL_CAPACITY, WORDS_PER_RECORD};
@@ -229,6 +230,11 @@ impl Builder {
             base.push(("hostname", BaseValue::Str(h)));
         }
         let format = JsonFormat::new(&base, TimeFormatter::new(self.time));
+        let preformat = if sinks.iter().all(|(_, t)| matches!(t.format, Format::Json)) {
+            Preformat::new(format.clone())
+        } else {
+            None
+        };
 
         let clock = crate::clock::Source::detect();
         // Records travel in each thread's own queue; the channel carries
@@ -256,6 +262,7 @@ impl Builder {
             shutdown_timeout: self.shutdown_timeout,
             tx,
             shared,
+            preformat,
             debug_any: AtomicBool::new(!namespaces.is_empty()),
             debug: RwLock::new(namespaces),
             debug_gen: AtomicU64::new(crate::debug::next_generation()),

@@ -82,7 +82,8 @@ fn ticks() -> u64 {
 }
 
 /// Converts a record's `time` to nanoseconds since the epoch, on the writer
-/// thread.
+/// thread (and on a caller that formats its own record, with a copy).
+#[derive(Clone)]
 pub(crate) struct Converter {
     source: Source,
     /// The first calibration point: (ticks, nanos).
@@ -114,10 +115,13 @@ impl Converter {
     /// the first point (a baseline that grows, so the rate gets more exact)
     /// and the base from the newest one (so that clock adjustments are
     /// followed).
-    pub(crate) fn maybe_refresh(&mut self) {
+    /// Returns whether it took one.
+    pub(crate) fn maybe_refresh(&mut self) -> bool {
         if self.source == Source::Tsc && self.last_refresh.elapsed() >= std::time::Duration::from_millis(100) {
             self.refresh();
+            return true;
         }
+        false
     }
 
     fn refresh(&mut self) {

@@ -65,6 +65,7 @@ mod macros;
 mod merge;
 mod output;
 mod panic;
+mod preformat;
 mod record;
 mod report;
 mod ring;

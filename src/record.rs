@@ -146,7 +146,7 @@ fn registry() -> MutexGuard<'static, Vec<&'static str>> {
 
 /// A copy of the key registry, refreshed when keys were added: lookups
 /// then need no lock.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct KeyTable {
     keys: Vec<&'static str>,
 }
@@ -415,6 +415,9 @@ pub(crate) struct RecordRef<'a> {
     pub(crate) level: Level,
     pub(crate) time: u64,
     pub(crate) items: &'a [u8],
+    /// `items` is the finished NDJSON line (the caller formatted it, see
+    /// `crate::preformat`), not captured items.
+    pub(crate) line: bool,
 }
 
 impl<'a> RecordRef<'a> {
@@ -441,7 +444,7 @@ impl Capture {
     /// The record as the formatters see it, with its time as given.
     #[inline]
     pub(crate) fn as_ref(&self) -> RecordRef<'_> {
-        RecordRef { level: self.level, time: self.time, items: self.bytes() }
+        RecordRef { level: self.level, time: self.time, items: self.bytes(), line: false }
     }
 
     /// The captured bytes.

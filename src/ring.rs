@@ -57,6 +57,8 @@ pub(crate) use crate::tunables::INITIAL_RING_WORDS;
 const KIND_RECORD: u64 = 0;
 const KIND_PAD: u64 = 1;
 const KIND_BIG: u64 = 2;
+/// A finished NDJSON line that the caller formatted (see `crate::preformat`).
+const KIND_LINE: u64 = 3;
 
 /// Words an entry takes before its payload.
 const HEAD_WORDS: usize = 2;
@@ -172,19 +174,52 @@ impl Producer {
     /// when there is no room now.
     #[inline]
     pub(crate) fn push(&mut self, rec: &Capture) -> bool {
-        let bytes = rec.bytes();
-        let payload_words = bytes.len().div_ceil(8);
-        let n = HEAD_WORDS + payload_words;
+        let n = HEAD_WORDS + rec.bytes().len().div_ceil(8);
         if n > self.ring.len() / 4 {
             return self.push_large(rec, n);
         }
         let Some(at) = self.reserve(n) else {
             return self.grow_and_push(rec, n);
         };
+        self.write(at, KIND_RECORD, rec.level, rec.time, rec.bytes());
+        true
+    }
+
+    /// Whether the writer is behind: the queue is at its largest and more
+    /// than half full (the head is loaded only when our stale copy says so).
+    #[inline]
+    pub(crate) fn behind(&mut self) -> bool {
+        let half = self.ring.len() / 2;
+        if self.ring.len() < self.max_words || self.tail - self.head <= half {
+            return false;
+        }
+        self.head = self.ring.head.load(Ordering::Acquire);
+        self.tail - self.head > half
+    }
+
+    /// Queues a line the caller formatted. Returns false when there is no
+    /// room, or when the line is too large for an entry (the caller then
+    /// queues the record itself).
+    pub(crate) fn push_line(&mut self, level: Level, time: u64, line: &[u8]) -> bool {
+        let n = HEAD_WORDS + line.len().div_ceil(8);
+        if n > self.ring.len() / 4 {
+            return false;
+        }
+        let Some(at) = self.reserve(n) else { return false };
+        self.write(at, KIND_LINE, level, time, line);
+        true
+    }
+
+    /// Writes an entry at `at` (from [`reserve`](Producer::reserve)) and
+    /// publishes it.
+    #[inline(always)]
+    fn write(&mut self, at: usize, kind: u64, level: Level, time: u64, bytes: &[u8]) {
+        let payload_words = bytes.len().div_ceil(8);
+        let n = HEAD_WORDS + payload_words;
         let w = &self.ring.words;
-        let header = (bytes.len() as u64 & 0xFFFF_FFFF) | ((rec.level as u64) << 32) | (KIND_RECORD << 40);
+        let header = (bytes.len() as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (kind << 40);
         w[at].store(header, Ordering::Relaxed);
-        w[at + 1].store(rec.time, Ordering::Relaxed);
+        w[at + 1].store(time, Ordering::Relaxed);
         let dst = &w[at + HEAD_WORDS..at + n];
         let mut chunks = bytes.chunks_exact(8);
         for (slot, c) in dst.iter().zip(&mut chunks) {
@@ -198,7 +233,6 @@ impl Producer {
         }
         self.tail += n;
         self.ring.tail.store(self.tail, Ordering::Release);
-        true
     }
 
     /// Finds room for an entry of `n` words (writing padding to the end of
@@ -405,7 +439,7 @@ impl Consumer {
                 dst.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
             }
             self.head += HEAD_WORDS + words;
-            return Some(RecordRef { level, time, items: &self.scratch[..len] });
+            return Some(RecordRef { level, time, items: &self.scratch[..len], line: kind == KIND_LINE });
         }
     }
 

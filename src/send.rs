@@ -12,6 +12,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use crate::control::{FlushState, MakeControl, Msg};
 use crate::error::Error;
 use crate::filter::Namespaces;
+use crate::preformat::{LineFormat, Preformat};
 use crate::record::Record;
 use crate::report::on_logjet_thread;
 use crate::ring::{Producer, Queue};
@@ -62,6 +63,9 @@ pub(crate) struct Core {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) tx: Sender<Msg>,
     pub(crate) shared: Arc<Shared>,
+    /// Set when every sink takes NDJSON: callers format their own records
+    /// while the writer is behind.
+    pub(crate) preformat: Option<Preformat>,
     /// The `DEBUG` namespaces in force.
     pub(crate) debug: RwLock<Namespaces>,
     /// Changed (to a number never used before) at each change of `debug`,
@@ -76,8 +80,8 @@ pub(crate) struct Core {
 
 thread_local! {
     /// This thread's queue for each logger it logs through: (logger id,
-    /// producer).
-    static PRODUCERS: RefCell<Vec<(u64, Producer)>> = const { RefCell::new(Vec::new()) };
+    /// producer, the line format once the thread formatted a record).
+    static PRODUCERS: RefCell<Vec<(u64, Producer, Option<Box<LineFormat>>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What a push into this thread's queue came to.
@@ -108,11 +112,16 @@ impl Core {
     fn push(&self, rec: &Record) -> Pushed {
         let pushed = PRODUCERS.try_with(|all| {
             let mut all = all.try_borrow_mut().ok()?;
-            let i = match all.iter().position(|(id, _)| *id == self.id) {
+            let i = match all.iter().position(|(id, ..)| *id == self.id) {
                 Some(i) => i,
                 None => self.register(&mut all),
             };
-            let (_, producer) = all.get_mut(i)?;
+            let (_, producer, mine) = all.get_mut(i)?;
+            if let Some(pre) = &self.preformat {
+                if producer.behind() && pre.push(&self.shared, producer, mine, rec) {
+                    return Some(true);
+                }
+            }
             Some(producer.push(rec))
         });
         match pushed {
@@ -129,11 +138,11 @@ impl Core {
     /// loggers that are gone). Returns its index.
     #[cold]
     #[inline(never)]
-    fn register(&self, all: &mut Vec<(u64, Producer)>) -> usize {
-        all.retain(|(_, p)| !p.queue.is_orphaned());
+    fn register(&self, all: &mut Vec<(u64, Producer, Option<Box<LineFormat>>)>) -> usize {
+        all.retain(|(_, p, _)| !p.queue.is_orphaned());
         let (queue, producer) = Queue::new(self.queue_words);
         self.shared.add_queue(queue);
-        all.push((self.id, producer));
+        all.push((self.id, producer, None));
         all.len() - 1
     }
 

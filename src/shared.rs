@@ -70,6 +70,10 @@ pub(crate) struct Shared {
     queues_gen: AtomicU64,
     /// The writer thread has exited: nothing will be read any more.
     pub(crate) writer_gone: AtomicBool,
+    /// The writer's clock calibration, for callers that format their own
+    /// records (`crate::preformat`), and its generation.
+    pub(crate) clock: Mutex<Option<crate::clock::Converter>>,
+    pub(crate) clock_gen: AtomicU64,
 }
 
 /// Where every queue ended when a flush was asked for: (queue, position).
@@ -90,6 +94,8 @@ impl Shared {
             queues: Mutex::new(Vec::new()),
             queues_gen: AtomicU64::new(0),
             writer_gone: AtomicBool::new(false),
+            clock: Mutex::new(None),
+            clock_gen: AtomicU64::new(0),
         }
     }
 

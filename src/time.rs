@@ -31,6 +31,7 @@ pub enum TimeFormat {
 
 /// Formats timestamps on the writer thread, caching the part of an RFC 3339
 /// string that only changes once a second.
+#[derive(Clone)]
 pub(crate) struct TimeFormatter {
     format: TimeFormat,
     cached_sec: u64,

@@ -74,13 +74,28 @@ impl Formatter {
             self.shared.warn_late();
             return ControlFlow::Continue(());
         }
-        let rec = RecordRef { time: self.clock.to_nanos(rec.time), ..*rec };
-        self.format(&rec);
+        if rec.line {
+            self.copy_line(rec);
+        } else {
+            let rec = RecordRef { time: self.clock.to_nanos(rec.time), ..*rec };
+            self.format(&rec);
+        }
         self.batch.records += 1;
         if self.batch_bytes >= BATCH_BYTES {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
+        }
+    }
+
+    /// Copies a line the caller formatted to every sink that takes its
+    /// level (callers format only when every sink takes NDJSON).
+    fn copy_line(&mut self, rec: &RecordRef<'_>) {
+        for (s, buf) in self.sinks.iter().zip(self.batch.bufs.iter_mut()) {
+            if rec.level >= s.min && matches!(s.format, SinkFormat::Json) {
+                buf.extend(rec.items);
+                self.batch_bytes += rec.items.len();
+            }
         }
     }
 
@@ -167,6 +182,7 @@ impl Writer {
         }
         let (output, batch) = Output::start(shared.clone(), ios)?;
         let clock = crate::clock::Converter::new(clock);
+        shared.publish_calibration(&clock);
         let window = clock.units(ORDER_WINDOW);
         Ok(Writer {
             rx,
@@ -226,7 +242,9 @@ impl Writer {
     /// One pass after another: control messages, then the due records.
     fn run_loop(&mut self) {
         loop {
-            self.fmt.clock.maybe_refresh();
+            if self.fmt.clock.maybe_refresh() {
+                self.shared.publish_calibration(&self.fmt.clock);
+            }
             let controls = self.read_control();
             self.queues.refresh_queues(false);
             let due = if self.disconnected || self.fmt.closed {

@@ -481,6 +481,7 @@ pub(crate) fn unescape_json_string(j: &[u8]) -> Option<String> {
 }
 
 /// The NDJSON line format: pino's keys in pino's order.
+#[derive(Clone)]
 pub(crate) struct JsonFormat {
     /// `{"level":30` for each level.
     level_prefix: [Vec<u8>; 6],

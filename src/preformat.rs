@@ -1,0 +1,109 @@
+//! Formatting on the caller's thread when the writer falls behind.
+//!
+//! One writer thread formats every record; under a load it cannot keep up
+//! with, its speed would be every producer's ceiling. So when a caller
+//! finds its own queue at its largest and more than half full, it formats
+//! its record into the finished NDJSON line itself and queues the line; the
+//! writer only copies it into the batch. The work spreads over the calling
+//! threads exactly when the writer is the bottleneck, and stops as soon as
+//! the queue drains below half. The line keeps the record's place in its
+//! thread's queue and its capture time, so per-thread order, the merge by
+//! time, flushes and the accounting are unchanged.
+//!
+//! This applies when every sink takes NDJSON (the formats of the console
+//! and syslog sinks stay on the writer). `LOGJET_CALLER_FORMAT=off` turns
+//! it off, for measurements.
+
+use std::sync::atomic::Ordering;
+
+use crate::clock::Converter;
+use crate::encode::json::JsonFormat;
+use crate::record::{Record, RecordRef};
+use crate::ring::Producer;
+use crate::shared::Shared;
+use crate::sync::lock;
+
+/// What a logger's callers need to format their own records (held by the
+/// logger's `Core` when every sink takes NDJSON).
+pub(crate) struct Preformat {
+    /// The writer's line format, copied once per thread.
+    template: JsonFormat,
+}
+
+impl Preformat {
+    /// `None` when the environment turns caller formatting off.
+    pub(crate) fn new(template: JsonFormat) -> Option<Preformat> {
+        if std::env::var("LOGJET_CALLER_FORMAT").is_ok_and(|v| v == "off") {
+            return None;
+        }
+        Some(Preformat { template })
+    }
+
+    /// Formats `rec` and queues the line. Returns false when it could not
+    /// (no room, a line too large for an entry, no clock calibration yet):
+    /// the caller then queues the record as usual.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn push(
+        &self,
+        shared: &Shared,
+        producer: &mut Producer,
+        mine: &mut Option<Box<LineFormat>>,
+        rec: &Record,
+    ) -> bool {
+        let lf = match mine {
+            Some(lf) => lf,
+            None => match LineFormat::new(self, shared) {
+                Some(lf) => mine.insert(Box::new(lf)),
+                None => return false,
+            },
+        };
+        lf.sync_clock(shared);
+        lf.line.clear();
+        let time = lf.clock.to_nanos(rec.time);
+        lf.format.format(&RecordRef { level: rec.level, time, items: rec.bytes(), line: false }, &mut lf.line);
+        producer.push_line(rec.level, rec.time, &lf.line)
+    }
+}
+
+/// One thread's copy of the line format, the clock calibration and a line
+/// buffer, made the first time the thread formats its own record.
+pub(crate) struct LineFormat {
+    format: JsonFormat,
+    clock: Converter,
+    /// The calibration's generation this copy reflects.
+    clock_gen: u64,
+    line: Vec<u8>,
+}
+
+impl LineFormat {
+    fn new(pre: &Preformat, shared: &Shared) -> Option<LineFormat> {
+        let (clock, clock_gen) = shared.calibration()?;
+        Some(LineFormat { format: pre.template.clone(), clock, clock_gen, line: Vec::with_capacity(512) })
+    }
+
+    /// Takes the writer's newer calibration, if any (one atomic load when
+    /// there is none).
+    fn sync_clock(&mut self, shared: &Shared) {
+        if shared.clock_gen.load(Ordering::Acquire) != self.clock_gen {
+            if let Some((clock, gen)) = shared.calibration() {
+                self.clock = clock;
+                self.clock_gen = gen;
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// The writer's clock calibration and its generation, once published.
+    fn calibration(&self) -> Option<(Converter, u64)> {
+        let c = lock(&self.clock).clone()?;
+        Some((c, self.clock_gen.load(Ordering::Acquire)))
+    }
+
+    /// Publishes the writer's calibration for callers that format.
+    pub(crate) fn publish_calibration(&self, c: &Converter) {
+        *lock(&self.clock) = Some(c.clone());
+        self.clock_gen.fetch_add(1, Ordering::Release);
+    }
+}
