@@ -1,14 +1,16 @@
 //! The child side: one peer, one mode, one process. Times the calls,
 //! measures CPU, context switches, peak RSS and the machine's background
-//! load, then verifies the file and prints one `RESULT` line.
+//! load, then verifies the file and prints one `RESULT` line. (The load
+//! modes are in `load.rs`.)
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
 use crate::peers::{self, Peer, Runner};
+use crate::workload::{Request, MSG};
 
 /// What a child measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,11 +23,15 @@ pub enum Mode {
     Full,
     /// Caller latency, one call per period, one producer.
     Paced,
+    /// Under load: two producer threads at full speed for a fixed time.
+    Load2,
+    /// Under load: four producer threads at full speed for a fixed time.
+    Load4,
 }
 
 impl Mode {
     /// All modes, in report order.
-    pub const ALL: [Mode; 4] = [Mode::Tput1, Mode::Tput2, Mode::Full, Mode::Paced];
+    pub const ALL: [Mode; 6] = [Mode::Tput1, Mode::Tput2, Mode::Full, Mode::Paced, Mode::Load2, Mode::Load4];
 
     /// The name on the command line.
     pub fn name(self) -> &'static str {
@@ -34,6 +40,8 @@ impl Mode {
             Mode::Tput2 => "tput2",
             Mode::Full => "full",
             Mode::Paced => "paced",
+            Mode::Load2 => "load2",
+            Mode::Load4 => "load4",
         }
     }
 
@@ -42,9 +50,53 @@ impl Mode {
         Mode::ALL.into_iter().find(|m| m.name() == s)
     }
 
-    /// Whether each call is timed.
+    /// Whether each call is timed into a histogram (the latency modes).
     pub fn timed(self) -> bool {
         matches!(self, Mode::Full | Mode::Paced)
+    }
+
+    /// The number of producer threads of an under-load mode.
+    pub fn load_producers(self) -> Option<usize> {
+        match self {
+            Mode::Load2 => Some(2),
+            Mode::Load4 => Some(4),
+            _ => None,
+        }
+    }
+}
+
+/// What became of the fatal record of a load mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fatal {
+    /// Not a load mode, or the peer has no such record (n/a).
+    #[default]
+    NotSent,
+    /// Logged and its flush returned; its marker is not in the file (yet:
+    /// the parent looks).
+    Sent,
+    /// The parent found its marker in the file.
+    Arrived,
+    /// Logged, but the call did not return in time (the child gave up, or
+    /// the parent killed it after `--timeout`).
+    Hung,
+}
+
+impl Fatal {
+    const ALL: [Fatal; 4] = [Fatal::NotSent, Fatal::Sent, Fatal::Arrived, Fatal::Hung];
+
+    /// Parses [`Fatal::name`].
+    fn parse(word: &str) -> Option<Fatal> {
+        Fatal::ALL.into_iter().find(|f| f.name() == word)
+    }
+
+    /// The word in the `RESULT` and `FATAL` lines.
+    fn name(self) -> &'static str {
+        match self {
+            Fatal::NotSent => "none",
+            Fatal::Sent => "sent",
+            Fatal::Arrived => "arrived",
+            Fatal::Hung => "hung",
+        }
     }
 }
 
@@ -74,8 +126,25 @@ pub struct Sample {
     pub overhead: f64,
     /// The latency at each of [`QUANTILES`], ns (timed modes).
     pub q: [f64; 6],
-    /// The largest latency, ns (timed modes).
+    /// The largest latency, ns (timed and load modes; under load, a call
+    /// still running at the end counts with its time so far).
     pub max: f64,
+    /// Load modes: calls that returned, all producers.
+    pub logged: f64,
+    /// Load modes: the calls of the producer with the fewest, as a share of
+    /// `logged`.
+    pub share_min: f64,
+    /// Load modes: the calls of the producer with the most, as a share of
+    /// `logged`.
+    pub share_max: f64,
+    /// Load modes: the longest flush, ns; NaN when the peer has no flush
+    /// that waits (n/a).
+    pub flush: f64,
+    /// Load modes: 1 when that flush had not returned at the report (its
+    /// time so far), else 0.
+    pub flush_open: f64,
+    /// Load modes: the fatal record.
+    pub fatal: Fatal,
 }
 
 impl Sample {
@@ -83,7 +152,8 @@ impl Sample {
     pub fn encode(&self) -> String {
         let q: Vec<String> = self.q.iter().map(|v| v.to_string()).collect();
         format!(
-            "wall={} producer={} cpu={} nvcsw={} rss_kib={} bytes={} bg_cores={} late={} overhead={} q={} max={}",
+            "wall={} producer={} cpu={} nvcsw={} rss_kib={} bytes={} bg_cores={} late={} overhead={} q={} max={} \
+             logged={} share_min={} share_max={} flush={} flush_open={} fatal={}",
             self.wall,
             self.producer,
             self.cpu,
@@ -94,7 +164,13 @@ impl Sample {
             self.late,
             self.overhead,
             q.join(","),
-            self.max
+            self.max,
+            self.logged,
+            self.share_min,
+            self.share_max,
+            self.flush,
+            self.flush_open,
+            self.fatal.name()
         )
     }
 
@@ -109,6 +185,10 @@ impl Sample {
                 }
                 continue;
             }
+            if k == "fatal" {
+                s.fatal = Fatal::parse(v)?;
+                continue;
+            }
             let x: f64 = v.parse().ok()?;
             match k {
                 "wall" => s.wall = x,
@@ -121,6 +201,11 @@ impl Sample {
                 "late" => s.late = x,
                 "overhead" => s.overhead = x,
                 "max" => s.max = x,
+                "logged" => s.logged = x,
+                "share_min" => s.share_min = x,
+                "share_max" => s.share_max = x,
+                "flush" => s.flush = x,
+                "flush_open" => s.flush_open = x,
                 _ => {}
             }
         }
@@ -134,26 +219,105 @@ pub struct Job {
     pub mode: Mode,
     pub records: u64,
     pub period: Duration,
+    /// How long a load mode runs.
+    pub load: Duration,
+}
+
+impl Job {
+    /// The arguments after `--child`; [`Job::parse`] reads them back.
+    pub fn to_args(&self) -> Vec<String> {
+        vec![
+            self.peer.clone(),
+            self.mode.name().to_string(),
+            self.records.to_string(),
+            self.period.as_nanos().to_string(),
+            self.load.as_millis().to_string(),
+        ]
+    }
+
+    /// Parses [`Job::to_args`].
+    pub fn parse(args: &[String]) -> Option<Job> {
+        let [peer, mode, records, period_ns, load_ms] = args else { return None };
+        Some(Job {
+            peer: peer.clone(),
+            mode: Mode::parse(mode)?,
+            records: records.parse().ok()?,
+            period: Duration::from_nanos(period_ns.parse().ok()?),
+            load: Duration::from_millis(load_ms.parse().ok()?),
+        })
+    }
+}
+
+/// The directory of the child `pid`'s log file.
+pub fn log_dir(pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("logjet-compare-{pid}"))
+}
+
+/// The log file of the child `pid` running `peer`.
+pub fn log_path(pid: u32, peer: &str) -> PathBuf {
+    log_dir(pid).join(format!("{peer}.log"))
+}
+
+/// The marker of the fatal record of the child `pid` (load modes).
+pub fn fatal_marker(pid: u32) -> String {
+    format!("fatal-marker-{pid}")
+}
+
+/// Removes the child `pid`'s log directory, unless `LOGJET_COMPARE_KEEP`
+/// is set (then says where the file is).
+pub fn remove_log_dir(pid: u32) {
+    let dir = log_dir(pid);
+    if !dir.exists() {
+        return;
+    }
+    if std::env::var_os("LOGJET_COMPARE_KEEP").is_some() {
+        eprintln!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Prints `RESULT <sample>`, the line the parent looks for (peers may
+/// print to stdout too: tracing-appender does on a failed shutdown).
+pub fn print_result(sample: &Sample) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "RESULT {}", sample.encode());
+    let _ = out.flush();
+}
+
+/// Prints `FATAL <what>`: a load mode's fatal record was logged and its
+/// flush returned ([`Fatal::Sent`]), did not return in time
+/// ([`Fatal::Hung`]), or the peer has none ([`Fatal::NotSent`]).
+pub fn print_fatal(fatal: Fatal) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "FATAL {}", fatal.name());
+    let _ = out.flush();
+}
+
+/// Reads the `FATAL` line of a child's output.
+pub fn parse_fatal(stdout: &str) -> Option<Fatal> {
+    let word = stdout.lines().find_map(|l| l.strip_prefix("FATAL "))?;
+    Fatal::parse(word.trim())
+}
+
+/// Reads the `RESULT` line of a child's output.
+pub fn parse_result(stdout: &str) -> Option<Sample> {
+    stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).and_then(Sample::decode)
 }
 
 /// Runs the job in this process and prints `RESULT <sample>`; a failed
-/// verification panics (non-zero exit, message on stderr).
+/// verification panics (non-zero exit, message on stderr). A load mode
+/// ends the process itself (see `load.rs`).
 pub fn child(job: &Job) {
-    let dir = std::env::temp_dir().join(format!("logjet-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the temp dir");
-    let path = dir.join(format!("{}.log", job.peer));
+    let pid = std::process::id();
+    let path = log_path(pid, &job.peer);
+    std::fs::create_dir_all(log_dir(pid)).expect("create the temp dir");
     let _ = std::fs::remove_file(&path);
     let overhead = if job.mode.timed() { timer_overhead() } else { 0 };
     let run = Drive { job, overhead, path: path.clone() };
     let sample = peers::with_peer(&job.peer, &path, run);
-    if std::env::var_os("LOGJET_COMPARE_KEEP").is_some() {
-        eprintln!("kept {}", path.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    // Peers may print to stdout (tracing-appender does on a failed
-    // shutdown); the parent looks for this line only.
-    println!("RESULT {}", sample.encode());
+    remove_log_dir(pid);
+    print_result(&sample);
 }
 
 struct Drive<'a> {
@@ -164,18 +328,17 @@ struct Drive<'a> {
 
 impl Runner<Sample> for Drive<'_> {
     fn run<P: Peer>(self, peer: P) -> Sample {
-        let Job { mode, records, period, .. } = *self.job;
+        let Job { mode, records, period, load, .. } = *self.job;
         // Fixed bounds: `Histogram::new` starts at a 2,048 ns ceiling and
         // `saturating_record` clamps to it instead of resizing.
         let mut hist = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).expect("histogram");
         let mut late = 0u64;
-        let usage0 = Usage::now();
-        let others0 = others_busy_ticks();
-        let start = Instant::now();
+        let meter = Meter::start();
+        let start = meter.start;
         match mode {
             Mode::Tput1 => {
                 for n in 0..records {
-                    peer.log(n);
+                    peer.log(&Request::arrive(n));
                 }
                 peer.thread_done();
             }
@@ -185,13 +348,13 @@ impl Runner<Sample> for Drive<'_> {
                     let peer = &peer;
                     s.spawn(move || {
                         for n in 0..half {
-                            peer.log(n);
+                            peer.log(&Request::arrive(n));
                         }
                         peer.thread_done();
                     });
                     s.spawn(move || {
                         for n in half..records {
-                            peer.log(n);
+                            peer.log(&Request::arrive(n));
                         }
                         peer.thread_done();
                     });
@@ -199,8 +362,9 @@ impl Runner<Sample> for Drive<'_> {
             }
             Mode::Full => {
                 for n in 0..records {
+                    let r = Request::arrive(n);
                     let t = Instant::now();
-                    peer.log(n);
+                    peer.log(&r);
                     hist.saturating_record((t.elapsed().as_nanos() as u64).saturating_sub(self.overhead));
                 }
                 peer.thread_done();
@@ -214,41 +378,65 @@ impl Runner<Sample> for Drive<'_> {
                     } else {
                         spin_until(slot);
                     }
+                    let r = Request::arrive(n);
                     let t = Instant::now();
-                    peer.log(n);
+                    peer.log(&r);
                     hist.saturating_record((t.elapsed().as_nanos() as u64).saturating_sub(self.overhead));
                 }
                 peer.thread_done();
             }
+            Mode::Load2 | Mode::Load4 => {
+                crate::load::run(&peer, mode.load_producers().expect("a load mode"), load, meter)
+            }
         }
         let producer = start.elapsed().as_secs_f64();
         peer.finish();
-        let wall = start.elapsed().as_secs_f64();
-        let usage = Usage::now().since(&usage0);
-        let others = others_busy_ticks().saturating_sub(others0) as f64 / USER_HZ;
-        let rss_kib = peak_rss_kib();
-        let bytes = std::fs::metadata(&self.path).map(|m| m.len() as f64).unwrap_or(0.0);
-        let bg_cores = others / wall;
+        let mut sample = meter.sample();
+        sample.producer = producer;
+        sample.bytes = std::fs::metadata(&self.path).map(|m| m.len() as f64).unwrap_or(0.0);
         verify(&self.path, records, self.job.peer == "baseline-const")
             .unwrap_or_else(|e| panic!("{} {}: verification failed: {e}", self.job.peer, mode.name()));
-        let mut q = [0.0; 6];
         if mode.timed() {
-            for (slot, &p) in q.iter_mut().zip(QUANTILES.iter()) {
+            for (slot, &p) in sample.q.iter_mut().zip(QUANTILES.iter()) {
                 *slot = hist.value_at_quantile(p) as f64;
             }
+            sample.max = hist.max() as f64;
         }
+        sample.late = late as f64;
+        sample.overhead = self.overhead as f64;
+        sample
+    }
+}
+
+/// The whole process's CPU and voluntary context switches, and the rest of
+/// the machine's CPU, from [`Meter::start`].
+pub struct Meter {
+    /// When the measurement began.
+    pub start: Instant,
+    usage: Usage,
+    others: u64,
+}
+
+impl Meter {
+    /// Begins the measurement.
+    pub fn start() -> Meter {
+        Meter { usage: Usage::now(), others: others_busy_ticks(), start: Instant::now() }
+    }
+
+    /// A sample with `wall` (from the start until now), `cpu`, `nvcsw`,
+    /// `bg_cores` and `rss_kib` filled in.
+    pub fn sample(&self) -> Sample {
+        let wall = self.start.elapsed().as_secs_f64();
+        let usage = Usage::now().since(&self.usage);
+        let others = others_busy_ticks().saturating_sub(self.others) as f64 / USER_HZ;
         Sample {
             wall,
-            producer,
+            producer: wall,
             cpu: usage.cpu,
             nvcsw: usage.nvcsw,
-            rss_kib,
-            bytes,
-            bg_cores,
-            late: late as f64,
-            overhead: self.overhead as f64,
-            q,
-            max: if mode.timed() { hist.max() as f64 } else { 0.0 },
+            bg_cores: others / wall,
+            rss_kib: peak_rss_kib(),
+            ..Sample::default()
         }
     }
 }
@@ -363,8 +551,7 @@ fn verify(path: &Path, records: u64, constant: bool) -> Result<(), String> {
             serde_json::from_str(&line).map_err(|e| format!("line {lines} is not JSON ({e}): {line}"))?;
         let obj = v.as_object().ok_or_else(|| format!("line {lines} is not an object: {line}"))?;
         let nested = || obj.values().filter_map(|x| x.as_object());
-        let has_msg =
-            |o: &serde_json::Map<String, serde_json::Value>| o.values().any(|x| x.as_str() == Some("request handled"));
+        let has_msg = |o: &serde_json::Map<String, serde_json::Value>| o.values().any(|x| x.as_str() == Some(MSG));
         if !has_msg(obj) && !nested().any(has_msg) {
             return Err(format!("line {lines} lacks the message: {line}"));
         }

@@ -7,8 +7,12 @@
 //!     --records N      records per run (default 1,000,000)
 //!     --runs K         runs per peer and mode; cells are median (min–max) (default 3)
 //!     --only a,b       only these peers (baseline-json is needed for the ratios)
-//!     --modes m,n      only these modes: tput1, tput2, full, paced (default all)
+//!     --modes m,n      only these modes: tput1, tput2, full, paced, load2, load4 (default all)
 //!     --period-ns P    pace of the paced mode (default 2000)
+//!     --load-secs S    how long each under-load run lasts, decimals allowed (default 3,
+//!                      scaled down with --records below 1,000,000, at least 0.3)
+//!     --timeout S      kill a child still running after S seconds and report it as a
+//!                      "timeout" failure (default 120)
 //!     --quiet-wait S   before each child, wait up to S seconds for the rest of the
 //!                      machine to use < 0.1 core (default 30; 0 = never wait)
 //!     --out DIR        also write DIR/compare.md and DIR/compare-latency.svg
@@ -16,26 +20,37 @@
 //!
 //! Peers: `baseline-json`, `baseline-const`, `logjet`, `logjet-tracing`,
 //! `tracing`, `slog`, `ftlog`, `fast_log`, `spdlog` (see `peers.rs` for how
-//! each is configured). Modes: throughput with 1 and 2 producer threads
-//! (first call → complete file), and caller latency per call at full speed
-//! and paced (one call every 2 µs), HdrHistogram percentiles with the timer
-//! overhead subtracted. Each child reports wall time, CPU time of the whole
-//! process (getrusage), voluntary context switches, peak RSS (VmHWM, read
-//! before verification), file size, and the CPU other processes used
-//! meanwhile ("bg cores"). Peers are interleaved within each run; ratios to
-//! `baseline-json` are taken within each run, then the median.
+//! each is configured). Every peer logs the same record, its values handed
+//! over at run time through `black_box` (see `workload.rs`). Modes:
+//! throughput with 1 and 2 producer threads (first call → complete file),
+//! and caller latency per call at full speed and paced (one call every
+//! 2 µs), HdrHistogram percentiles with the timer overhead subtracted. Each
+//! child reports wall time, CPU time of the whole process (getrusage),
+//! voluntary context switches, peak RSS (VmHWM, read before verification),
+//! file size, and the CPU other processes used meanwhile ("bg cores").
+//! Peers are interleaved within each run; ratios to `baseline-json` are
+//! taken within each run, then the median.
 //!
-//! The parent spawns `current_exe() --child <peer> <mode> <records> <period-ns>`;
-//! with `LOGJET_COMPARE_KEEP=1` in the environment a child keeps its log
-//! file (and prints its path) for inspection.
+//! Under load (`load2`, `load4`, see `load.rs`): 2 or 4 producer threads
+//! log at full speed for `--load-secs`; the child reports throughput, each
+//! producer's share of the records, the longest single call, the longest of
+//! 5 flushes made meanwhile, and then, the load still running, logs a fatal
+//! record and calls `std::process::exit`; the parent looks for that record
+//! in the file.
+//!
+//! The parent spawns `current_exe() --child <peer> <mode> <records> <period-ns> <load-ms>`
+//! (see `spawn.rs`); with `LOGJET_COMPARE_KEEP=1` in the environment a
+//! child's log file is kept (and its directory printed) for inspection.
 
 mod harness;
+mod load;
 mod peers;
 mod plot;
 mod report;
+mod spawn;
+mod workload;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use harness::{Job, Mode, Sample};
@@ -47,6 +62,9 @@ struct Args {
     only: Vec<String>,
     modes: Vec<Mode>,
     period_ns: u64,
+    /// `--load-secs`, or the default for `records`.
+    load: Duration,
+    timeout: Duration,
     quiet_wait: u64,
     out: Option<PathBuf>,
 }
@@ -54,9 +72,16 @@ struct Args {
 fn usage(msg: &str) -> ! {
     eprintln!("{msg}");
     eprintln!(
-        "usage: logjet-compare [--records N] [--runs K] [--only a,b] [--modes tput1,tput2,full,paced] [--period-ns P] [--quiet-wait S] [--out DIR]"
+        "usage: logjet-compare [--records N] [--runs K] [--only a,b] [--modes tput1,tput2,full,paced,load2,load4] \
+         [--period-ns P] [--load-secs S] [--timeout S] [--quiet-wait S] [--out DIR]"
     );
     std::process::exit(2);
+}
+
+/// The default length of an under-load run: 3 s for the default 1,000,000
+/// records, proportionally less for fewer (small check runs), at least 0.3 s.
+fn default_load_secs(records: u64) -> f64 {
+    (3.0 * records as f64 / 1e6).clamp(0.3, 3.0)
 }
 
 fn parse_args(argv: &[String]) -> Args {
@@ -66,18 +91,27 @@ fn parse_args(argv: &[String]) -> Args {
         only: peers::PEERS.iter().map(|p| p.to_string()).collect(),
         modes: Mode::ALL.to_vec(),
         period_ns: 2_000,
+        load: Duration::ZERO,
+        timeout: Duration::from_secs(120),
         quiet_wait: 30,
         out: None,
     };
+    let mut load_secs = None;
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         let number =
             |v: String| v.replace(['_', ','], "").parse::<u64>().unwrap_or_else(|_| usage(&format!("{flag} {v}?")));
+        let seconds = |v: String| match v.parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 => s,
+            _ => usage(&format!("{flag} {v}?")),
+        };
         match flag.as_str() {
             "--records" => a.records = number(value()).max(2),
             "--runs" => a.runs = number(value()).max(1) as usize,
             "--period-ns" => a.period_ns = number(value()).max(1),
+            "--load-secs" => load_secs = Some(seconds(value())),
+            "--timeout" => a.timeout = Duration::from_secs_f64(seconds(value())),
             "--quiet-wait" => a.quiet_wait = number(value()),
             "--out" => a.out = Some(PathBuf::from(value())),
             "--only" => {
@@ -103,20 +137,15 @@ fn parse_args(argv: &[String]) -> Args {
             other => usage(&format!("unknown argument {other}")),
         }
     }
+    a.load = Duration::from_secs_f64(load_secs.unwrap_or_else(|| default_load_secs(a.records)));
     a
 }
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.first().map(String::as_str) == Some("--child") {
-        let get =
-            |i: usize| argv.get(i).cloned().unwrap_or_else(|| usage("--child <peer> <mode> <records> <period-ns>"));
-        let job = Job {
-            peer: get(1),
-            mode: Mode::parse(&get(2)).unwrap_or_else(|| usage("unknown mode")),
-            records: get(3).parse().unwrap_or_else(|_| usage("records")),
-            period: Duration::from_nanos(get(4).parse().unwrap_or_else(|_| usage("period"))),
-        };
+        let job =
+            Job::parse(&argv[1..]).unwrap_or_else(|| usage("--child <peer> <mode> <records> <period-ns> <load-ms>"));
         harness::child(&job);
         return;
     }
@@ -124,7 +153,7 @@ fn main() {
     let command =
         format!("cargo run --release -p logjet-compare --{}", argv.iter().map(|a| format!(" {a}")).collect::<String>());
     let results = measure(&args);
-    let tables = tables(&results);
+    let tables = report::tables(&results);
     println!("{tables}");
     let fails = report::failures(&results);
     if !fails.is_empty() {
@@ -168,30 +197,25 @@ fn measure(args: &Args) -> Results {
                     }
                 }
                 eprint!("run {}/{} {:<5} {:<15} ", run + 1, args.runs, mode.name(), peer);
-                let out = Command::new(&exe)
-                    .args(["--child", peer, mode.name(), &args.records.to_string(), &args.period_ns.to_string()])
-                    .output();
-                let result = match out {
-                    Err(e) => Err(format!("spawn: {e}")),
-                    Ok(out) => {
-                        let stdout = String::from_utf8_lossy(&out.stdout);
-                        let line = stdout.lines().find_map(|l| l.strip_prefix("RESULT "));
-                        match (out.status.success(), line.and_then(Sample::decode)) {
-                            (true, Some(s)) => Ok(s),
-                            _ => {
-                                let stderr = String::from_utf8_lossy(&out.stderr);
-                                let msg = stderr
-                                    .lines()
-                                    .find(|l| l.contains("panicked") || l.contains("verification"))
-                                    .or_else(|| stderr.lines().last())
-                                    .unwrap_or("no output");
-                                let msg: String = msg.chars().take(300).collect();
-                                Err(format!("{} ({})", msg.trim(), out.status))
-                            }
-                        }
-                    }
+                let job = Job {
+                    peer: peer.clone(),
+                    mode: *mode,
+                    records: args.records,
+                    period: Duration::from_nanos(args.period_ns),
+                    load: args.load,
                 };
+                let result = spawn::run(&exe, &job, args.timeout);
                 match &result {
+                    Ok(s) if mode.load_producers().is_some() => eprintln!(
+                        "{:.3} s  {:.0} k rec/s  shares {:.1}–{:.1} %  longest call {:.2} ms  flush {}  fatal {}",
+                        s.wall,
+                        s.logged / s.wall / 1e3,
+                        s.share_min * 100.0,
+                        s.share_max * 100.0,
+                        s.max / 1e6,
+                        report::flush_ms(s),
+                        report::fatal_word(s.fatal)
+                    ),
                     Ok(s) if mode.timed() => {
                         eprintln!("{:.3} s  p50 {} ns  p99 {} ns  p99.9 {} ns", s.wall, s.q[0], s.q[2], s.q[3])
                     }
@@ -207,24 +231,7 @@ fn measure(args: &Args) -> Results {
             }
         }
     }
-    Results { records: args.records, runs: args.runs, period_ns: args.period_ns, table }
-}
-
-/// All tables, with headings.
-fn tables(r: &Results) -> String {
-    let mut s = format!(
-        "{} records per run; cells: median (min–max) of {} runs; ratios per run against {}, then the median.\n",
-        report::thousands(r.records as f64),
-        r.runs,
-        peers::BASELINE
-    );
-    let order = [Mode::Tput1, Mode::Full, Mode::Paced, Mode::Tput2];
-    for mode in order {
-        if r.table.iter().any(|(m, _)| *m == mode) {
-            s.push_str(&format!("\n### {}\n\n{}", report::heading(mode, r), report::table(mode, r)));
-        }
-    }
-    s
+    Results { records: args.records, runs: args.runs, period_ns: args.period_ns, load: args.load, table }
 }
 
 /// The plot's panel of one latency mode: the median of each percentile.
@@ -261,7 +268,8 @@ fn document(args: &Args, command: &str, tables: &str, fails: &str, svg: bool) ->
         "Generated by the `logjet-compare` crate (`benches/compare/`); rerun it rather than editing this file:\n\n",
     );
     d.push_str(
-        "```text\ncargo run --release -p logjet-compare -- [--records N] [--runs K] [--only a,b] [--out docs]\n```\n\n",
+        "```text\ncargo run --release -p logjet-compare -- [--records N] [--runs K] [--only a,b] [--modes m,n] \
+         [--load-secs S] [--out docs]\n```\n\n",
     );
     d.push_str(&format!("- Date: {} (UTC)\n", report::today()));
     d.push_str(&format!("- Machine: {}\n", report::machine()));
@@ -269,9 +277,12 @@ fn document(args: &Args, command: &str, tables: &str, fails: &str, svg: bool) ->
     d.push_str(&format!("- Versions: logjet (this tree), {}\n\n", report::versions(LOCK, &peers::CRATES)));
     d.push_str("## Method\n\n");
     d.push_str(&format!(
-        "- The record: msg \"request handled\", method=\"GET\", path=\"/api/v1/users/12345\", status=200, \
-         latency_ms=3.25, cached=false, request_id=n (the record index), written as NDJSON to a file in a temporary \
-         directory under {}. Each peer uses its asynchronous path with a lossless policy.\n",
+        "- The record: {} (the record index), written as NDJSON to a file in a temporary directory under {}. Each \
+         peer uses its asynchronous path with a lossless policy. Every value reaches the logging call at run time, \
+         as a service's do: each call's request passes through `std::hint::black_box`, so no value is a constant \
+         the compiler could fold into the call site; the message, which names the event, is a literal at each call \
+         site, as in a service.\n",
+        workload::Request::describe(),
         std::env::temp_dir().display()
     ));
     d.push_str(&format!(
@@ -290,8 +301,17 @@ fn document(args: &Args, command: &str, tables: &str, fails: &str, svg: bool) ->
          HdrHistogram (3 significant digits). Paced: one call per period, spinning until the slot; \"late %\" counts \
          calls that started after their slot (the peer could not keep the pace). The clock reads in steps of about \
          10 ns on this kind of VM (TSC clocksource), so small latencies are quantized to 10 ns.\n\
-         - The 2-producer table does not time individual calls: it is throughput only.\n",
-        args.quiet_wait
+         - The 2-producer table does not time individual calls: it is throughput only.\n\
+         - Under load (table D, `--load-secs` {:.1}): 2 or 4 producer threads call the logger at full speed while \
+         another thread flushes {} times; then the child reports, logs a fatal record and ends the process with \
+         `std::process::exit`, the load still running (the file is not verified: it ends mid-stream). No call of the \
+         peer is waited for without a bound there (see the table's notes).\n\
+         - A child still running after `--timeout` ({} s), in any mode, is killed and reported as a \"timeout\" \
+         failure.\n",
+        args.quiet_wait,
+        args.load.as_secs_f64(),
+        load::FLUSHES,
+        args.timeout.as_secs_f64()
     ));
     d.push_str(&format!(
         "- {} records per run, {} runs; peers interleaved within each run. Cells: median (min–max) over runs. \
@@ -301,11 +321,18 @@ fn document(args: &Args, command: &str, tables: &str, fails: &str, svg: bool) ->
         peers::BASELINE
     ));
     d.push_str("## Peers\n\n");
+    let load = args.modes.iter().any(|m| m.load_producers().is_some());
     for p in &args.only {
         d.push_str(&format!("- `{p}`: {}\n", peers::describe(p)));
+        if load {
+            d.push_str(&format!("  - Under load: {}\n", peers::under_load(p)));
+        }
     }
     if fails.is_empty() {
-        d.push_str("\nNo peer was left out: each produced a lossless, verifiable NDJSON file in every run.\n\n");
+        d.push_str(
+            "\nNo peer was left out: each produced a lossless, verifiable NDJSON file in every run (the under-load \
+             runs are not verified).\n\n",
+        );
     } else {
         d.push_str("\nSome runs failed (see \"Failed runs\" below); their cells use the remaining runs.\n\n");
     }

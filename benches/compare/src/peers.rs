@@ -1,15 +1,21 @@
 //! The loggers under test ("peers"), each configured for a lossless
 //! asynchronous path to a file on disk, and each logging the same record.
 //!
-//! A peer is built by [`setup`], which returns the call site (something
-//! [`Sut`]) and the closure that ends the run: flush, shutdown, guard drop.
-//! The harness times from the first call until that closure returns.
+//! [`with_peer`] sets a peer up and hands it, as something [`Peer`], to the
+//! harness: the call site, and the end of the run (flush, shutdown, guard
+//! drop). The harness times from the first call until the end returns.
+//!
+//! Every peer logs the [`Request`] the harness hands it, its values read at
+//! run time (see `workload.rs`). Under load a peer also flushes while the
+//! producers go on, and logs a last record before the process exits, as far
+//! as it offers either (see [`under_load`]).
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::workload::{Request, MSG};
 
 /// Every peer, in table order.
 pub const PEERS: [&str; 9] =
@@ -38,12 +44,14 @@ pub const CRATES: [&str; 12] = [
 pub fn describe(peer: &str) -> &'static str {
     match peer {
         "baseline-json" => {
-            "hand-written lower bound: the line encoded by hand (itoa/ryu) into a thread-local buffer, \
-             64 KiB chunks over a crossbeam bounded(64) channel to a thread that writes each chunk with one write(2)"
+            "hand-written lower bound: the line encoded by hand (itoa/ryu, strings escaped) into a thread-local \
+             buffer, 64 KiB chunks over a crossbeam bounded(64) channel to a thread that writes each chunk with one \
+             write(2)"
         }
         "baseline-const" => {
-            "a pre-formatted constant line copied into the same thread-local buffer and shipped through the \
-             same channel: pure transport cost (its request_id is constant, so only line count, JSON and message are verified)"
+            "a constant line, by definition: the `baseline-json` line of one request, encoded once at setup, copied \
+             into the same thread-local buffer and shipped through the same channel; it ignores each call's values: \
+             pure transport cost (its request_id is constant, so only line count, JSON and message are verified)"
         }
         "logjet" => {
             "`logjet::info!` with `Logger::builder().sink(sink::File::append(path)).overflow(Overflow::Block)`, \
@@ -71,10 +79,10 @@ pub fn describe(peer: &str) -> &'static str {
              `delay` key; ends by dropping the `LoggerGuard` (flush and wait)"
         }
         "fast_log" => {
-            "`log::info!` with the fields formatted as JSON members into the message (fast_log ignores log's key-values; \
-             it always runs `record.args().to_string()` on the calling thread); a custom `RecordFormat` wraps them \
-             into the line on its format thread; default unbounded channel (`chan_len(None)`), `Config::file`; ends with \
-             `log::logger().flush()` (waits for the file appender)"
+            "`log::info!` with the fields formatted as JSON members into the message (strings escaped; fast_log ignores \
+             log's key-values; it always runs `record.args().to_string()` on the calling thread); a custom `RecordFormat` \
+             wraps them into the line on its format thread; default unbounded channel (`chan_len(None)`), `Config::file`; \
+             ends with `log::logger().flush()` (waits for the file appender)"
         }
         "spdlog" => {
             "`spdlog::info!(logger: .., \"request handled\", kv: {..})` into an `AsyncPoolSink` (`OverflowPolicy::Block`, \
@@ -85,17 +93,64 @@ pub fn describe(peer: &str) -> &'static str {
     }
 }
 
+/// One line per peer for the under-load table: its flush while the
+/// producers go on, and its last record before `std::process::exit`.
+pub fn under_load(peer: &str) -> &'static str {
+    match peer {
+        "baseline-json" | "baseline-const" => {
+            "no flush and no levels (each producer's buffer is its own): flush and fatal n/a; a reference for \
+             throughput, shares and the longest call"
+        }
+        "logjet" => "flush: `Logger::flush`; fatal: `logjet::fatal!`, which flushes (each wait bounded by the 5 s shutdown timeout)",
+        "logjet-tracing" => {
+            "flush: `Guard::flush`; fatal: `tracing::error!` (tracing's highest level), then `Guard::shutdown` \
+             (bounded by the 5 s shutdown timeout)"
+        }
+        "tracing" => {
+            "flush n/a (`NonBlocking`'s `io::Write::flush` returns at once; only the `WorkerGuard`'s drop waits, once); \
+             fatal: `tracing::error!`, then dropping the `WorkerGuard` (the documented way not to lose lines at exit: \
+             it waits up to 100 ms to queue its shutdown, then up to 1 s)"
+        }
+        "slog" => {
+            "flush n/a (`Logger::flush` answers `NotSupported` through slog-async 2.8); fatal: `slog::crit!`, then \
+             dropping the `AsyncGuard` (flush and join the worker)"
+        }
+        "ftlog" => "flush: `log::logger().flush()` (waits for ftlog's thread); fatal: `log::error!`, then the same flush",
+        "fast_log" => "flush: `log::logger().flush()` (waits for the file appender); fatal: `log::error!`, then the same flush",
+        "spdlog" => {
+            "flush n/a (`Logger::flush` only queues a flush task for the pool, it does not wait); fatal: \
+             `spdlog::critical!`, then the sink's `flush_on_exit` (what spdlog runs at exit for its default logger: \
+             ends the pool after its queued tasks, then flushes the file)"
+        }
+        _ => "",
+    }
+}
+
 /// One peer, set up and ready: the call site and the end of the run.
-/// `log` is called from one or two producer threads; `thread_done` once by
+/// `log` is called from one or more producer threads; `thread_done` once by
 /// each producer thread after its last call; `finish` returns once the
 /// file is complete (flush, shutdown, guard drop).
 pub trait Peer: Sync + Sized {
-    /// Logs the record with `request_id = n`.
-    fn log(&self, n: u64);
+    /// Logs the record of `r`.
+    fn log(&self, r: &Request);
     /// The producer thread is done (the baselines ship their partial chunk).
     fn thread_done(&self) {}
     /// Ends the run; the file is complete when this returns.
     fn finish(self);
+    /// Under load: waits until every record logged before the call is in
+    /// the file, while the producers go on. `false` (at once) when the peer
+    /// has no flush that waits: the table says n/a.
+    fn flush(&self) -> bool {
+        false
+    }
+    /// Under load, just before the process exits: logs one record at the
+    /// peer's highest level carrying the field `marker`, then does what the
+    /// peer offers to get it into the file (its flush, its guard's drop or
+    /// its shutdown).
+    /// `false` when the peer has no such record: the table says n/a.
+    fn fatal(&self, _marker: &str) -> bool {
+        false
+    }
 }
 
 /// The host name as it appears in the hand-written lines.
@@ -109,23 +164,59 @@ fn epoch_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// Hands `s` as a JSON string (quotes included) to `put`, in pieces: each
+/// run of bytes that needs no escaping in one piece.
+fn json_escape(s: &str, mut put: impl FnMut(&str)) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut unicode = *b"\\u00XX";
+    put("\"");
+    let mut run = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => {
+                unicode[4] = HEX[usize::from(b >> 4)];
+                unicode[5] = HEX[usize::from(b & 0xf)];
+                std::str::from_utf8(&unicode).expect("ASCII")
+            }
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so on a char boundary.
+        put(&s[run..i]);
+        put(escaped);
+        run = i + 1;
+    }
+    put(&s[run..]);
+    put("\"");
+}
+
 /// Appends `s` as a JSON string (quotes included).
 fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    json_escape(s, |piece| out.push_str(piece));
+}
+
+/// Appends `s` as a JSON string (quotes included).
+fn push_json_bytes(out: &mut Vec<u8>, s: &str) {
+    json_escape(s, |piece| out.extend_from_slice(piece.as_bytes()));
+}
+
+/// `Display`s a string as a JSON string (quotes included).
+struct JsonStr<'a>(&'a str);
+
+impl std::fmt::Display for JsonStr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut result = Ok(());
+        json_escape(self.0, |piece| {
+            if result.is_ok() {
+                result = f.write_str(piece);
             }
-            c => out.push(c),
-        }
+        });
+        result
     }
-    out.push('"');
 }
 
 /// `"pid":P,"hostname":"H"` (no leading or trailing comma).
@@ -169,15 +260,15 @@ mod baseline {
         static BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(CHUNK + 512));
     }
 
-    /// The constant line of `baseline-const` (the floor of logjet's latency bench).
-    const LINE: &[u8] = b"{\"level\":30,\"time\":1732200000000,\"pid\":4242,\"hostname\":\"web-1\",\"method\":\"GET\",\"path\":\"/api/v1/users/12345\",\"status\":200,\"latency_ms\":3.25,\"cached\":false,\"request_id\":42,\"msg\":\"request handled\"}\n";
-
     pub struct Baseline {
         tx: Sender<Vec<u8>>,
         writer: std::thread::JoinHandle<()>,
-        constant: bool,
-        /// `,"pid":P,"hostname":"H","method":"GET","path":"…","status":`
-        prefix: Vec<u8>,
+        /// `,"pid":P,"hostname":"H"`
+        pid_host: Vec<u8>,
+        /// `,"msg":"…"}` and the newline.
+        end: Vec<u8>,
+        /// `baseline-const`: the line every call copies.
+        constant: Option<Vec<u8>>,
     }
 
     impl Baseline {
@@ -189,29 +280,52 @@ mod baseline {
                     file.write_all(&chunk).expect("write the log file");
                 }
             });
-            let prefix =
-                format!(",{},\"method\":\"GET\",\"path\":\"/api/v1/users/12345\",\"status\":", pid_host()).into_bytes();
-            Baseline { tx, writer, constant, prefix }
+            let mut end = b",\"msg\":".to_vec();
+            push_json_bytes(&mut end, MSG);
+            end.extend_from_slice(b"}\n");
+            let pid_host = format!(",{}", pid_host()).into_bytes();
+            let mut peer = Baseline { tx, writer, pid_host, end, constant: None };
+            if constant {
+                let mut line = Vec::new();
+                peer.encode(&mut line, &Request::arrive(42));
+                peer.constant = Some(line);
+            }
+            peer
+        }
+
+        /// Appends the line of `r`.
+        #[inline]
+        fn encode(&self, b: &mut Vec<u8>, r: &Request) {
+            b.extend_from_slice(b"{\"level\":30,\"time\":");
+            b.extend_from_slice(itoa::Buffer::new().format(epoch_ms(SystemTime::now())).as_bytes());
+            b.extend_from_slice(&self.pid_host);
+            b.extend_from_slice(b",\"method\":");
+            push_json_bytes(b, r.method);
+            b.extend_from_slice(b",\"path\":");
+            push_json_bytes(b, r.path);
+            b.extend_from_slice(b",\"status\":");
+            b.extend_from_slice(itoa::Buffer::new().format(r.status).as_bytes());
+            b.extend_from_slice(b",\"latency_ms\":");
+            if r.latency_ms.is_finite() {
+                b.extend_from_slice(ryu::Buffer::new().format_finite(r.latency_ms).as_bytes());
+            } else {
+                b.extend_from_slice(b"null");
+            }
+            b.extend_from_slice(if r.cached { b",\"cached\":true" } else { b",\"cached\":false" });
+            b.extend_from_slice(b",\"request_id\":");
+            b.extend_from_slice(itoa::Buffer::new().format(r.request_id).as_bytes());
+            b.extend_from_slice(&self.end);
         }
     }
 
     impl Peer for Baseline {
         #[inline]
-        fn log(&self, n: u64) {
+        fn log(&self, r: &Request) {
             BUF.with(|b| {
                 let mut b = b.borrow_mut();
-                if self.constant {
-                    b.extend_from_slice(LINE);
-                } else {
-                    b.extend_from_slice(b"{\"level\":30,\"time\":");
-                    b.extend_from_slice(itoa::Buffer::new().format(epoch_ms(SystemTime::now())).as_bytes());
-                    b.extend_from_slice(&self.prefix);
-                    b.extend_from_slice(itoa::Buffer::new().format(200).as_bytes());
-                    b.extend_from_slice(b",\"latency_ms\":");
-                    b.extend_from_slice(ryu::Buffer::new().format(3.25).as_bytes());
-                    b.extend_from_slice(b",\"cached\":false,\"request_id\":");
-                    b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                    b.extend_from_slice(b",\"msg\":\"request handled\"}\n");
+                match &self.constant {
+                    Some(line) => b.extend_from_slice(line),
+                    None => self.encode(&mut b, r),
                 }
                 if b.len() >= CHUNK {
                     let full = std::mem::replace(&mut *b, Vec::with_capacity(CHUNK + 512));
@@ -241,51 +355,64 @@ mod logjet_peer {
     use logjet::{sink, Guard, Logger, Overflow};
     use std::sync::Mutex;
 
-    fn build(path: &Path) -> (Logger, Mutex<Guard>) {
-        let (log, guard) = Logger::builder()
+    fn build(path: &Path) -> (Logger, Guard) {
+        Logger::builder()
             .sink(sink::File::append(path).expect("open the log file"))
             .overflow(Overflow::Block)
             .build()
-            .expect("build the logger");
-        (log, Mutex::new(guard))
+            .expect("build the logger")
+    }
+
+    /// Takes the guard out of its slot and shuts the logger down (once).
+    fn shutdown(slot: &Mutex<Option<Guard>>) -> Result<(), logjet::Error> {
+        slot.lock().expect("guard").take().map_or(Ok(()), Guard::shutdown)
     }
 
     pub struct Logjet {
         log: Logger,
-        guard: Mutex<Guard>,
+        guard: Mutex<Option<Guard>>,
     }
 
     impl Logjet {
         pub fn setup(path: &Path) -> Logjet {
             let (log, guard) = build(path);
-            Logjet { log, guard }
+            Logjet { log, guard: Mutex::new(Some(guard)) }
         }
     }
 
     impl Peer for Logjet {
         #[inline]
-        fn log(&self, n: u64) {
+        fn log(&self, r: &Request) {
             logjet::info!(
                 self.log,
                 "request handled",
-                method = "GET",
-                path = "/api/v1/users/12345",
-                status = 200,
-                latency_ms = 3.25,
-                cached = false,
-                request_id = n
+                method = r.method,
+                path = r.path,
+                status = r.status,
+                latency_ms = r.latency_ms,
+                cached = r.cached,
+                request_id = r.request_id
             );
         }
 
         fn finish(self) {
             drop(self.log);
-            let guard = self.guard.into_inner().expect("guard");
-            guard.shutdown().expect("logjet shutdown");
+            shutdown(&self.guard).expect("logjet shutdown");
+        }
+
+        fn flush(&self) -> bool {
+            self.log.flush().expect("logjet flush");
+            true
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            logjet::fatal!(self.log, "shutting down", marker = marker);
+            true
         }
     }
 
     pub struct LogjetTracing {
-        guard: Mutex<Guard>,
+        guard: Mutex<Option<Guard>>,
     }
 
     impl LogjetTracing {
@@ -296,35 +423,58 @@ mod logjet_peer {
                 tracing_subscriber::registry().with(logjet::TracingLayer::new(&log)),
             )
             .expect("set the global subscriber");
-            LogjetTracing { guard }
+            LogjetTracing { guard: Mutex::new(Some(guard)) }
         }
     }
 
     impl Peer for LogjetTracing {
         #[inline]
-        fn log(&self, n: u64) {
-            super::tracing_event(n);
+        fn log(&self, r: &Request) {
+            super::tracing_event(r);
         }
 
         fn finish(self) {
-            let guard = self.guard.into_inner().expect("guard");
-            guard.shutdown().expect("logjet shutdown");
+            shutdown(&self.guard).expect("logjet shutdown");
+        }
+
+        fn flush(&self) -> bool {
+            let guard = self.guard.lock().expect("guard");
+            guard.as_ref().expect("not shut down").flush().expect("logjet flush");
+            true
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            super::tracing_fatal(marker);
+            // Its end-of-process call, bounded by the shutdown timeout; what
+            // it could not write is reported, not our concern here.
+            let _ = shutdown(&self.guard);
+            true
         }
     }
 }
 
 /// The same event for both tracing peers.
 #[inline]
-fn tracing_event(n: u64) {
+fn tracing_event(r: &Request) {
     tracing::info!(
-        method = "GET",
-        path = "/api/v1/users/12345",
-        status = 200,
-        latency_ms = 3.25,
-        cached = false,
-        request_id = n,
+        method = r.method,
+        path = r.path,
+        status = r.status,
+        latency_ms = r.latency_ms,
+        cached = r.cached,
+        request_id = r.request_id,
         "request handled"
     );
+}
+
+/// The last record of both tracing peers, at tracing's highest level.
+fn tracing_fatal(marker: &str) {
+    tracing::error!(marker, "shutting down");
+}
+
+/// Takes the guard out of its slot and drops it (its drop flushes); once.
+fn drop_guard<G>(slot: &std::sync::Mutex<Option<G>>) {
+    drop(slot.lock().expect("guard").take());
 }
 
 mod tracing_peer {
@@ -333,7 +483,7 @@ mod tracing_peer {
     use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 
     pub struct TracingJson {
-        guard: Mutex<WorkerGuard>,
+        guard: Mutex<Option<WorkerGuard>>,
     }
 
     impl TracingJson {
@@ -342,20 +492,26 @@ mod tracing_peer {
             let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(file);
             let subscriber = tracing_subscriber::fmt().json().with_writer(writer).finish();
             tracing::subscriber::set_global_default(subscriber).expect("set the global subscriber");
-            TracingJson { guard: Mutex::new(guard) }
+            TracingJson { guard: Mutex::new(Some(guard)) }
         }
     }
 
     impl Peer for TracingJson {
         #[inline]
-        fn log(&self, n: u64) {
-            super::tracing_event(n);
+        fn log(&self, r: &Request) {
+            super::tracing_event(r);
         }
 
         fn finish(self) {
             // Dropping the guard sends Shutdown and waits (up to 1 s) for the
             // worker to write and flush everything before it.
-            drop(self.guard);
+            drop_guard(&self.guard);
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            super::tracing_fatal(marker);
+            drop_guard(&self.guard);
+            true
         }
     }
 }
@@ -367,7 +523,7 @@ mod slog_peer {
 
     pub struct Slog {
         log: slog::Logger,
-        guard: Mutex<slog_async::AsyncGuard>,
+        guard: Mutex<Option<slog_async::AsyncGuard>>,
     }
 
     fn level_number(l: slog::Level) -> u64 {
@@ -398,27 +554,38 @@ mod slog_peer {
             let (drain, guard) =
                 slog_async::Async::new(json).overflow_strategy(slog_async::OverflowStrategy::Block).build_with_guard();
             let log = slog::Logger::root(drain.fuse(), o!());
-            Slog { log, guard: Mutex::new(guard) }
+            Slog { log, guard: Mutex::new(Some(guard)) }
         }
     }
 
     impl Peer for Slog {
         #[inline]
-        fn log(&self, n: u64) {
+        fn log(&self, r: &Request) {
             slog::info!(self.log, "request handled";
-                "method" => "GET",
-                "path" => "/api/v1/users/12345",
-                "status" => 200,
-                "latency_ms" => 3.25,
-                "cached" => false,
-                "request_id" => n);
+                "method" => r.method,
+                "path" => r.path,
+                "status" => r.status,
+                "latency_ms" => r.latency_ms,
+                "cached" => r.cached,
+                "request_id" => r.request_id);
         }
 
         fn finish(self) {
             drop(self.log);
             // Sends Finish and joins the worker, which drops the drain and
             // so flushes the BufWriter.
-            drop(self.guard);
+            drop_guard(&self.guard);
+        }
+
+        fn flush(&self) -> bool {
+            // `NotSupported` through slog-async 2.8: n/a.
+            self.log.flush().is_ok()
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            slog::crit!(self.log, "shutting down"; "marker" => marker);
+            drop_guard(&self.guard);
+            true
         }
     }
 }
@@ -432,6 +599,12 @@ fn log_level_number(l: log::Level) -> u64 {
         log::Level::Debug => 20,
         log::Level::Trace => 10,
     }
+}
+
+/// `log`'s flush, for both peers behind the `log` facade (each waits).
+fn log_flush() -> bool {
+    log::logger().flush();
+    true
 }
 
 mod ftlog_peer {
@@ -482,7 +655,7 @@ mod ftlog_peer {
     }
 
     struct JsonLines {
-        /// `","level":`
+        /// `"pid":P,"hostname":"H"`
         pid_host: String,
     }
 
@@ -532,14 +705,14 @@ mod ftlog_peer {
 
     impl Peer for Ftlog {
         #[inline]
-        fn log(&self, n: u64) {
+        fn log(&self, r: &Request) {
             log::info!(
-                method = "GET",
-                path = "/api/v1/users/12345",
-                status = 200,
-                latency_ms = 3.25,
-                cached = false,
-                request_id = n;
+                method = r.method,
+                path = r.path,
+                status = r.status,
+                latency_ms = r.latency_ms,
+                cached = r.cached,
+                request_id = r.request_id;
                 "request handled"
             );
         }
@@ -547,6 +720,15 @@ mod ftlog_peer {
         fn finish(self) {
             // The guard's drop sends Flush and waits for the logger thread.
             drop(self.guard);
+        }
+
+        fn flush(&self) -> bool {
+            log_flush()
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            log::error!(marker = marker; "shutting down");
+            log_flush()
         }
     }
 }
@@ -592,16 +774,15 @@ mod fast_log_peer {
 
     impl Peer for FastLog {
         #[inline]
-        fn log(&self, n: u64) {
+        fn log(&self, r: &Request) {
             log::info!(
-                "\"method\":\"{}\",\"path\":\"{}\",\"status\":{},\"latency_ms\":{},\"cached\":{},\"request_id\":{},\"msg\":\"{}\"",
-                "GET",
-                "/api/v1/users/12345",
-                200,
-                3.25,
-                false,
-                n,
-                "request handled"
+                "\"method\":{},\"path\":{},\"status\":{},\"latency_ms\":{},\"cached\":{},\"request_id\":{},\"msg\":\"request handled\"",
+                JsonStr(r.method),
+                JsonStr(r.path),
+                r.status,
+                r.latency_ms,
+                r.cached,
+                r.request_id
             );
         }
 
@@ -610,18 +791,29 @@ mod fast_log_peer {
             // appender and waits until it has written and flushed.
             log::logger().flush();
         }
+
+        fn flush(&self) -> bool {
+            log_flush()
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            log::error!("\"marker\":{},\"msg\":\"shutting down\"", JsonStr(marker));
+            log_flush()
+        }
     }
 }
 
 mod spdlog_peer {
     use super::*;
     use spdlog::formatter::JsonFormatter;
-    use spdlog::sink::{AsyncPoolSink, FileSink, OverflowPolicy};
+    use spdlog::sink::{AsyncPoolSink, FileSink, OverflowPolicy, Sink as _};
     use spdlog::{Logger, ThreadPool};
     use std::sync::Arc;
 
     pub struct Spdlog {
         logger: Logger,
+        /// The logger's sink, for the exit flush under load.
+        sink: Arc<AsyncPoolSink>,
     }
 
     impl Spdlog {
@@ -635,29 +827,36 @@ mod spdlog_peer {
                 .thread_pool(pool)
                 .build_arc()
                 .expect("async pool sink");
-            let logger = Logger::builder().sink(sink).build().expect("logger");
-            Spdlog { logger }
+            let logger = Logger::builder().sink(sink.clone()).build().expect("logger");
+            Spdlog { logger, sink }
         }
     }
 
     impl Peer for Spdlog {
         #[inline]
-        fn log(&self, n: u64) {
+        fn log(&self, r: &Request) {
             spdlog::info!(logger: self.logger, "request handled", kv: {
-                method = "GET",
-                path = "/api/v1/users/12345",
-                status = 200,
-                latency_ms = 3.25,
-                cached = false,
-                request_id = n
+                method = r.method,
+                path = r.path,
+                status = r.status,
+                latency_ms = r.latency_ms,
+                cached = r.cached,
+                request_id = r.request_id
             });
         }
 
         fn finish(self) {
             self.logger.flush();
-            // The last reference to the pool: its drop processes the queued
+            // The last references to the pool: its drop processes the queued
             // tasks and joins the thread; the file sink flushes on drop.
-            drop(self.logger);
+            drop(self);
+        }
+
+        fn fatal(&self, marker: &str) -> bool {
+            spdlog::critical!(logger: self.logger, "shutting down", kv: { marker });
+            // Flush errors go to spdlog's error handler, as at exit.
+            let _ = self.sink.flush_on_exit();
+            true
         }
     }
 }

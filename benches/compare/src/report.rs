@@ -1,8 +1,10 @@
 //! Markdown tables and the machine description.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use crate::harness::{Mode, Sample};
+use crate::harness::{Fatal, Mode, Sample};
+use crate::load::{patience, FLUSHES};
 use crate::peers::BASELINE;
 
 /// The samples of one (mode, peer): one slot per run, `Err` when the child
@@ -14,6 +16,8 @@ pub struct Results {
     pub records: u64,
     pub runs: usize,
     pub period_ns: u64,
+    /// How long each under-load run lasted (at least).
+    pub load: Duration,
     pub table: Vec<(Mode, Vec<(String, Runs)>)>,
 }
 
@@ -96,21 +100,47 @@ fn ratio(runs: &Runs, base: Option<&Runs>, f: impl Fn(&Sample) -> f64) -> Option
     Stat::of(v)
 }
 
-fn verdict(runs: &Runs, peer: &str) -> String {
+/// `ok` (`ok_word`) when every run succeeded, else how many failed.
+fn verdict(runs: &Runs, ok_word: &str) -> String {
     let failed = runs.iter().filter(|r| r.is_err()).count();
     if failed == 0 {
-        if peer == "baseline-const" {
-            "ok (count)".into()
-        } else {
-            "ok".into()
-        }
+        ok_word.into()
     } else {
         format!("FAIL {failed}/{}", runs.len())
     }
 }
 
+/// What the verification checked of `peer`'s file.
+fn verified(peer: &str) -> &'static str {
+    if peer == "baseline-const" {
+        "ok (count)"
+    } else {
+        "ok"
+    }
+}
+
+/// All tables, with headings.
+pub fn tables(r: &Results) -> String {
+    let mut s = format!(
+        "{} records per run; cells: median (min–max) of {} runs; ratios per run against {}, then the median.\n",
+        thousands(r.records as f64),
+        r.runs,
+        BASELINE
+    );
+    let order = [Mode::Tput1, Mode::Full, Mode::Paced, Mode::Tput2];
+    for mode in order {
+        if r.table.iter().any(|(m, _)| *m == mode) {
+            s.push_str(&format!("\n### {}\n\n{}", heading(mode, r), table(mode, r)));
+        }
+    }
+    if r.table.iter().any(|(m, _)| m.load_producers().is_some()) {
+        s.push_str(&format!("\n### {}\n\n{}", load_heading(r), load_table(r)));
+    }
+    s
+}
+
 /// The heading of a mode's table.
-pub fn heading(mode: Mode, r: &Results) -> String {
+fn heading(mode: Mode, r: &Results) -> String {
     match mode {
         Mode::Tput1 => "A. Throughput, 1 producer (first call → file complete), CPU and peak RSS".into(),
         Mode::Tput2 => {
@@ -121,11 +151,13 @@ pub fn heading(mode: Mode, r: &Results) -> String {
             "B2. Caller latency per log call, paced (1 call every {} ns), 1 producer (ns, timer overhead subtracted)",
             r.period_ns
         ),
+        // One table for all load modes.
+        Mode::Load2 | Mode::Load4 => load_heading(r),
     }
 }
 
 /// The table of one mode.
-pub fn table(mode: Mode, r: &Results) -> String {
+fn table(mode: Mode, r: &Results) -> String {
     let n = r.records as f64;
     let base = r.runs_of(mode, BASELINE);
     let mut t = String::new();
@@ -158,7 +190,7 @@ pub fn table(mode: Mode, r: &Results) -> String {
                 median_cell(ratio(runs, base, |s| s.q[2]), 2),
                 cell(stat(runs, |s| s.wall), Some(3)),
                 median_cell(stat(runs, |s| s.bg_cores), 2),
-                verdict(runs, peer),
+                verdict(runs, verified(peer)),
             );
         }
     } else {
@@ -182,7 +214,128 @@ pub fn table(mode: Mode, r: &Results) -> String {
                 median_cell(stat(runs, |s| s.nvcsw / n), 3),
                 cell(stat(runs, |s| s.rss_kib / 1024.0), Some(1)),
                 median_cell(stat(runs, |s| s.bg_cores), 2),
-                verdict(runs, peer),
+                verdict(runs, verified(peer)),
+            );
+        }
+    }
+    t
+}
+
+/// The heading of the under-load table.
+fn load_heading(r: &Results) -> String {
+    let producers: Vec<String> =
+        r.table.iter().filter_map(|(m, _)| m.load_producers()).map(|p| p.to_string()).collect();
+    format!(
+        "D. Under load: {} producer threads at full speed for {:.1} s, flushes meanwhile, then a fatal record and exit",
+        producers.join(" and "),
+        r.load.as_secs_f64()
+    )
+}
+
+/// The longest flush of one sample: ms (`≥` when it had not returned), or
+/// `n/a`.
+pub fn flush_ms(s: &Sample) -> String {
+    if s.flush.is_nan() {
+        "n/a".into()
+    } else {
+        format!("{}{:.1} ms", if s.flush_open > 0.0 { "≥ " } else { "" }, s.flush / 1e6)
+    }
+}
+
+/// The flush column: ms, `≥` when a flush had not returned at the report,
+/// `n/a` when the peer has no flush that waits.
+fn flush_cell(runs: &Runs) -> String {
+    let ok = oks(runs);
+    let flushes: Vec<f64> = ok.iter().map(|s| s.flush).filter(|f| !f.is_nan()).collect();
+    if flushes.is_empty() && !ok.is_empty() {
+        return "n/a".into();
+    }
+    let open = if ok.iter().any(|s| s.flush_open > 0.0) { "≥ " } else { "" };
+    format!("{open}{}", cell(Stat::of(flushes.iter().map(|f| f / 1e6).collect()), Some(1)))
+}
+
+/// The fatal record's fate in one word.
+pub fn fatal_word(f: Fatal) -> &'static str {
+    match f {
+        Fatal::NotSent => "n/a",
+        Fatal::Sent => "no",
+        Fatal::Arrived => "yes",
+        Fatal::Hung => "hung",
+    }
+}
+
+/// The fatal column: the word when every run agrees, else each word with
+/// its count of runs.
+fn fatal_cell(runs: &Runs) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for word in oks(runs).into_iter().map(|s| fatal_word(s.fatal)) {
+        match counts.iter_mut().find(|(w, _)| *w == word) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((word, 1)),
+        }
+    }
+    match counts.as_slice() {
+        [] => "–".into(),
+        [(word, _)] => word.to_string(),
+        _ => counts.iter().map(|(w, n)| format!("{w} ×{n}")).collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// The under-load table: one row per peer and number of producers, after a
+/// sentence on each column.
+fn load_table(r: &Results) -> String {
+    let spacing = r.load / (FLUSHES + 1);
+    let mut t = format!(
+        "Each peer as configured above (lossless, blocking when full). Each child logs for the given time, waits \
+         up to {patience:.1} s more for a flush still running, reports, then logs its fatal record and ends itself \
+         with `std::process::exit`, the load still running. What flush and fatal are for each peer: see \"Under \
+         load\" in the peer list.\n\n\
+         - **k rec/s**: calls that returned, all producers together, per second from the start to the report.\n\
+         - **min share %** / **max share %**: the records of the producer with the fewest / the most, as a share of \
+         all (a fair logger gives each 1/N; near 0: a starved producer). **max ÷ min**: their ratio (∞: a producer \
+         got no record through).\n\
+         - **longest call ms**: the longest single log call over all producers, wall clock around each call \
+         (preemption on a busy machine included; a call still blocked at the report counts with its time so far).\n\
+         - **worst flush ms**: the longest of {FLUSHES} flushes a separate thread makes, one every {spacing} ms, \
+         while the producers go on (≥: a flush still running at the report, with its time so far; n/a: the peer has \
+         no flush that waits).\n\
+         - **fatal arrived**: one record at the peer's highest level with a unique marker, then the peer's flush (or \
+         guard drop, or shutdown), then `std::process::exit`; the parent looks for the marker in the file: yes / no \
+         (n/a: the peer has no such record; hung: the call had not returned after {patience:.1} s, or the child was \
+         killed after `--timeout`).\n\
+         - **bg cores**: as in the other tables; **runs**: ok, or how many runs failed.\n\n",
+        patience = patience(r.load).as_secs_f64(),
+        spacing = spacing.as_millis()
+    );
+    let _ = writeln!(
+        t,
+        "| peer | producers | k rec/s | min share % | max share % | max ÷ min | longest call ms | worst flush ms | fatal arrived | bg cores | runs |"
+    );
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let modes: Vec<(usize, &Vec<(String, Runs)>)> =
+        r.table.iter().filter_map(|(m, rows)| Some((m.load_producers()?, rows))).collect();
+    let peers = modes.first().map_or(&[][..], |(_, rows)| rows.as_slice());
+    for (peer, _) in peers {
+        for (producers, rows) in &modes {
+            let Some((_, runs)) = rows.iter().find(|(p, _)| p == peer) else { continue };
+            let flush = flush_cell(runs);
+            let spread = stat(runs, |s| s.share_max / s.share_min).map_or("–".into(), |s| {
+                if s.median.is_finite() {
+                    format!("{:.2}", s.median)
+                } else {
+                    "∞".into()
+                }
+            });
+            let _ = writeln!(
+                t,
+                "| {peer} | {producers} | {} | {} | {} | {spread} | {} | {flush} | {} | {} | {} |",
+                cell(stat(runs, |s| s.logged / s.wall / 1e3), None),
+                median_cell(stat(runs, |s| s.share_min * 100.0), 1),
+                median_cell(stat(runs, |s| s.share_max * 100.0), 1),
+                cell(stat(runs, |s| s.max / 1e6), Some(2)),
+                fatal_cell(runs),
+                median_cell(stat(runs, |s| s.bg_cores), 2),
+                verdict(runs, "ok"),
             );
         }
     }
