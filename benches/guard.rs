@@ -13,7 +13,11 @@
 //!
 //! 1. instructions per record on the calling thread and on the writer
 //!    thread, counted by callgrind when `valgrind` is installed: stable to
-//!    about 1% from run to run, so the number to compare between changes;
+//!    about 1% from run to run, so the number to compare between changes.
+//!    Counted twice: with callers that only capture (the writer formats;
+//!    `LOGJET_CALLER_FORMAT=off`) and with callers that format their own
+//!    records, as they do while the writer is behind
+//!    (`LOGJET_CALLER_FORMAT=always`);
 //! 2. throughput (first call until the file is complete), median of 3;
 //! 3. caller latency at full speed, p50 / p99 / p99.9 (timer cost
 //!    subtracted).
@@ -53,7 +57,8 @@ fn main() {
     }
     let records = get("--records", 300_000);
     println!("logjet guard: numbers to compare between changes (not a test; the machine is noisy)\n");
-    instructions(records.min(100_000));
+    instructions(records.min(100_000), "off", "the writer formats");
+    instructions(records.min(100_000), "always", "callers format their own records, as when the writer is behind");
     throughput(records);
     latency(records);
 }
@@ -78,11 +83,12 @@ fn verify(path: &Path, records: u64) {
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
-fn instructions(records: u64) {
+fn instructions(records: u64, caller_format: &str, what: &str) {
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir().join(format!("logjet-guard-cg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = Command::new("valgrind")
+        .env("LOGJET_CALLER_FORMAT", caller_format)
         .arg("--tool=callgrind")
         .arg("--separate-threads=yes")
         .arg(format!("--callgrind-out-file={}/cg.out", dir.display()))
@@ -99,15 +105,15 @@ fn instructions(records: u64) {
                 let total = total.unwrap_or(f64::NAN) / records as f64;
                 if text.contains("logjet::output::OutputThread::run") {
                     output = total;
-                } else if text.contains("logjet::worker::Worker::run") {
+                } else if text.contains("logjet::writer::Writer::run") {
                     writer = total;
                 } else {
                     caller = total;
                 }
             }
-            println!("instructions per record (callgrind, {records} records; includes thread start-up):");
+            println!("instructions per record, {what} (callgrind, {records} records; includes thread start-up):");
             println!("  caller {caller:.0}");
-            println!("  writer {writer:.0} (decode and format)");
+            println!("  writer {writer:.0} (merge, then decode and format or copy the line)");
             println!("  output {output:.0} (write(2) calls; the kernel's work is not counted)\n");
         }
         Ok(o) => println!("instructions: callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),

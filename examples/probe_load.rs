@@ -15,7 +15,14 @@ fn main() {
             let mut longest = 0u128;
             while !stop.load(Ordering::Relaxed) {
                 let s = Instant::now();
-                logjet::info!(log, "request handled", method = std::hint::black_box("GET"), status = std::hint::black_box(200), t = t, request_id = n);
+                logjet::info!(
+                    log,
+                    "request handled",
+                    method = std::hint::black_box("GET"),
+                    status = std::hint::black_box(200),
+                    t = t,
+                    request_id = n
+                );
                 longest = longest.max(s.elapsed().as_nanos());
                 n += 1;
             }

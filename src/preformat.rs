@@ -11,8 +11,9 @@
 //! time, flushes and the accounting are unchanged.
 //!
 //! This applies when every sink takes NDJSON (the formats of the console
-//! and syslog sinks stay on the writer). `LOGJET_CALLER_FORMAT=off` turns
-//! it off, for measurements.
+//! and syslog sinks stay on the writer). For measurements,
+//! `LOGJET_CALLER_FORMAT=off` turns it off and `LOGJET_CALLER_FORMAT=always`
+//! makes every caller format every record.
 
 use std::sync::atomic::Ordering;
 
@@ -28,15 +29,18 @@ use crate::sync::lock;
 pub(crate) struct Preformat {
     /// The writer's line format, copied once per thread.
     template: JsonFormat,
+    /// Callers format every record, behind or not (for measurements).
+    pub(crate) always: bool,
 }
 
 impl Preformat {
     /// `None` when the environment turns caller formatting off.
     pub(crate) fn new(template: JsonFormat) -> Option<Preformat> {
-        if std::env::var("LOGJET_CALLER_FORMAT").is_ok_and(|v| v == "off") {
+        let mode = std::env::var("LOGJET_CALLER_FORMAT").unwrap_or_default();
+        if mode == "off" {
             return None;
         }
-        Some(Preformat { template })
+        Some(Preformat { template, always: mode == "always" })
     }
 
     /// Formats `rec` and queues the line. Returns false when it could not

@@ -118,7 +118,7 @@ impl Core {
             };
             let (_, producer, mine) = all.get_mut(i)?;
             if let Some(pre) = &self.preformat {
-                if producer.behind() && pre.push(&self.shared, producer, mine, rec) {
+                if (pre.always || producer.behind()) && pre.push(&self.shared, producer, mine, rec) {
                     return Some(true);
                 }
             }
