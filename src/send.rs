@@ -78,10 +78,13 @@ pub(crate) struct Core {
     pub(crate) log_bridge: AtomicBool,
 }
 
+/// This thread's queue for one logger: (logger id, producer, the line
+/// format once the thread formatted a record of its own).
+type Mine = (u64, Producer, Option<Box<LineFormat>>);
+
 thread_local! {
-    /// This thread's queue for each logger it logs through: (logger id,
-    /// producer, the line format once the thread formatted a record).
-    static PRODUCERS: RefCell<Vec<(u64, Producer, Option<Box<LineFormat>>)>> = const { RefCell::new(Vec::new()) };
+    /// This thread's queue for each logger it logs through.
+    static PRODUCERS: RefCell<Vec<Mine>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What a push into this thread's queue came to.
@@ -138,7 +141,7 @@ impl Core {
     /// loggers that are gone). Returns its index.
     #[cold]
     #[inline(never)]
-    fn register(&self, all: &mut Vec<(u64, Producer, Option<Box<LineFormat>>)>) -> usize {
+    fn register(&self, all: &mut Vec<Mine>) -> usize {
         all.retain(|(_, p, _)| !p.queue.is_orphaned());
         let (queue, producer) = Queue::new(self.queue_words);
         self.shared.add_queue(queue);
