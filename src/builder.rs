@@ -241,7 +241,8 @@ impl Builder {
         // flushes, shutdowns and the records of threads that cannot use
         // their queue (exiting threads).
         let (tx, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
-        let shared = Arc::new(Shared::new(self.capacity));
+        let queue_words = self.capacity.saturating_mul(WORDS_PER_RECORD);
+        let shared = Arc::new(Shared::new(self.capacity, queue_words));
         let worker =
             Writer::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock).map_err(Error::spawn)?;
         // Detached: the thread ends by itself once every handle is gone.
@@ -253,7 +254,7 @@ impl Builder {
 
         let core = Arc::new(Core {
             id: next_logger_id(),
-            queue_words: self.capacity.saturating_mul(WORDS_PER_RECORD),
+
             threshold: AtomicU8::new((self.level as u8).max(floor)),
             level: AtomicU8::new(self.level as u8),
             floor,

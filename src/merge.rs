@@ -109,10 +109,15 @@ impl Merge {
     /// entries past them.
     pub(crate) fn refresh_queues(&mut self, force: bool) {
         let gen = self.shared.queues_gen();
-        let keep: Vec<bool> = self.slots.iter_mut().map(|s| !s.consumer.finished()).collect();
-        if !force && gen == self.seen_gen && keep.iter().all(|k| *k) {
+        if gen != self.seen_gen {
+            // Threads are starting to log: have queues ready for the next.
+            self.shared.spares.refill();
+        }
+        let all_alive = self.slots.iter_mut().all(|s| !s.consumer.finished());
+        if !force && gen == self.seen_gen && all_alive {
             return;
         }
+        let keep: Vec<bool> = self.slots.iter_mut().map(|s| !s.consumer.finished()).collect();
         self.seen_gen = gen;
         let slots = &mut self.slots;
         self.shared.with_queues(|queues| {

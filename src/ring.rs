@@ -53,6 +53,7 @@ use crate::level::Level;
 use crate::record::{Capture, RecordRef};
 use crate::sync::lock;
 pub(crate) use crate::tunables::INITIAL_RING_WORDS;
+use crate::tunables::SPARE_QUEUES;
 
 const KIND_RECORD: u64 = 0;
 const KIND_PAD: u64 = 1;
@@ -153,6 +154,43 @@ impl Queue {
 
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Queues made in advance by the writer thread for threads that log their
+/// first record: taking one is a lock and a pop, where making one costs an
+/// allocation and the page faults of its first ring on the caller.
+pub(crate) struct Spares {
+    max_words: usize,
+    ready: Mutex<Vec<(Arc<Queue>, Producer)>>,
+}
+
+impl Spares {
+    /// Spares for queues that grow up to `max_words`.
+    pub(crate) fn new(max_words: usize) -> Spares {
+        Spares { max_words, ready: Mutex::new(Vec::with_capacity(SPARE_QUEUES)) }
+    }
+
+    /// A new queue: a spare when there is one, else made now. The flag
+    /// says the spares run low (the writer should make more).
+    pub(crate) fn take(&self) -> ((Arc<Queue>, Producer), bool) {
+        let (spare, left) = {
+            let mut ready = lock(&self.ready);
+            (ready.pop(), ready.len())
+        };
+        let low = left < SPARE_QUEUES / 2;
+        match spare {
+            Some(q) => (q, low),
+            None => (Queue::new(self.max_words), low),
+        }
+    }
+
+    /// Makes spares until there are [`SPARE_QUEUES`] (on the writer thread).
+    pub(crate) fn refill(&self) {
+        while lock(&self.ready).len() < SPARE_QUEUES {
+            let q = Queue::new(self.max_words);
+            lock(&self.ready).push(q);
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::filter::Namespaces;
 use crate::preformat::{LineFormat, Preformat};
 use crate::record::Record;
 use crate::report::on_logjet_thread;
-use crate::ring::{Producer, Queue};
+use crate::ring::Producer;
 use crate::shared::Shared;
 use crate::tunables::{BLOCK_PAUSE_MAX, BLOCK_PAUSE_MIN};
 
@@ -48,8 +48,6 @@ pub enum Overflow {
 pub(crate) struct Core {
     /// Identifies the logger in each thread's list of queues.
     pub(crate) id: u64,
-    /// The most each thread's queue grows to, in 8-byte words.
-    pub(crate) queue_words: usize,
     /// The lowest level number a record needs to be queued: the larger of
     /// the configured level and the lowest level any sink takes.
     pub(crate) threshold: AtomicU8,
@@ -143,9 +141,12 @@ impl Core {
     #[inline(never)]
     fn register(&self, all: &mut Vec<Mine>) -> usize {
         all.retain(|(_, p, _)| !p.queue.is_orphaned());
-        let (queue, producer) = Queue::new(self.queue_words);
+        let ((queue, producer), low) = self.shared.spares.take();
         self.shared.add_queue(queue);
         all.push((self.id, producer, None));
+        if low {
+            self.shared.unpark();
+        }
         all.len() - 1
     }
 

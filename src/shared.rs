@@ -28,7 +28,7 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 
 use crate::report::report;
-use crate::ring::Queue;
+use crate::ring::{Queue, Spares};
 use crate::stats::Stats;
 use crate::sync::lock;
 
@@ -66,6 +66,8 @@ pub(crate) struct Shared {
     late_warned: AtomicBool,
     /// Every thread's queue, for the writer and for flush snapshots.
     queues: Mutex<Vec<Arc<Queue>>>,
+    /// Queues made in advance for threads that start logging.
+    pub(crate) spares: Spares,
     /// Changes whenever a queue is added.
     queues_gen: AtomicU64,
     /// The writer thread has exited: nothing will be read any more.
@@ -80,7 +82,8 @@ pub(crate) struct Shared {
 pub(crate) type Snapshot = Vec<(Arc<Queue>, usize)>;
 
 impl Shared {
-    pub(crate) fn new(capacity: usize) -> Shared {
+    /// Shared state for queues that grow up to `queue_words` words.
+    pub(crate) fn new(capacity: usize, queue_words: usize) -> Shared {
         Shared {
             parked: CachePadded::new(AtomicBool::new(false)),
             nudged: CachePadded::new(AtomicBool::new(false)),
@@ -92,6 +95,7 @@ impl Shared {
             deadline: Mutex::new(None),
             late_warned: AtomicBool::new(false),
             queues: Mutex::new(Vec::new()),
+            spares: Spares::new(queue_words),
             queues_gen: AtomicU64::new(0),
             writer_gone: AtomicBool::new(false),
             clock: Mutex::new(None),

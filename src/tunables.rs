@@ -26,6 +26,13 @@ pub(crate) const WORDS_PER_RECORD: usize = 16;
 /// `capacity × WORDS_PER_RECORD` words.
 pub(crate) const INITIAL_RING_WORDS: usize = 1024;
 
+/// Queues the writer keeps made in advance (allocated and touched on its
+/// own thread: 8 KiB each), so that a thread's first record takes one
+/// instead of allocating and page-faulting a ring on the caller (about
+/// 10 µs in a VM). A thread that takes one of the last half wakes the
+/// writer to make more, so a burst of new threads rarely finds none.
+pub(crate) const SPARE_QUEUES: usize = 16;
+
 /// A caller waiting for room (`Overflow::Block`) sleeps this long first,
 /// doubling up to [`BLOCK_PAUSE_MAX`] while it keeps waiting.
 pub(crate) const BLOCK_PAUSE_MIN: Duration = Duration::from_micros(1);

@@ -211,6 +211,7 @@ impl Writer {
 
     pub(crate) fn run(mut self) {
         mark_logjet_thread();
+        self.shared.spares.refill();
         // A bug in logjet must not leave callers waiting on a dead queue:
         // after a panic the writer closes and goes on counting and answering.
         while let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run_loop())) {
