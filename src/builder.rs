@@ -243,12 +243,12 @@ impl Builder {
         let (tx, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
         let queue_words = self.capacity.saturating_mul(WORDS_PER_RECORD);
         let shared = Arc::new(Shared::new(self.capacity, queue_words));
-        let worker =
+        let writer =
             Writer::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock).map_err(Error::spawn)?;
         // Detached: the thread ends by itself once every handle is gone.
         let handle = std::thread::Builder::new()
             .name("logjet-writer".into())
-            .spawn(move || worker.run())
+            .spawn(move || writer.run())
             .map_err(Error::spawn)?;
         let _ = shared.writer.set(handle.thread().clone());
 
