@@ -26,7 +26,7 @@ use crate::writer::Writer;
 /// |---|---|
 /// | [`level`](Builder::level) | `Info` |
 /// | [`sink`](Builder::sink) | [`sink::Stdout`](crate::sink::Stdout) when none is given |
-/// | [`capacity`](Builder::capacity) | 16,384 records per logging thread (2 MiB each) |
+/// | [`capacity`](Builder::capacity) | 16,384 records: the most a logging thread's queue grows to (2 MiB; it starts at 8 KiB) |
 /// | [`overflow`](Builder::overflow) | [`Overflow::Block`] |
 /// | [`time`](Builder::time) | [`TimeFormat::EpochMillis`] |
 /// | [`pid`](Builder::pid), [`hostname`](Builder::hostname) | written |
@@ -112,21 +112,23 @@ impl Builder {
         self
     }
 
-    /// The size of each logging thread's queue, in records (default
+    /// The most each logging thread's queue grows to, in records (default
     /// 16,384).
     ///
-    /// Every thread that logs through the logger gets its own queue of
-    /// `capacity × 128` bytes (rounded up to a power of two), allocated at
-    /// that thread's first record: 2 MiB per logging thread at the default,
-    /// so 64 logging threads take 128 MiB. A queue holds about `capacity`
-    /// records of 128 bytes (a record with a handful of fields takes 100 to
-    /// 150 bytes), more when they are smaller, fewer when they are larger;
-    /// a record larger than a quarter of the queue waits in a side queue,
-    /// allocated for it, keeping its place. A service with many logging
-    /// threads may lower the capacity; raise it when one thread's bursts or
+    /// Every thread that logs through the logger gets its own queue at its
+    /// first record: an 8 KiB ring, which doubles whenever it fills, up to
+    /// `capacity × 128` bytes (rounded up to a power of two): 2 MiB at the
+    /// default. A thread that logs a few records costs 8 KiB; a queue grows
+    /// only while its thread logs faster than the writer takes its records.
+    /// A full-grown queue holds about `capacity` records of 128 bytes (a
+    /// record with a handful of fields takes 100 to 150 bytes), more when
+    /// they are smaller, fewer when they are larger; a record larger than a
+    /// quarter of the largest ring waits in a side queue, allocated for it,
+    /// keeping its place. Raise the capacity when one thread's bursts or
     /// the sinks' stalls fill its queue
     /// ([`queue_high_water`](crate::Stats::queue_high_water) reaches the
-    /// capacity).
+    /// capacity); [`Stats::queue_bytes`](crate::Stats::queue_bytes) says
+    /// what the queues hold now.
     pub fn capacity(mut self, records: usize) -> Self {
         self.capacity = records;
         self

@@ -228,3 +228,110 @@ impl Merge {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+    use crate::record::{Capture, Item, Items, Val};
+    use crate::ring::Producer;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared::new(1024, 1024 * 16))
+    }
+
+    fn queue(shared: &Shared) -> Producer {
+        let ((queue, producer), _) = shared.spares.take();
+        shared.add_queue(queue);
+        producer
+    }
+
+    fn push(p: &mut Producer, time: u64) {
+        let mut c = Capture::new(Level::Info, time);
+        c.u64("t", time);
+        assert!(p.push(&c));
+    }
+
+    /// Merges with `due`, returning the times taken.
+    fn take(m: &mut Merge, due: Due) -> Vec<u64> {
+        m.refresh_queues(false);
+        let mut out = Vec::new();
+        m.merge(due, |r| {
+            let Some(Item::Field(_, Val::U64(t), _)) = Items::new(r.items).next() else { panic!() };
+            assert_eq!(t, r.time);
+            out.push(t);
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    const ALL: Due = Due::Aged { before: u64::MAX, now: u64::MAX };
+
+    #[test]
+    fn records_of_several_queues_come_out_oldest_first() {
+        let s = shared();
+        let (mut a, mut b, mut c) = (queue(&s), queue(&s), queue(&s));
+        for t in [1, 4, 5, 9] {
+            push(&mut a, t);
+        }
+        for t in [2, 3, 10] {
+            push(&mut b, t);
+        }
+        for t in [6, 7, 8] {
+            push(&mut c, t);
+        }
+        let mut m = Merge::new(s);
+        assert_eq!(take(&mut m, ALL), (1..=10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn records_younger_than_the_window_wait_unless_their_queue_is_pressed_or_flushed() {
+        let s = shared();
+        let (mut a, mut b) = (queue(&s), queue(&s));
+        for t in [10, 20, 30] {
+            push(&mut a, t);
+        }
+        push(&mut b, 15);
+        let mut m = Merge::new(s.clone());
+        // Captured at or before 20 are due at "now" 100 with a window of 80.
+        assert_eq!(take(&mut m, Due::Aged { before: 20, now: 100 }), vec![10, 15, 20]);
+        assert_eq!(take(&mut m, Due::Aged { before: 20, now: 100 }), Vec::<u64>::new());
+        // A time after "now": the clock stepped back; never held.
+        push(&mut b, 500);
+        assert_eq!(take(&mut m, Due::Aged { before: 20, now: 100 }), vec![500]);
+        // A flush takes what it covers, whatever its time, and no more.
+        let snapshot = s.snapshot();
+        push(&mut a, 40);
+        m.set_flush(&snapshot);
+        assert_eq!(take(&mut m, Due::Flush), vec![30]);
+        assert_eq!(take(&mut m, Due::Aged { before: 40, now: 100 }), vec![40]);
+    }
+
+    #[test]
+    fn a_merge_stops_when_asked_and_goes_on_where_it_stopped() {
+        let s = shared();
+        let (mut a, mut b) = (queue(&s), queue(&s));
+        for t in 0..100 {
+            push(if t % 2 == 0 { &mut a } else { &mut b }, t);
+        }
+        let mut m = Merge::new(s);
+        let mut got = Vec::new();
+        loop {
+            m.refresh_queues(false);
+            let mut n = 0;
+            let merged = m.merge(ALL, |r| {
+                got.push(r.time);
+                n += 1;
+                if n == 7 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            if !merged.stopped {
+                break;
+            }
+        }
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
+    }
+}

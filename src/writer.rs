@@ -387,17 +387,13 @@ impl Writer {
         }
     }
 
-    /// Sleeps until the next poll (a short one when records wait for their
-    /// turn in time order), or deeply (woken by callers) when idle.
+    /// Sleeps until the next poll, or deeply (woken by callers) when idle.
+    /// Records that wait for their turn in time order (`held`) keep the
+    /// writer polling: they go out at the next poll, at most
+    /// [`MAX_POLL`] later.
     fn wait(&mut self, idle: bool, held: bool) {
         let now = Instant::now();
-        if held {
-            self.idle_since = None;
-            thread::park_timeout(self.poll.min(ORDER_WINDOW));
-            self.shared.nudged.store(false, Ordering::Release);
-            return;
-        }
-        if !idle {
+        if !idle || held {
             self.idle_since = None;
         } else if now.duration_since(*self.idle_since.get_or_insert(now)) >= DEEP_AFTER {
             self.shared.parked.store(true, Ordering::SeqCst);

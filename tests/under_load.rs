@@ -50,7 +50,7 @@ const CHILD_BOUND: Duration = Duration::from_secs(60);
 /// below the default queue's capacity, so even a starved thread gets there).
 const READY_AFTER: u64 = 1000;
 /// How many times each child-process test runs; every run must pass.
-const RUNS: usize = 5;
+const RUNS: usize = 20;
 
 /// Set in a child process to the name of the test whose child part it runs.
 const CHILD_ENV: &str = "LOGJET_UNDER_LOAD_CHILD";
