@@ -416,22 +416,28 @@ impl Consumer {
         (self.tail - self.head) * 2 > self.ring.len()
     }
 
-    /// The time of the next record (as of the last refresh), if any.
+    /// The next entry that is not padding (as of the last refresh): its
+    /// index and header word.
     #[inline]
-    pub(crate) fn peek_time(&mut self) -> Option<u64> {
-        let ring = &*self.ring;
+    fn next_entry(&mut self) -> Option<(usize, u64)> {
         loop {
             if self.head >= self.tail {
                 return None;
             }
-            let at = self.head & ring.mask;
-            let header = ring.words[at].load(Ordering::Relaxed);
-            if (header >> 40) & 0xFF == KIND_PAD {
-                self.head += (header & 0xFFFF_FFFF) as usize;
-                continue;
+            let at = self.head & self.ring.mask;
+            let header = self.ring.words[at].load(Ordering::Relaxed);
+            if (header >> 40) & 0xFF != KIND_PAD {
+                return Some((at, header));
             }
-            return Some(ring.words[at + 1].load(Ordering::Relaxed));
+            self.head += (header & 0xFFFF_FFFF) as usize;
         }
+    }
+
+    /// The time of the next record (as of the last refresh), if any.
+    #[inline]
+    pub(crate) fn peek_time(&mut self) -> Option<u64> {
+        let (at, _) = self.next_entry()?;
+        Some(self.ring.words[at + 1].load(Ordering::Relaxed))
     }
 
     /// The time of the next record, looking at the published tail (and
@@ -447,18 +453,10 @@ impl Consumer {
 
     /// The next record (as of the last refresh), if any.
     pub(crate) fn pop(&mut self) -> Option<RecordRef<'_>> {
-        let ring = &*self.ring;
         loop {
-            if self.head >= self.tail {
-                return None;
-            }
-            let at = self.head & ring.mask;
-            let header = ring.words[at].load(Ordering::Relaxed);
+            let (at, header) = self.next_entry()?;
+            let ring = &*self.ring;
             let kind = (header >> 40) & 0xFF;
-            if kind == KIND_PAD {
-                self.head += (header & 0xFFFF_FFFF) as usize;
-                continue;
-            }
             if kind == KIND_BIG {
                 self.head += HEAD_WORDS;
                 let Some(rec) = lock(&ring.big).pop_front() else { continue };

@@ -223,32 +223,42 @@ impl Core {
         }
     }
 
+    /// Makes a control message (flush, shutdown) carrying where every
+    /// thread's queue ends now, and sends it if the channel has room.
+    /// Returns the state to wait on, and the message back when the channel
+    /// is full (the writer has been nudged).
+    fn start_control(&self, make: MakeControl) -> Result<(Arc<FlushState>, Option<Msg>), Error> {
+        if on_logjet_thread() {
+            return Err(Error::from_writer_thread());
+        }
+        let (state, ticket) = FlushState::new();
+        match self.tx.try_send(make(ticket, self.shared.snapshot())) {
+            Ok(()) => Ok((state, None)),
+            Err(TrySendError::Disconnected(_)) => Err(Error::closed()),
+            Err(TrySendError::Full(m)) => {
+                self.shared.nudge();
+                Ok((state, Some(m)))
+            }
+        }
+    }
+
     /// Sends a control message (flush, shutdown) and waits for the answer,
     /// at most `timeout` when one is given. The message carries where every
     /// thread's queue ends now: the writer answers once everything up to
     /// there is on the sinks.
     pub(crate) fn control(&self, make: MakeControl, timeout: Option<Duration>) -> Result<(), Error> {
-        if on_logjet_thread() {
-            return Err(Error::from_writer_thread());
-        }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let (state, ticket) = FlushState::new();
-        let msg = make(ticket, self.shared.snapshot());
-        match self.tx.try_send(msg) {
-            Ok(()) => {}
-            Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
-            Err(TrySendError::Full(m)) => {
-                self.shared.nudge();
-                match deadline {
-                    None => self.tx.send(m).map_err(|_| Error::closed())?,
-                    Some(d) => self.tx.send_deadline(m, d).map_err(|e| {
-                        if e.is_timeout() {
-                            Error::timeout(timeout.unwrap_or_default())
-                        } else {
-                            Error::closed()
-                        }
-                    })?,
-                }
+        let (state, pending) = self.start_control(make)?;
+        if let Some(m) = pending {
+            match deadline {
+                None => self.tx.send(m).map_err(|_| Error::closed())?,
+                Some(d) => self.tx.send_deadline(m, d).map_err(|e| {
+                    if e.is_timeout() {
+                        Error::timeout(timeout.unwrap_or_default())
+                    } else {
+                        Error::closed()
+                    }
+                })?,
             }
         }
         self.shared.unpark();
@@ -261,20 +271,11 @@ impl Core {
     /// blocking pool. Must run inside a tokio runtime.
     #[cfg(feature = "tokio")]
     pub(crate) async fn control_async(self: &Arc<Self>, make: MakeControl) -> Result<(), Error> {
-        if on_logjet_thread() {
-            return Err(Error::from_writer_thread());
-        }
-        let (state, ticket) = FlushState::new();
-        let msg = make(ticket, self.shared.snapshot());
-        match self.tx.try_send(msg) {
-            Ok(()) => {}
-            Err(TrySendError::Disconnected(_)) => return Err(Error::closed()),
-            Err(TrySendError::Full(m)) => {
-                self.shared.nudge();
-                let tx = self.tx.clone();
-                if !matches!(tokio::task::spawn_blocking(move || tx.send(m).is_ok()).await, Ok(true)) {
-                    return Err(Error::closed());
-                }
+        let (state, pending) = self.start_control(make)?;
+        if let Some(m) = pending {
+            let tx = self.tx.clone();
+            if !matches!(tokio::task::spawn_blocking(move || tx.send(m).is_ok()).await, Ok(true)) {
+                return Err(Error::closed());
             }
         }
         self.shared.unpark();
