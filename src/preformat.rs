@@ -22,7 +22,6 @@ use crate::encode::json::JsonFormat;
 use crate::record::{Record, RecordRef};
 use crate::ring::Producer;
 use crate::shared::Shared;
-use crate::sync::lock;
 
 /// What a logger's callers need to format their own records (held by the
 /// logger's `Core` when every sink takes NDJSON).
@@ -95,19 +94,5 @@ impl LineFormat {
                 self.clock_gen = gen;
             }
         }
-    }
-}
-
-impl Shared {
-    /// The writer's clock calibration and its generation, once published.
-    fn calibration(&self) -> Option<(Converter, u64)> {
-        let c = lock(&self.clock).clone()?;
-        Some((c, self.clock_gen.load(Ordering::Acquire)))
-    }
-
-    /// Publishes the writer's calibration for callers that format.
-    pub(crate) fn publish_calibration(&self, c: &Converter) {
-        *lock(&self.clock) = Some(c.clone());
-        self.clock_gen.fetch_add(1, Ordering::Release);
     }
 }

@@ -74,7 +74,7 @@ pub(crate) struct Shared {
     pub(crate) writer_gone: AtomicBool,
     /// The writer's clock calibration, for callers that format their own
     /// records (`crate::preformat`), and its generation.
-    pub(crate) clock: Mutex<Option<crate::clock::Converter>>,
+    clock: Mutex<Option<crate::clock::Converter>>,
     pub(crate) clock_gen: AtomicU64,
 }
 
@@ -185,6 +185,21 @@ impl Shared {
         if !self.late_warned.swap(true, Ordering::Relaxed) {
             report(format_args!("a record was logged after the logger was shut down; it is dropped and counted"));
         }
+    }
+
+    /// The writer's clock calibration and its generation, once published.
+    pub(crate) fn calibration(&self) -> Option<(crate::clock::Converter, u64)> {
+        // The generation changes under the same lock: the pair is consistent.
+        let c = lock(&self.clock);
+        Some((c.clone()?, self.clock_gen.load(Ordering::Acquire)))
+    }
+
+    /// Publishes the writer's calibration for callers that format their
+    /// own records.
+    pub(crate) fn publish_calibration(&self, c: &crate::clock::Converter) {
+        let mut mine = lock(&self.clock);
+        *mine = Some(c.clone());
+        self.clock_gen.fetch_add(1, Ordering::Release);
     }
 
     pub(crate) fn stats(&self) -> Stats {
