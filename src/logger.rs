@@ -208,15 +208,11 @@ impl Logger {
         self.core.control_async(Msg::Flush).await
     }
 
-    /// A new record of this logger: the time, then the namespace of a
-    /// debug handle, then the bindings.
+    /// A new record of this logger: the namespace of a debug handle, then
+    /// the bindings. Its time is read when it is queued (`Core::send`).
     #[inline(always)]
     pub(crate) fn start(&self, level: Level, ns: Option<&str>) -> Record {
-        let time = match self.core.clock {
-            Some(c) => c.now(),
-            None => 0,
-        };
-        let mut rec = Capture::new(level, time);
+        let mut rec = Capture::new(level, 0);
         if let Some(ns) = ns {
             rec.ns(ns);
         }

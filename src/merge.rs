@@ -72,6 +72,7 @@ struct Slot {
 }
 
 impl Slot {
+    /// Whether the record at the head, stamped `time`, may go now.
     fn due(&self, time: u64, due: Due) -> bool {
         if self.consumer.head() < self.flush_upto {
             return true;
@@ -249,7 +250,7 @@ mod tests {
     fn push(p: &mut Producer, time: u64) {
         let mut c = Capture::new(Level::Info, time);
         c.u64("t", time);
-        assert!(p.push(&c));
+        assert!(p.push(&c, time));
     }
 
     /// Merges with `due`, returning the times taken.

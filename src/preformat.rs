@@ -22,6 +22,7 @@ use crate::encode::json::JsonFormat;
 use crate::record::{Record, RecordRef};
 use crate::ring::Producer;
 use crate::shared::Shared;
+use crate::tunables::ORDER_WINDOW;
 
 /// What a logger's callers need to format their own records (held by the
 /// logger's `Core` when every sink takes NDJSON).
@@ -42,9 +43,15 @@ impl Preformat {
         Some(Preformat { template, always: mode == "always" })
     }
 
-    /// Formats `rec` and queues the line. Returns false when it could not
-    /// (no room, a line too large for an entry, no clock calibration yet):
-    /// the caller then queues the record as usual.
+    /// Formats `rec`, with `time` as its time, and queues the line. Returns
+    /// false when it could not (no room, a line too large for an entry, no
+    /// clock calibration yet): the caller then queues the record as usual.
+    ///
+    /// A record must reach the writer soon after its time was read, or it
+    /// comes out after newer records of other threads (see `crate::merge`).
+    /// Formatting takes a few hundred nanoseconds; if the thread was paused
+    /// meanwhile (more than half of [`ORDER_WINDOW`]), the line is formatted
+    /// again with a fresh time, at most twice more.
     #[cold]
     #[inline(never)]
     pub(crate) fn push(
@@ -53,6 +60,7 @@ impl Preformat {
         producer: &mut Producer,
         mine: &mut Option<Box<LineFormat>>,
         rec: &Record,
+        time: u64,
     ) -> bool {
         let lf = match mine {
             Some(lf) => lf,
@@ -62,10 +70,22 @@ impl Preformat {
             },
         };
         lf.sync_clock(shared);
-        lf.line.clear();
-        let time = lf.clock.to_nanos(rec.time);
-        lf.format.format(&RecordRef { level: rec.level, time, items: rec.bytes(), line: false }, &mut lf.line);
-        producer.push_line(rec.level, rec.time, &lf.line)
+        let mut time = time;
+        for _ in 0..3 {
+            lf.line.clear();
+            let nanos = lf.clock.to_nanos(time);
+            lf.format
+                .format(&RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false }, &mut lf.line);
+            if time == 0 {
+                break; // the logger writes no time
+            }
+            let now = lf.clock.now();
+            if now.wrapping_sub(time) <= lf.restamp_after {
+                break;
+            }
+            time = now;
+        }
+        producer.push_line(rec.level, time, &lf.line)
     }
 }
 
@@ -76,13 +96,22 @@ pub(crate) struct LineFormat {
     clock: Converter,
     /// The calibration's generation this copy reflects.
     clock_gen: u64,
+    /// Half of [`ORDER_WINDOW`], in the clock's units.
+    restamp_after: u64,
     line: Vec<u8>,
 }
 
 impl LineFormat {
     fn new(pre: &Preformat, shared: &Shared) -> Option<LineFormat> {
         let (clock, clock_gen) = shared.calibration()?;
-        Some(LineFormat { format: pre.template.clone(), clock, clock_gen, line: Vec::with_capacity(512) })
+        let restamp_after = clock.units(ORDER_WINDOW / 2);
+        Some(LineFormat {
+            format: pre.template.clone(),
+            clock,
+            clock_gen,
+            restamp_after,
+            line: Vec::with_capacity(512),
+        })
     }
 
     /// Takes the writer's newer calibration, if any (one atomic load when

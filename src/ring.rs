@@ -207,19 +207,19 @@ pub(crate) struct Producer {
 }
 
 impl Producer {
-    /// Copies the record into the ring and publishes it, growing the queue
-    /// when the ring is full and smaller than the capacity. Returns false
-    /// when there is no room now.
+    /// Copies the record into the ring, with `time` as its time, and
+    /// publishes it, growing the queue when the ring is full and smaller
+    /// than the capacity. Returns false when there is no room now.
     #[inline]
-    pub(crate) fn push(&mut self, rec: &Capture) -> bool {
+    pub(crate) fn push(&mut self, rec: &Capture, time: u64) -> bool {
         let n = HEAD_WORDS + rec.bytes().len().div_ceil(8);
         if n > self.ring.len() / 4 {
-            return self.push_large(rec, n);
+            return self.push_large(rec, time, n);
         }
         let Some(at) = self.reserve(n) else {
-            return self.grow_and_push(rec, n);
+            return self.grow_and_push(rec, time, n);
         };
-        self.write(at, KIND_RECORD, rec.level, rec.time, rec.bytes());
+        self.write(at, KIND_RECORD, rec.level, time, rec.bytes());
         true
     }
 
@@ -299,26 +299,26 @@ impl Producer {
     /// The ring is full: grow it if it may grow, then push.
     #[cold]
     #[inline(never)]
-    fn grow_and_push(&mut self, rec: &Capture, n: usize) -> bool {
+    fn grow_and_push(&mut self, rec: &Capture, time: u64, n: usize) -> bool {
         if self.ring.len() >= self.max_words {
             return false;
         }
         self.grow(n);
-        self.push(rec)
+        self.push(rec, time)
     }
 
     /// A record larger than a quarter of the ring: a larger ring when the
     /// queue may grow, else the side queue.
     #[cold]
     #[inline(never)]
-    fn push_large(&mut self, rec: &Capture, n: usize) -> bool {
+    fn push_large(&mut self, rec: &Capture, time: u64, n: usize) -> bool {
         if self.ring.len() < self.max_words {
             self.grow(n);
             if n <= self.ring.len() / 4 {
-                return self.push(rec);
+                return self.push(rec, time);
             }
         }
-        self.push_big(rec)
+        self.push_big(rec, time)
     }
 
     /// Moves on to a ring at least twice as large (and at least four times
@@ -337,11 +337,13 @@ impl Producer {
 
     /// A record larger than a quarter of the largest ring: it waits in the
     /// ring's `big` queue, announced in order by a marker entry.
-    fn push_big(&mut self, rec: &Capture) -> bool {
+    fn push_big(&mut self, rec: &Capture, time: u64) -> bool {
         let Some(at) = self.reserve(HEAD_WORDS) else { return false };
-        lock(&self.ring.big).push_back(rec.to_owned_capture());
+        let mut copy = rec.to_owned_capture();
+        copy.time = time;
+        lock(&self.ring.big).push_back(copy);
         self.ring.words[at].store(KIND_BIG << 40, Ordering::Relaxed);
-        self.ring.words[at + 1].store(rec.time, Ordering::Relaxed);
+        self.ring.words[at + 1].store(time, Ordering::Relaxed);
         self.tail += HEAD_WORDS;
         self.ring.tail.store(self.tail, Ordering::Release);
         true
@@ -531,7 +533,7 @@ mod tests {
         let mut pads = VecDeque::new();
         for round in 0..2000u64 {
             let pad = ((round * 37) % 700) as usize; // some too big for the ring
-            if p.push(&rec(sent, pad)) {
+            if p.push(&rec(sent, pad), sent) {
                 sent += 1;
                 pads.push_back(pad);
             }
@@ -555,7 +557,7 @@ mod tests {
         let mut pads = VecDeque::new();
         let mut sent = 0u64;
         // Nobody reads: the queue grows until it holds `max` words.
-        while p.push(&rec(sent, (sent % 90) as usize)) {
+        while p.push(&rec(sent, (sent % 90) as usize), sent) {
             pads.push_back((sent % 90) as usize);
             sent += 1;
         }
@@ -565,13 +567,13 @@ mod tests {
         read_all(&mut c, &mut next, &mut pads);
         assert_eq!(next, sent);
         assert_eq!(c.head(), queue.tail());
-        assert!(p.push(&rec(sent, 1)), "room again once read");
+        assert!(p.push(&rec(sent, 1), sent), "room again once read");
     }
 
     #[test]
     fn a_large_record_grows_the_queue_instead_of_going_aside() {
         let (queue, mut p) = Queue::new(64 * INITIAL_RING_WORDS);
-        assert!(p.push(&rec(0, INITIAL_RING_WORDS * 8)));
+        assert!(p.push(&rec(0, INITIAL_RING_WORDS * 8), 0));
         assert!(queue.bytes() > INITIAL_RING_WORDS * 8);
         assert!(lock(&lock(&queue.current).big).is_empty());
         let mut c = Consumer::new(queue);
@@ -584,7 +586,7 @@ mod tests {
     fn a_full_queue_gives_the_record_back() {
         let (queue, mut p) = Queue::new(64);
         let mut n = 0;
-        while p.push(&rec(n, 10)) {
+        while p.push(&rec(n, 10), n) {
             n += 1;
         }
         assert!(n > 5);
@@ -596,7 +598,7 @@ mod tests {
         }
         assert_eq!(got, n);
         c.release();
-        assert!(p.push(&rec(n, 10)));
+        assert!(p.push(&rec(n, 10), n));
     }
 
     #[test]
@@ -605,7 +607,7 @@ mod tests {
         let producer = std::thread::spawn(move || {
             let mut i = 0u64;
             while i < 100_000 {
-                if p.push(&rec(i, (i % 50) as usize)) {
+                if p.push(&rec(i, (i % 50) as usize), i) {
                     i += 1;
                 } else {
                     std::thread::yield_now();

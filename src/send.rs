@@ -118,20 +118,34 @@ impl Core {
                 None => self.register(&mut all),
             };
             let (_, producer, mine) = all.get_mut(i)?;
+            // The time is read as the record is queued: it then reaches the
+            // writer within nanoseconds, which keeps the merge in time order.
+            let time = self.now();
             if let Some(pre) = &self.preformat {
-                if (pre.always || producer.behind()) && pre.push(&self.shared, producer, mine, rec) {
+                if (pre.always || producer.behind()) && pre.push(&self.shared, producer, mine, rec, time) {
                     return Some(true);
                 }
             }
-            Some(producer.push(rec))
+            Some(producer.push(rec, time))
         });
         match pushed {
             Ok(Some(true)) => Pushed::Done,
             Ok(Some(false)) => Pushed::Full,
             _ => {
-                self.send_channel(rec.to_owned_capture());
+                let mut copy = rec.to_owned_capture();
+                copy.time = self.now();
+                self.send_channel(copy);
                 Pushed::ViaChannel
             }
+        }
+    }
+
+    /// The clock reading a record gets (0 when the logger writes no time).
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        match self.clock {
+            Some(c) => c.now(),
+            None => 0,
         }
     }
 

@@ -213,7 +213,7 @@ log {{ source(s); destination(d); }};
         loop {
             let tcp = std::net::TcpStream::connect(("127.0.0.1", self.tcp)).is_ok()
                 && std::net::TcpStream::connect(("127.0.0.1", self.tcp_lf)).is_ok();
-            if tcp && self.sock.exists() {
+            if tcp && self.sock.exists() && self.udp_listens() {
                 break;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
@@ -221,6 +221,23 @@ log {{ source(s); destination(d); }};
             }
             assert!(Instant::now() < deadline, "{:?} did not start listening", self.kind);
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the UDP input is bound: a probe datagram (which the
+    /// collector logs under another app name) draws no "port unreachable".
+    fn udp_listens(&self) -> bool {
+        let Ok(probe) = std::net::UdpSocket::bind("127.0.0.1:0") else { return false };
+        if probe.connect(("127.0.0.1", self.udp)).is_err() || probe.send(b"<14>readiness probe").is_err() {
+            return false;
+        }
+        let _ = probe.set_read_timeout(Some(Duration::from_millis(50)));
+        let mut buf = [0u8; 16];
+        // Nothing comes back from a collector; an ICMP refusal comes back as
+        // ConnectionRefused. A timeout means the port is bound.
+        match probe.recv(&mut buf) {
+            Err(e) => e.kind() != std::io::ErrorKind::ConnectionRefused,
+            Ok(_) => true,
         }
     }
 
