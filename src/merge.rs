@@ -4,10 +4,13 @@
 //! # One pass
 //!
 //! 1. The clock is read (`now`), *then* every queue's tail is loaded. A
-//!    record captured at or before `now − ORDER_WINDOW` is *due*; younger
+//!    record stamped at or before `now − ORDER_WINDOW` is *due*; younger
 //!    records wait for a later pass, unless their queue is more than half
 //!    full (its thread may be about to wait) or a flush covers them.
-//! 2. The due records are merged by capture time (a min-heap of each
+//!    (A record's time is read as it is queued, nanoseconds before it is
+//!    published; a caller that formats its own line stamps it again if it
+//!    was paused while formatting, see `crate::preformat`.)
+//! 2. The due records are merged by their time (a min-heap of each
 //!    queue's oldest due record; ties go to queues in an order that rotates
 //!    every pass). The writer takes a run of records from one queue while
 //!    they are no newer than the next queue's oldest, so with one busy
@@ -16,11 +19,11 @@
 //!
 //! Why this order holds: a record from another thread with an older time
 //! than one already written must have been published after the tails were
-//! loaded, that is more than `ORDER_WINDOW` after it was captured (its
-//! thread was paused in between). A task that moves between threads keeps
-//! its order exactly: its earlier record was published before its later
-//! one was captured, so whenever the later one is due the earlier one is
-//! visible too.
+//! loaded, that is more than `ORDER_WINDOW` after it was stamped (its
+//! thread was paused in the few instructions between reading the clock and
+//! publishing). A task that moves between threads keeps its order exactly:
+//! its earlier record was published before its later one was stamped, so
+//! whenever the later one is due the earlier one is visible too.
 //!
 //! Fairness follows from the order: the oldest record goes first, so every
 //! queue is served in turn, and a thread waiting for room has the oldest
@@ -39,7 +42,7 @@ use crate::tunables::{RELEASE_EVERY, WORDS_PER_RECORD};
 /// Which records a merge may take.
 #[derive(Clone, Copy)]
 pub(crate) enum Due {
-    /// A normal pass: records captured at or before `before` (clock units),
+    /// A normal pass: records stamped at or before `before` (clock units),
     /// records stamped after `now` (the clock stepped back: never held), and
     /// every record of a queue more than half full.
     Aged { before: u64, now: u64 },

@@ -7,7 +7,7 @@
 //! writer only copies it into the batch. The work spreads over the calling
 //! threads exactly when the writer is the bottleneck, and stops as soon as
 //! the queue drains below half. The line keeps the record's place in its
-//! thread's queue and its capture time, so per-thread order, the merge by
+//! thread's queue and its time, so per-thread order, the merge by
 //! time, flushes and the accounting are unchanged.
 //!
 //! This applies when every sink takes NDJSON (the formats of the console

@@ -46,11 +46,12 @@ pub(crate) const CONTROL_CAPACITY: usize = 1024;
 
 // ---- the writer thread (writer.rs, merge.rs) ----
 
-/// Records captured less than this long ago wait for the next pass, so that
-/// a record another thread captured just before (and has not published yet)
+/// Records stamped less than this long ago wait for the next pass, so that
+/// a record another thread stamped just before (and has not published yet)
 /// can come out first: the output is in time order except for a record
 /// whose thread was paused for longer than this between reading the clock
-/// and queueing it. A flush, and a queue more than half full, do not wait.
+/// and publishing the record (a few instructions). A flush, and a queue
+/// more than half full, do not wait (a step back of at most this window).
 pub(crate) const ORDER_WINDOW: Duration = Duration::from_micros(100);
 
 /// The longest the writer sleeps between polls while records keep coming.
