@@ -118,15 +118,19 @@ impl Core {
                 None => self.register(&mut all),
             };
             let (_, producer, mine) = all.get_mut(i)?;
-            // The time is read as the record is queued: it then reaches the
-            // writer within nanoseconds, which keeps the merge in time order.
+            // The time is read as the record is queued and announced until
+            // it is published, which keeps the merge in time order.
             let time = self.now();
+            producer.announce(time);
+            let mut done = false;
             if let Some(pre) = &self.preformat {
-                if (pre.always || producer.behind()) && pre.push(&self.shared, producer, mine, rec, time) {
-                    return Some(true);
-                }
+                done = (pre.always || producer.behind()) && pre.push(&self.shared, producer, mine, rec, time);
             }
-            Some(producer.push(rec, time))
+            if !done {
+                done = producer.push(rec, time);
+            }
+            producer.withdraw();
+            Some(done)
         });
         match pushed {
             Ok(Some(true)) => Pushed::Done,
