@@ -103,7 +103,7 @@ impl Converter {
         let mut c = Converter { source, first, base: first, scale: 1.0, last_refresh: std::time::Instant::now() };
         if source == Source::Tsc {
             let start = std::time::Instant::now();
-            while start.elapsed() < std::time::Duration::from_millis(1) {
+            while start.elapsed() < crate::tunables::CLOCK_FIRST_CALIBRATION {
                 std::hint::spin_loop();
             }
             c.refresh();
@@ -117,7 +117,7 @@ impl Converter {
     /// followed).
     /// Returns whether it took one.
     pub(crate) fn maybe_refresh(&mut self) -> bool {
-        if self.source == Source::Tsc && self.last_refresh.elapsed() >= std::time::Duration::from_millis(100) {
+        if self.source == Source::Tsc && self.last_refresh.elapsed() >= crate::tunables::CLOCK_RECALIBRATE_EVERY {
             self.refresh();
             return true;
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::control::Msg;
 use crate::error::Error;
 use crate::logger::Logger;
+use crate::tunables::{SHUTDOWN_MARGIN_DIVISOR, SHUTDOWN_MARGIN_MAX};
 
 /// Returned by [`Builder::build`](crate::Builder::build) next to the logger.
 /// Keep it alive until the end of `main`: dropping it flushes every queued
@@ -81,7 +82,7 @@ impl Guard {
     /// arrives in time. The writer thread stays (parked) to count what is
     /// logged from now on, until the last handle is gone.
     fn begin_shutdown(&mut self, timeout: Duration) {
-        let margin = (timeout / 10).min(Duration::from_millis(100));
+        let margin = (timeout / SHUTDOWN_MARGIN_DIVISOR).min(SHUTDOWN_MARGIN_MAX);
         if let Some(at) = std::time::Instant::now().checked_add(timeout - margin) {
             self.logger.core.shared.set_deadline(at);
         }

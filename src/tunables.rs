@@ -69,6 +69,13 @@ pub(crate) const RELEASE_EVERY: usize = 32;
 /// Drop notices are coalesced over this long (unless a flush is waiting).
 pub(crate) const DROP_REPORT_EVERY: Duration = Duration::from_millis(100);
 
+/// How long the writer measures the time-stamp counter's rate at start-up
+/// before its first calibration (clock.rs).
+pub(crate) const CLOCK_FIRST_CALIBRATION: Duration = Duration::from_millis(1);
+/// How often the writer takes a new calibration point of the counter
+/// against the system clock (and publishes it to callers that format).
+pub(crate) const CLOCK_RECALIBRATE_EVERY: Duration = Duration::from_millis(100);
+
 // ---- the output thread (output.rs) ----
 
 /// The writer hands a batch to the output thread once this many bytes wait
@@ -88,8 +95,23 @@ pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// At most one stderr report per failing sink per this long.
 pub(crate) const REPORT_EVERY: Duration = Duration::from_secs(10);
 
+// ---- syslog transports (sink/syslog.rs) ----
+
+/// The longest a syslog sink waits to connect to its collector.
+pub(crate) const SYSLOG_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest one write to a syslog stream may block before it counts as
+/// failed (and is retried).
+pub(crate) const SYSLOG_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
 // ---- waiting by contract (guard.rs, logger.rs) ----
 
 /// How long the guard's drop, `fatal!` and the panic hook wait for the
 /// sinks by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `Guard::shutdown` sets the output thread's deadline for failing sinks
+/// this fraction of the timeout early (at most [`SHUTDOWN_MARGIN_MAX`]),
+/// so that its answer, with the count of what it gave up, arrives in time.
+pub(crate) const SHUTDOWN_MARGIN_DIVISOR: u32 = 10;
+/// The largest margin before a shutdown's timeout.
+pub(crate) const SHUTDOWN_MARGIN_MAX: Duration = Duration::from_millis(100);

@@ -5,7 +5,6 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::private::{Format, Sealed, Target};
 use super::Sink;
@@ -288,10 +287,9 @@ impl Sealed for Syslog {
     }
 }
 
-/// How long the writer waits to connect or to write before it treats the
-/// collector as gone (and retries with backoff).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+// How long the output thread waits to connect or to write before it treats
+// the collector as gone (and retries with backoff).
+use crate::tunables::{SYSLOG_CONNECT_TIMEOUT as CONNECT_TIMEOUT, SYSLOG_WRITE_TIMEOUT as WRITE_TIMEOUT};
 
 enum Conn {
     UnixDgram(std::os::unix::net::UnixDatagram),
