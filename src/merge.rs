@@ -17,16 +17,11 @@
 //!    thread a record costs one comparison.
 //! 3. The pass ends when nothing is due or the caller's batch is full.
 //!
-//! Why this order holds: a producer announces each record's time on its
-//! queue right after reading the clock and withdraws it once the record is
-//! published (`Producer::announce`); the writer reads the announcements
-//! before the tails and takes nothing newer than the oldest one. So a
-//! record from another thread with an older time than one already written
-//! must have been stamped more than `ORDER_WINDOW` before the writer's
-//! pass yet not announced by then: its thread was paused in the single
-//! instruction between the clock read and the announcement. (A flush, and
-//! a queue more than half full, skip the window but not the
-//! announcements.) A task that moves between threads keeps its order exactly:
+//! Why this order holds: a record from another thread with an older time
+//! than one already written must have been published after the tails were
+//! loaded, that is more than `ORDER_WINDOW` after it was stamped (its
+//! thread was paused in the few instructions between reading the clock and
+//! publishing). A task that moves between threads keeps its order exactly:
 //! its earlier record was published before its later one was stamped, so
 //! whenever the later one is due the earlier one is visible too.
 //!
@@ -81,15 +76,13 @@ struct Slot {
 
 impl Slot {
     /// Whether the record at the head, stamped `time`, may go now.
-    /// `limit` is the oldest time a producer is queueing right now: nothing
-    /// newer goes before it.
-    fn due(&self, time: u64, due: Due, limit: u64) -> bool {
+    fn due(&self, time: u64, due: Due) -> bool {
         if self.consumer.head() < self.flush_upto {
             return true;
         }
         match due {
             Due::Flush => false,
-            Due::Aged { before, now } => time <= limit && (time <= before || time > now || self.pressed),
+            Due::Aged { before, now } => time <= before || time > now || self.pressed,
         }
     }
 }
@@ -174,8 +167,6 @@ impl Merge {
         }
         self.turn = (self.turn + 1) % n;
         self.heap.clear();
-        // Read before the tails: a record announced now is published after.
-        let limit = self.slots.iter().map(|s| s.consumer.queue.pending()).min().unwrap_or(u64::MAX);
         for (i, s) in self.slots.iter_mut().enumerate() {
             if !s.consumer.refresh() {
                 continue;
@@ -183,7 +174,7 @@ impl Merge {
             out.most_waiting = out.most_waiting.max(s.consumer.waiting_words() / WORDS_PER_RECORD);
             s.pressed = s.consumer.pressed();
             if let Some(t) = s.consumer.peek_time() {
-                if s.due(t, due, limit) {
+                if s.due(t, due) {
                     self.heap.push(Reverse((t, (i + n - self.turn) % n)));
                 } else {
                     out.held = true;
@@ -207,7 +198,7 @@ impl Merge {
                     s.consumer.release();
                 }
                 match s.consumer.next_time() {
-                    Some(t) if s.due(t, due, limit) => {
+                    Some(t) if s.due(t, due) => {
                         if bound.is_some_and(|b| t > b) {
                             self.heap.push(Reverse((t, rank)));
                             break;

@@ -51,10 +51,7 @@ impl Preformat {
     /// comes out after newer records of other threads (see `crate::merge`).
     /// Formatting takes a few hundred nanoseconds; if the thread was paused
     /// meanwhile (more than half of [`ORDER_WINDOW`]), the line is formatted
-    /// again with a fresh time, at most twice more. The time is announced
-    /// on the queue (see [`Producer::announce`]) while the line is made; if
-    /// formatting panics, the announcement is withdrawn as the panic
-    /// unwinds, so the writer never waits for a record that will not come.
+    /// again with a fresh time, at most twice more.
     #[cold]
     #[inline(never)]
     pub(crate) fn push(
@@ -73,7 +70,6 @@ impl Preformat {
             },
         };
         lf.sync_clock(shared);
-        let _withdraw = Withdraw(producer.queue.clone());
         let mut time = time;
         for _ in 0..3 {
             lf.line.clear();
@@ -88,21 +84,8 @@ impl Preformat {
                 break;
             }
             time = now;
-            producer.announce(time);
         }
         producer.push_line(rec.level, time, &lf.line)
-    }
-}
-
-/// Withdraws a queue's announcement when dropped (here: if formatting
-/// panics; on success the send path withdraws it after publishing).
-struct Withdraw(std::sync::Arc<crate::ring::Queue>);
-
-impl Drop for Withdraw {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.withdraw();
-        }
     }
 }
 

@@ -115,12 +115,6 @@ pub(crate) struct Queue {
     orphaned: AtomicBool,
     /// Bytes of ring the queue holds now (for `Stats` and the tests).
     bytes: AtomicUsize,
-    /// The time of the record the producer is queueing right now
-    /// (`u64::MAX`: none): from just after its clock read until it is
-    /// published. The writer takes no newer record from any queue
-    /// meanwhile, so a producer paused in between cannot fall out of time
-    /// order (see `crate::merge`).
-    pending: CachePadded<AtomicU64>,
 }
 
 impl Queue {
@@ -134,7 +128,6 @@ impl Queue {
             first: Mutex::new(Some(first.clone())),
             closed: AtomicBool::new(false),
             orphaned: AtomicBool::new(false),
-            pending: CachePadded::new(AtomicU64::new(u64::MAX)),
         });
         let producer = Producer { queue: queue.clone(), ring: first, tail: 0, head: 0, max_words };
         (queue, producer)
@@ -147,18 +140,6 @@ impl Queue {
 
     pub(crate) fn is_orphaned(&self) -> bool {
         self.orphaned.load(Ordering::Acquire)
-    }
-
-    /// The time of the record being queued now, or `u64::MAX`.
-    #[inline]
-    pub(crate) fn pending(&self) -> u64 {
-        self.pending.load(Ordering::Acquire)
-    }
-
-    /// No record is being queued (any more).
-    #[inline(always)]
-    pub(crate) fn withdraw(&self) {
-        self.pending.store(u64::MAX, Ordering::Release);
     }
 
     /// The published end of the queue (for flush snapshots).
@@ -369,24 +350,8 @@ impl Producer {
     }
 }
 
-impl Producer {
-    /// Says that a record of time `t` is being queued (call right after
-    /// reading the clock).
-    #[inline(always)]
-    pub(crate) fn announce(&self, t: u64) {
-        self.queue.pending.store(t, Ordering::Release);
-    }
-
-    /// The record announced is published, or will not be.
-    #[inline(always)]
-    pub(crate) fn withdraw(&self) {
-        self.queue.withdraw();
-    }
-}
-
 impl Drop for Producer {
     fn drop(&mut self) {
-        self.withdraw();
         self.queue.closed.store(true, Ordering::Release);
     }
 }

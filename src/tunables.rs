@@ -48,11 +48,10 @@ pub(crate) const CONTROL_CAPACITY: usize = 1024;
 
 /// Records stamped less than this long ago wait for the next pass, so that
 /// a record another thread stamped just before (and has not published yet)
-/// can come out first. (A producer also announces the time it is queueing,
-/// and nothing newer goes before it: the window covers the instruction
-/// between the clock read and the announcement.) A flush, and a queue more
-/// than half full, do not wait for the window (a step back of at most this
-/// window).
+/// can come out first: the output is in time order except for a record
+/// whose thread was paused for longer than this between reading the clock
+/// and publishing the record (a few instructions). A flush, and a queue
+/// more than half full, do not wait (a step back of at most this window).
 pub(crate) const ORDER_WINDOW: Duration = Duration::from_micros(100);
 
 /// The longest the writer sleeps between polls while records keep coming.
