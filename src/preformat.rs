@@ -80,7 +80,7 @@ impl Preformat {
                 break; // the logger writes no time
             }
             let now = lf.clock.now();
-            if now.wrapping_sub(time) <= lf.restamp_after {
+            if now.saturating_sub(time) <= lf.restamp_after {
                 break;
             }
             time = now;
