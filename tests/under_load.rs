@@ -274,21 +274,31 @@ fn fatal_then_exit_under_load_leaves_the_fatal_record_in_the_file_every_time() {
         std::mem::forget(load); // still logging while the process exits
         std::process::exit(1);
     }
+    expect_fatal_record_every_run(TEST, "fatal-exit", Some(1), |f| f["msg"] == "going down" && f["code"] == 7);
+}
+
+/// Runs the child part of `test` [`RUNS`] times; each run must end with
+/// `exit_code` and leave exactly one fatal record, which `wanted` accepts.
+fn expect_fatal_record_every_run(
+    test: &str,
+    name: &str,
+    exit_code: Option<i32>,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) {
     let _serial = serial();
     let mut failures = Vec::new();
     for run in 1..=RUNS {
-        let dir = TempDir::new("fatal-exit");
+        let dir = TempDir::new(name);
         let path = dir.join("fatal.log");
-        let out = run_child(TEST, &path);
-        if out.code != Some(1) {
+        let out = run_child(test, &path);
+        if out.code != exit_code {
             failures.push(format!("run {run}: exit code {:?}\n{}", out.code, tail(&out.stderr, 20)));
             continue;
         }
-        let fatal = fatal_records(&path);
-        match fatal.as_slice() {
-            [f] if f["msg"] == "going down" && f["code"] == 7 => {}
+        match fatal_records(&path).as_slice() {
+            [f] if wanted(f) => {}
             other => failures.push(format!(
-                "run {run}: fatal records in the file: {other:?} (want the one \"going down\")\nchild's stderr:\n{}",
+                "run {run}: fatal records in the file: {other:?}\nchild's stderr:\n{}",
                 tail(&out.stderr, 5)
             )),
         }
@@ -310,28 +320,9 @@ fn a_panic_under_load_leaves_the_fatal_record_in_the_file_every_time() {
         std::mem::forget(load); // still logging while the panic unwinds and the process exits
         panic!("under load");
     }
-    let _serial = serial();
-    let mut failures = Vec::new();
-    for run in 1..=RUNS {
-        let dir = TempDir::new("panic-hook");
-        let path = dir.join("panic.log");
-        let out = run_child(TEST, &path);
-        // A test that panics makes the test binary exit with 101, as a
-        // panicking `main` does.
-        if out.code != Some(101) || !out.stderr.contains("under load") {
-            failures.push(format!("run {run}: exit code {:?}\n{}", out.code, tail(&out.stderr, 20)));
-            continue;
-        }
-        let fatal = fatal_records(&path);
-        match fatal.as_slice() {
-            [f] if f["msg"] == "panicked: under load" => {}
-            other => failures.push(format!(
-                "run {run}: fatal records in the file: {other:?} (want \"panicked: under load\")\nchild's stderr:\n{}",
-                tail(&out.stderr, 5)
-            )),
-        }
-    }
-    assert!(failures.is_empty(), "{} of {RUNS} runs failed:\n{}", failures.len(), failures.join("\n"));
+    // A test that panics makes the test binary exit with 101, as a
+    // panicking `main` does.
+    expect_fatal_record_every_run(TEST, "panic-hook", Some(101), |f| f["msg"] == "panicked: under load");
 }
 
 #[test]
