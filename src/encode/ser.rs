@@ -47,13 +47,30 @@ impl ser::Error for SerError {
 }
 
 impl<O: Out> Ser<'_, O> {
-    fn open(&mut self, bracket: u8) -> Result<(), SerError> {
+    /// One level deeper: an error past [`MAX_DEPTH`]. Every wrapper counts
+    /// (`Some`, newtypes, variants, sequences, maps), so a value that
+    /// refers to itself through any of them stops here.
+    fn enter(&mut self) -> Result<(), SerError> {
         if self.depth >= MAX_DEPTH {
             return Err(SerError(format!("value nested deeper than {MAX_DEPTH} levels")));
         }
         self.depth += 1;
+        Ok(())
+    }
+
+    fn open(&mut self, bracket: u8) -> Result<(), SerError> {
+        self.enter()?;
         self.out.push(bracket);
         Ok(())
+    }
+
+    /// Serializes `value` one level deeper (for the wrappers that add no
+    /// bracket of their own).
+    fn wrapped<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), SerError> {
+        self.enter()?;
+        let r = value.serialize(&mut *self);
+        self.depth -= 1;
+        r
     }
 
     /// `{"variant":` before the content of an enum variant with data.
@@ -189,7 +206,7 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
         Ok(())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), SerError> {
-        value.serialize(self)
+        self.wrapped(value)
     }
     fn serialize_unit(self) -> Result<(), SerError> {
         self.out.extend(b"null");
@@ -204,7 +221,7 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), SerError> {
-        value.serialize(self)
+        self.wrapped(value)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -451,6 +468,30 @@ mod tests {
             ok = serde_json::json!({ "k": ok });
         }
         assert!(json(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_value_that_wraps_itself_stops_at_the_depth_limit() {
+        // Cycles through wrappers that add no bracket: a newtype of itself,
+        // `Some` of itself. Each used to recurse without end.
+        struct Newtype;
+        impl Serialize for Newtype {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_newtype_struct("Newtype", self)
+            }
+        }
+        struct SomeOfItself;
+        impl Serialize for SomeOfItself {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_some(self)
+            }
+        }
+        assert!(json(&Newtype).unwrap_err().contains("deeper than 128"));
+        assert!(json(&SomeOfItself).unwrap_err().contains("deeper than 128"));
+        // Ordinary wrappers still serialize as before.
+        #[derive(Serialize)]
+        struct Meters(f64);
+        assert_eq!(json(&Some(Meters(2.5))).unwrap(), "2.5");
     }
 
     #[test]
