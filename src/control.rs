@@ -36,6 +36,9 @@ pub(crate) enum FlushOutcome {
     Lost(u64),
     /// The writer exited without completing the ticket.
     Gone,
+    /// Nobody answered within this long (an async wait's own timer).
+    #[cfg(feature = "tokio")]
+    TimedOut(Duration),
 }
 
 impl FlushOutcome {
@@ -44,6 +47,8 @@ impl FlushOutcome {
             FlushOutcome::Done => Ok(()),
             FlushOutcome::Lost(n) => Err(Error::lost(n)),
             FlushOutcome::Gone => Err(Error::closed()),
+            #[cfg(feature = "tokio")]
+            FlushOutcome::TimedOut(d) => Err(Error::timeout(d)),
         }
     }
 }
@@ -98,6 +103,23 @@ impl FlushState {
                 }
             };
         }
+    }
+
+    /// Answers "timed out" if nobody answered within `timeout`: a small
+    /// thread waits for the answer (it ends as soon as there is one). This
+    /// needs no timer from the async runtime, so an async wait is bounded
+    /// on a runtime without tokio's time driver too. If the thread cannot
+    /// be started, the wait stays bounded by the shutdown deadline of the
+    /// output thread alone.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn time_out_after(self: &Arc<Self>, timeout: Duration) {
+        let state = self.clone();
+        let deadline = Instant::now().checked_add(timeout);
+        let _ = std::thread::Builder::new().name("logjet-timer".into()).spawn(move || {
+            if state.wait(deadline, Some(timeout)).is_err_and(|e| e.is_timeout()) {
+                state.set(FlushOutcome::TimedOut(timeout));
+            }
+        });
     }
 
     /// The answer as a future, woken by the thread that answers.

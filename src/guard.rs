@@ -107,14 +107,14 @@ impl Guard {
     }
 
     /// Like [`shutdown`](Guard::shutdown), as a future that never blocks the
-    /// runtime's worker thread; it waits at most the shutdown timeout (the
-    /// runtime needs its time driver, as `#[tokio::main]` provides).
+    /// runtime's worker thread; it waits at most the shutdown timeout. It
+    /// needs no timer from the runtime (a runtime built without
+    /// `enable_time` works too).
     pub async fn shutdown_async(mut self) -> Result<(), Error> {
         let core = self.logger.core.clone();
         let timeout = core.shutdown_timeout;
         self.begin_shutdown(timeout);
-        let result = tokio::time::timeout(timeout, core.control_async(Msg::Shutdown)).await;
-        shutdown_result(result.unwrap_or_else(|_| Err(Error::timeout(timeout))))
+        shutdown_result(core.control_async(Msg::Shutdown, Some(timeout)).await)
     }
 }
 

@@ -205,7 +205,7 @@ impl Logger {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn flush_async(&self) -> Result<(), Error> {
-        self.core.control_async(Msg::Flush).await
+        self.core.control_async(Msg::Flush, None).await
     }
 
     /// A new record of this logger: the namespace of a debug handle, then

@@ -280,15 +280,27 @@ impl Core {
     }
 
     /// Like [`control`](Core::control), without blocking the async
-    /// runtime: the wait is a future woken by the answering thread, and only
-    /// when the control channel is full is the send handed to tokio's
-    /// blocking pool. Must run inside a tokio runtime.
+    /// runtime: the wait is a future woken by the answering thread (bounded
+    /// by `timeout` without any runtime timer), and only when the control
+    /// channel is full is the send handed to tokio's blocking pool (or, on
+    /// an executor that is not tokio, made here).
     #[cfg(feature = "tokio")]
-    pub(crate) async fn control_async(self: &Arc<Self>, make: MakeControl) -> Result<(), Error> {
+    pub(crate) async fn control_async(
+        self: &Arc<Self>,
+        make: MakeControl,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
         let (state, pending) = self.start_control(make)?;
+        if let Some(t) = timeout {
+            state.time_out_after(t);
+        }
         if let Some(m) = pending {
             let tx = self.tx.clone();
-            if !matches!(tokio::task::spawn_blocking(move || tx.send(m).is_ok()).await, Ok(true)) {
+            let sent = match tokio::runtime::Handle::try_current() {
+                Ok(rt) => matches!(rt.spawn_blocking(move || tx.send(m).is_ok()).await, Ok(true)),
+                Err(_) => tx.send(m).is_ok(),
+            };
+            if !sent {
                 return Err(Error::closed());
             }
         }

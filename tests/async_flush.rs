@@ -75,3 +75,20 @@ async fn async_shutdown_reports_a_sink_that_never_recovers() {
     assert_eq!(err.lost_records(), Some(1));
     assert_eq!(mem.lines().len(), 1, "the healthy sink still got it");
 }
+
+#[test]
+fn shutdown_async_works_on_a_runtime_without_the_time_driver() {
+    // A current-thread runtime built without `enable_time()`: no tokio timer.
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mem = Mem::new();
+    let (log, guard) = Logger::builder().sink(mem.sink()).build().unwrap();
+    let result = rt.block_on(async {
+        logjet::info!(log, "before the shutdown");
+        log.flush_async().await.unwrap();
+        guard.shutdown_async().await
+    });
+    assert!(result.is_ok(), "{result:?}");
+    let lines = mem.lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["msg"], "before the shutdown");
+}
