@@ -238,6 +238,7 @@ impl Builder {
             None
         };
 
+        crate::report::quiet_panics_on_logjet_threads();
         let clock = crate::clock::Source::detect();
         // Records travel in each thread's own queue; the channel carries
         // flushes, shutdowns and the records of threads that cannot use

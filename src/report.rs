@@ -26,6 +26,24 @@ thread_local! {
     static LOGJET_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Keeps panics inside sinks out of the process's panic hook: logjet catches
+/// them, counts them and reports them on stderr at a bounded rate, so the
+/// hook (which prints a message, and a backtrace with `RUST_BACKTRACE`)
+/// would only flood stderr. Installed once, when the first logger starts,
+/// around the hook in place then; every other thread's panics go to that
+/// hook as before. A hook the application sets later replaces this one.
+pub(crate) fn quiet_panics_on_logjet_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !on_logjet_thread() {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Marks the current thread as one of logjet's own (writer or output).
 pub(crate) fn mark_logjet_thread() {
     LOGJET_THREAD.with(|c| c.set(true));
