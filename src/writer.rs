@@ -301,19 +301,14 @@ impl Writer {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Record(mut rec) => {
+            Msg::Record(rec) => {
                 // A thread whose queue is gone (it is exiting) sent this
-                // after the records in its queue: those go first.
+                // after the records in its queue: those go first. Then it
+                // is taken like any queued record (a full batch is handed
+                // over at the end of the pass).
                 let before = self.shared.snapshot();
                 self.drain_snapshot(&before);
-                if self.fmt.closed {
-                    self.shared.counters.lost.fetch_add(1, Ordering::Relaxed);
-                    self.shared.warn_late();
-                } else {
-                    rec.time = self.fmt.clock.to_nanos(rec.time);
-                    self.fmt.format(&rec.as_ref());
-                    self.fmt.batch.records += 1;
-                }
+                let _ = self.fmt.take(&rec.as_ref());
             }
             Msg::Flush(t, snapshot) => {
                 self.drain_snapshot(&snapshot);
