@@ -103,9 +103,11 @@ fn instructions(records: u64, caller_format: &str, what: &str) {
                 let Ok(text) = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))) else { continue };
                 let total = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
                 let total = total.unwrap_or(f64::NAN) / records as f64;
-                if text.contains("logjet::output::OutputThread::run") {
+                // By module, not by one function's name, which inlining
+                // can make disappear.
+                if text.contains("logjet::output::OutputThread") {
                     output = total;
-                } else if text.contains("logjet::writer::Writer::run") {
+                } else if text.contains("logjet::writer::Writer") {
                     writer = total;
                 } else {
                     caller = total;

@@ -184,30 +184,56 @@ impl Logger {
     }
 
     /// Whether `DEBUG` enables a target (of a `tracing` event or a `log`
-    /// record), cached per thread and call site: no lock in the steady
-    /// state. `site` identifies the call site (its static metadata's
-    /// address).
+    /// record), cached per thread by the target's text: no lock in the
+    /// steady state. (Not by the address of a call site's metadata: `log`
+    /// targets and the metadata tracing-log makes live on the stack or the
+    /// heap, and a freed address comes back holding another target.)
     #[cfg(any(feature = "tracing", feature = "log"))]
-    pub(crate) fn target_debug_enabled(&self, target: &str, site: usize) -> bool {
+    pub(crate) fn target_debug_enabled(&self, target: &str) -> bool {
         if !self.core.debug_any.load(Ordering::Relaxed) {
             return false;
         }
         let gen = self.core.debug_gen.load(Ordering::Acquire);
-        let key = (std::ptr::from_ref::<crate::send::Core>(&self.core) as usize, site);
-        TARGETS.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            match cache.get(&key) {
-                Some(&(g, on)) if g == gen => on,
-                _ => {
-                    let on = match self.core.debug.read() {
-                        Ok(ns) => ns.enabled(target),
-                        Err(poisoned) => poisoned.into_inner().enabled(target),
-                    };
-                    cache.insert(key, (gen, on));
-                    on
+        // A logger made where a dropped one was has a generation no logger
+        // had before, so the dropped one's answers never look current.
+        let core = std::ptr::from_ref::<crate::send::Core>(&self.core) as usize;
+        let lookup = |targets: &mut TargetCache| -> bool {
+            let loggers = &mut targets.loggers;
+            if let Some(&(g, on)) = loggers.get(&core).and_then(|t| t.get(target)) {
+                if g == gen {
+                    return on;
                 }
             }
-        })
+            let on = match self.core.debug.read() {
+                Ok(ns) => ns.enabled(target),
+                Err(poisoned) => poisoned.into_inner().enabled(target),
+            };
+            if !loggers.contains_key(&core) && loggers.len() >= crate::tunables::DEBUG_LOGGERS_CACHED {
+                loggers.clear();
+            }
+            let answers = loggers.entry(core).or_default();
+            if answers.len() >= crate::tunables::DEBUG_TARGETS_CACHED && !answers.contains_key(target) {
+                answers.clear();
+            }
+            answers.insert(Box::from(target), (gen, on));
+            on
+        };
+        TARGETS
+            .try_with(|cache| match cache.try_borrow_mut() {
+                Ok(mut c) => lookup(&mut c),
+                // Asked again from inside a lookup (never today): no cache.
+                Err(_) => lookup(&mut TargetCache::default()),
+            })
+            // The thread is exiting: no cache.
+            .unwrap_or_else(|_| lookup(&mut TargetCache::default()))
+    }
+
+    /// The number of targets this thread keeps answers for, per logger (for
+    /// tests of the cache's bound).
+    #[cfg(all(test, any(feature = "tracing", feature = "log")))]
+    fn cached_targets(&self) -> usize {
+        let core = std::ptr::from_ref::<crate::send::Core>(&self.core) as usize;
+        TARGETS.with(|c| c.borrow().loggers.get(&core).map_or(0, |t| t.len()))
     }
 }
 
@@ -218,9 +244,35 @@ pub(crate) fn next_generation() -> u64 {
     GENERATION.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A thread's `DEBUG` answers for targets: logger core → target →
+/// (generation, enabled), bounded by the tunables `DEBUG_LOGGERS_CACHED`
+/// and `DEBUG_TARGETS_CACHED`.
+#[cfg(any(feature = "tracing", feature = "log"))]
+#[derive(Default)]
+struct TargetCache {
+    loggers: std::collections::HashMap<usize, std::collections::HashMap<Box<str>, (u64, bool)>>,
+}
+
 #[cfg(any(feature = "tracing", feature = "log"))]
 thread_local! {
-    /// (logger core, call site) → (generation, enabled).
-    static TARGETS: std::cell::RefCell<std::collections::HashMap<(usize, usize), (u64, bool)>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static TARGETS: std::cell::RefCell<TargetCache> = std::cell::RefCell::new(TargetCache::default());
+}
+
+#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+mod tests {
+    use crate::{sink, Logger};
+
+    #[test]
+    fn target_answers_are_bounded_and_right() {
+        let (log, _guard) = Logger::builder().sink(sink::Writer::new(std::io::sink())).debug("t:1*").build().unwrap();
+        for i in 0..5 * crate::tunables::DEBUG_TARGETS_CACHED {
+            let target = format!("t:{i}");
+            assert_eq!(log.target_debug_enabled(&target), target.starts_with("t:1"), "{target}");
+            assert!(log.cached_targets() <= crate::tunables::DEBUG_TARGETS_CACHED);
+        }
+        // Answers follow a change of namespaces.
+        log.enable_debug("t:2*");
+        assert!(log.target_debug_enabled("t:2"));
+        assert!(!log.target_debug_enabled("t:1"));
+    }
 }

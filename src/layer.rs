@@ -29,7 +29,8 @@ pub enum SpanFields {
     Merge,
     /// Each span as an object in a `spans` array, outermost first, with its
     /// name: `"spans":[{"name":"request","request_id":42}]` (the shape of
-    /// `tracing-subscriber`'s JSON format).
+    /// `tracing-subscriber`'s JSON format). A span field itself called
+    /// `name` is written `_name` (and `_name` as `__name`), so no key repeats.
     Nested,
     /// No span fields.
     Omit,
@@ -112,8 +113,7 @@ impl TracingLayer {
             return Some(level);
         }
         let core = &self.logger.core;
-        let site = std::ptr::from_ref(meta) as usize;
-        (level <= Level::Debug && level as u8 >= core.floor && self.logger.target_debug_enabled(meta.target(), site))
+        (level <= Level::Debug && level as u8 >= core.floor && self.logger.target_debug_enabled(meta.target()))
             .then_some(level)
     }
 }
@@ -143,8 +143,9 @@ fn layer_key(name: &str) -> Cow<'_, str> {
 /// extensions).
 struct SpanData {
     json: Vec<u8>,
-    /// Each field's name and the range of its `,"k":v` entry in `json`.
-    entries: Vec<(&'static str, Range<usize>)>,
+    /// Each field's name, the range of its `,"k":v` entry in `json` and the
+    /// bit of its key as written (`encode::unique_keys::key_bit`).
+    entries: Vec<(&'static str, Range<usize>, u64)>,
 }
 
 impl SpanData {
@@ -164,21 +165,23 @@ impl SpanVisitor<'_> {
     fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
         let name = field.name();
         let mut entry = Vec::new();
-        write_field_key(&mut entry, layer_key(name).as_bytes());
+        let key = layer_key(name);
+        let bit = crate::encode::unique_keys::key_bit(key.as_bytes());
+        write_field_key(&mut entry, key.as_bytes());
         write(&mut entry);
         let d = &mut *self.data;
-        if let Some(i) = d.entries.iter().position(|(k, _)| *k == name) {
+        if let Some(i) = d.entries.iter().position(|(k, ..)| *k == name) {
             // A field recorded again: rebuild without its old entry.
-            let (_, old) = d.entries.remove(i);
+            let (_, old, _) = d.entries.remove(i);
             let removed = old.len();
             d.json.drain(old.clone());
-            for (_, r) in d.entries.iter_mut().filter(|(_, r)| r.start >= old.end) {
+            for (_, r, _) in d.entries.iter_mut().filter(|(_, r, _)| r.start >= old.end) {
                 *r = r.start - removed..r.end - removed;
             }
         }
         let start = d.json.len();
         d.json.extend_from_slice(&entry);
-        d.entries.push((name, start..d.json.len()));
+        d.entries.push((name, start..d.json.len(), bit));
     }
 }
 
@@ -309,9 +312,15 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        // Another logjet layer on the same registry encoded them already
+        // (the same way): inserting twice would panic in the registry.
+        if ext.get_mut::<SpanData>().is_some() {
+            return;
+        }
         let mut data = SpanData { json: Vec::new(), entries: Vec::new() };
         data.record(|v| attrs.record(v));
-        span.extensions_mut().insert(data);
+        ext.insert(data);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -387,7 +396,19 @@ impl TracingLayer {
                         c.extend(b"{\"name\":");
                         write_str(c, s.name().as_bytes());
                         if let Some(d) = s.extensions().get::<SpanData>() {
-                            c.extend(&d.json);
+                            for (name, range, _) in &d.entries {
+                                let entry = &d.json[range.clone()];
+                                // `name` is the span's: a field `name` is
+                                // written `_name`, `_name` `__name`, and so on
+                                // (one-to-one, so no key repeats).
+                                match name.trim_start_matches('_') {
+                                    "name" => {
+                                        c.extend(b",\"_");
+                                        c.extend(&entry[2..]);
+                                    }
+                                    _ => c.extend(entry),
+                                }
+                            }
                         }
                         c.push(b'}');
                     }
@@ -403,7 +424,7 @@ impl TracingLayer {
                 let mut depth = 0u32;
                 for s in scope {
                     if let Some(d) = s.extensions().get::<SpanData>() {
-                        for (k, _) in &d.entries {
+                        for (k, ..) in &d.entries {
                             seen.push(k, depth);
                         }
                     }
@@ -417,16 +438,19 @@ impl TracingLayer {
                 let Some(scope) = ctx.event_scope(event) else { return };
                 let fields = event.metadata().fields();
                 cap.bindings_with(|c| {
+                    let mut mask = 0;
                     for (i, s) in scope.from_root().enumerate() {
                         let this = depth - 1 - i as u32;
                         if let Some(d) = s.extensions().get::<SpanData>() {
-                            for (name, range) in &d.entries {
+                            for (name, range, bit) in &d.entries {
                                 if fields.field(name).is_none() && !seen.deeper_than(name, this) {
                                     c.extend(&d.json[range.clone()]);
+                                    mask |= bit;
                                 }
                             }
                         }
                     }
+                    mask
                 });
             }
         }

@@ -75,11 +75,9 @@ impl Bridge {
         if self.logger.enabled(level) {
             return Some(level);
         }
-        // `log` has no static call-site identity: key the cache by target.
-        let target = meta.target();
         (level <= Level::Debug
             && level as u8 >= self.logger.core.floor
-            && self.logger.target_debug_enabled(target, target.as_ptr() as usize ^ target.len()))
+            && self.logger.target_debug_enabled(meta.target()))
         .then_some(level)
     }
 }

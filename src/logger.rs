@@ -48,6 +48,8 @@ struct Bindings {
     json: Box<[u8]>,
     /// Each key and the range of its `,"k":v` entry in `json`.
     entries: Vec<(Box<[u8]>, Range<usize>)>,
+    /// The bits of the keys (`encode::unique_keys::key_bit`).
+    mask: u64,
 }
 
 impl fmt::Debug for Logger {
@@ -164,7 +166,8 @@ impl Logger {
             bindings: if json.is_empty() {
                 None
             } else {
-                Some(Arc::new(Bindings { json: json.into_boxed_slice(), entries }))
+                let mask = entries.iter().fold(0, |m, (k, _)| m | crate::encode::unique_keys::key_bit(k));
+                Some(Arc::new(Bindings { json: json.into_boxed_slice(), entries, mask }))
             },
         }
     }
@@ -217,7 +220,7 @@ impl Logger {
             rec.ns(ns);
         }
         if let Some(b) = &self.bindings {
-            rec.bindings(&b.json);
+            rec.bindings(&b.json, b.mask);
         }
         rec
     }

@@ -12,7 +12,9 @@
 //! ```text
 //! item   := MSG len:u32 utf8
 //!         | NS len:u32 utf8                       (the namespace of a debug handle)
-//!         | BINDINGS len:u32 json-fragment        (`,"k":v,...`, pre-encoded)
+//!         | BINDINGS mask:u64 len:u32 json-fragment
+//!                                   (`,"k":v,...`, pre-encoded; mask: its keys'
+//!                                    bits, see `encode::unique_keys::key_bit`)
 //!         | tag key value
 //! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
 //! value  := I64/U64/F64: 8 bytes LE | I128/U128: 16 bytes LE | TRUE | FALSE | NULL
@@ -148,7 +150,39 @@ fn registry() -> MutexGuard<'static, Vec<&'static str>> {
 /// then need no lock.
 #[derive(Default, Clone)]
 pub(crate) struct KeyTable {
-    keys: Vec<&'static str>,
+    keys: Vec<Framed>,
+}
+
+/// An interned key as the writer sees it: its `,"key":` text and the bit
+/// of its key in the mask that finds repeated keys
+/// (`encode::unique_keys`), computed once per key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Framed {
+    pub(crate) text: &'static [u8],
+    pub(crate) bit: u64,
+}
+
+impl Framed {
+    fn of(framed: &'static str) -> Framed {
+        let text = framed.as_bytes();
+        Framed { text, bit: key_bit(&text[2..text.len() - 2]) }
+    }
+}
+
+/// The bit of key `k` (its text as given, before renaming or escaping) in
+/// the 64-bit mask with which the writer finds a record's repeated keys
+/// (`encode::unique_keys`). Length, first and last byte: cheap, and enough
+/// to tell apart the keys of one record nearly always (a collision only
+/// costs a comparison).
+#[inline(always)]
+pub(crate) fn key_bit(k: &[u8]) -> u64 {
+    let (a, z) = match k {
+        [] => (0, 0),
+        [a, .., z] => (*a, *z),
+        [a] => (*a, *a),
+    };
+    let x = (k.len() as u32) ^ (u32::from(a) << 8) ^ (u32::from(z) << 16);
+    1u64 << (x.wrapping_mul(0x9E37_79B1) >> 26)
 }
 
 impl KeyTable {
@@ -167,18 +201,20 @@ impl KeyTable {
     #[cold]
     #[inline(never)]
     fn reload(&mut self) {
-        self.keys.clone_from(&registry());
+        let all = registry();
+        let known = self.keys.len();
+        self.keys.extend(all[known.min(all.len())..].iter().map(|k| Framed::of(k)));
     }
 
-    /// The `,"key":` text of interned key `id` (from the registry itself
-    /// when the copy does not have it yet).
+    /// Interned key `id` (from the registry itself when the copy does not
+    /// have it yet).
     #[inline(always)]
-    fn get(&self, id: u16) -> Option<&'static str> {
+    fn get(&self, id: u16) -> Option<Framed> {
         // Id 0 (no key) wraps to an index nothing has.
         let i = usize::from(id).wrapping_sub(1);
         match self.keys.get(i) {
-            Some(k) => Some(k),
-            None => registered(i),
+            Some(k) => Some(*k),
+            None => registered(i).map(Framed::of),
         }
     }
 }
@@ -196,9 +232,9 @@ thread_local! {
     static KNOWN: RefCell<KeyTable> = const { RefCell::new(KeyTable::new()) };
 }
 
-/// The `,"key":` text of an interned key.
+/// An interned key.
 #[inline(never)]
-pub(crate) fn interned(id: u16) -> Option<&'static str> {
+pub(crate) fn interned(id: u16) -> Option<Framed> {
     let local = KNOWN.try_with(|t| {
         let mut t = t.try_borrow_mut().ok()?;
         t.refresh();
@@ -207,7 +243,7 @@ pub(crate) fn interned(id: u16) -> Option<&'static str> {
     match local {
         Ok(Some(key)) => key,
         // The thread-local is being destroyed (or in use): ask the registry.
-        _ => registered(usize::from(id).checked_sub(1)?),
+        _ => registered(usize::from(id).checked_sub(1)?).map(Framed::of),
     }
 }
 
@@ -531,27 +567,35 @@ impl Capture {
         self.extend(&s[..n as usize]);
     }
 
-    /// Captures the pre-encoded JSON fragment of a child logger's bindings.
+    /// Captures the pre-encoded JSON fragment of a child logger's bindings,
+    /// with the mask of its keys' bits (no key twice in one fragment).
     #[inline]
-    pub(crate) fn bindings(&mut self, fragment: &[u8]) {
+    pub(crate) fn bindings(&mut self, fragment: &[u8], mask: u64) {
         self.push(T_BINDINGS);
+        self.extend(&mask.to_le_bytes());
         self.put_blob(fragment);
     }
 
-    /// Captures bindings written by `f` as a JSON fragment (`,"k":v,...`).
+    /// Captures bindings written by `f` as a JSON fragment (`,"k":v,...`,
+    /// no key twice); `f` returns the mask of the keys it wrote.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn bindings_with(&mut self, f: impl FnOnce(&mut Capture)) {
+    pub(crate) fn bindings_with(&mut self, f: impl FnOnce(&mut Capture) -> u64) {
         let tag_at = self.len();
         self.push(T_BINDINGS);
+        let mask_at = self.len();
+        self.extend(&[0; 8]);
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
-        f(self);
+        let mask = f(self);
         let n = self.len() - start;
         if n == 0 {
             self.truncate(tag_at);
         } else {
             self.patch_u32(at, clamp_len(n));
+            let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
+            self.patch_u32(mask_at, u32::from_le_bytes([a, b, c, d]));
+            self.patch_u32(mask_at + 4, u32::from_le_bytes([e, f, g, h]));
         }
     }
 
@@ -805,9 +849,10 @@ pub(crate) enum Val<'a> {
 pub(crate) enum Item<'a> {
     Msg(&'a [u8]),
     Ns(&'a [u8]),
-    Bindings(&'a [u8]),
-    /// A key, a value, and for an interned key its `,"key":` text.
-    Field(&'a [u8], Val<'a>, Option<&'static [u8]>),
+    /// A bindings fragment and the mask of its keys' bits.
+    Bindings(&'a [u8], u64),
+    /// A key, a value, and for an interned key its `,"key":` text and bit.
+    Field(&'a [u8], Val<'a>, Option<Framed>),
 }
 
 /// Iterates over the items of a capture. Stops at the first malformed item
@@ -877,19 +922,21 @@ impl<'a> Iterator for Items<'a> {
         match tag {
             T_MSG => return Some(Item::Msg(self.blob()?)),
             T_NS => return Some(Item::Ns(self.blob()?)),
-            T_BINDINGS => return Some(Item::Bindings(self.blob()?)),
+            T_BINDINGS => {
+                let mask = u64::from_le_bytes(self.arr8()?);
+                return Some(Item::Bindings(self.blob()?, mask));
+            }
             _ => {}
         }
         let klen = *self.take(1)?.first()? as usize;
-        let (key, framed): (&'a [u8], Option<&'static [u8]>) = if klen == 0x80 {
+        let (key, framed): (&'a [u8], Option<Framed>) = if klen == 0x80 {
             let id = self.take(2)?;
             let id = u16::from_le_bytes([id[0], id[1]]);
             let framed = match self.keys {
                 Some(k) => k.get(id),
                 None => interned(id),
-            }?
-            .as_bytes();
-            (&framed[2..framed.len() - 2], Some(framed))
+            }?;
+            (&framed.text[2..framed.text.len() - 2], Some(framed))
         } else {
             let klen = if klen == 0x7F { self.u32()? } else { klen };
             (self.take(klen)?, None)
@@ -930,7 +977,7 @@ mod tests {
             let mut c = Capture::new(Level::Info, 0);
             let long = "x".repeat(pad);
             c.ns("app:db");
-            c.bindings(b",\"a\":1");
+            c.bindings(b",\"a\":1", 7);
             c.i64("i", -5);
             c.u64("u", u64::MAX);
             c.f64("f", 3.25);
@@ -949,7 +996,7 @@ mod tests {
                 items,
                 vec![
                     Item::Ns(b"app:db"),
-                    Item::Bindings(b",\"a\":1"),
+                    Item::Bindings(b",\"a\":1", 7),
                     Item::Field(b"i", Val::I64(-5), None),
                     Item::Field(b"u", Val::U64(u64::MAX), None),
                     Item::Field(b"f", Val::F64(3.25), None),
@@ -985,7 +1032,7 @@ mod tests {
         c.str(B.key(), "x");
         assert_eq!(A.key().id, B.key().id, "one id per key text");
         let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
-        let framed: &'static [u8] = b",\"plain\":";
+        let framed = Framed::of(",\"plain\":");
         assert_eq!(
             items,
             [

@@ -94,6 +94,20 @@ pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// At most one stderr report per failing sink per this long.
 pub(crate) const REPORT_EVERY: Duration = Duration::from_secs(10);
 
+// ---- DEBUG for `tracing` and `log` targets (debug.rs) ----
+
+/// Targets whose `DEBUG` answer a thread keeps per logger. Past this many
+/// distinct targets the thread forgets them all and starts again (each
+/// answer costs one lookup under a read lock), so a service that makes
+/// targets at run time cannot grow the cache without bound. The debug
+/// console keeps as many namespaces' colours and `+ms` clocks
+/// (encode/console.rs).
+pub(crate) const DEBUG_TARGETS_CACHED: usize = 1024;
+/// Loggers a thread keeps `DEBUG` answers for; past this many (loggers made
+/// and dropped), the thread forgets them all.
+#[cfg(any(feature = "tracing", feature = "log"))]
+pub(crate) const DEBUG_LOGGERS_CACHED: usize = 8;
+
 // ---- syslog transports (sink/syslog.rs) ----
 
 /// The longest a syslog sink waits to connect to its collector.

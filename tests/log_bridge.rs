@@ -60,5 +60,24 @@ fn log_records_flow_through_with_fields_levels_and_targets() {
     assert_eq!(lines[2]["level"], 50);
     assert_eq!(lines[4]["level"], 20);
     assert_eq!(lines[4]["target"], "myapp::db::pool");
+
+    // DEBUG answers are kept by the target's text, not its address: a
+    // target freed and another of the same length allocated in its place
+    // gets its own answer (both orders).
+    log.enable_debug("dyn:on*");
+    for i in 0..1000 {
+        let on = format!("dyn:on{i:04}");
+        log::debug!(target: on.as_str(), "on");
+        drop(on);
+        let off = format!("dyn:of{i:04}");
+        log::debug!(target: off.as_str(), "off");
+        drop(off);
+        let on = format!("dyn:on{i:04}");
+        log::debug!(target: on.as_str(), "on");
+    }
+    log::logger().flush();
+    let lines = mem.lines();
+    let count = |m: &str| lines.iter().filter(|l| l["msg"] == m).count();
+    assert_eq!((count("on"), count("off")), (2000, 0));
     drop(guard);
 }

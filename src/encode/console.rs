@@ -17,7 +17,8 @@
 use std::collections::HashMap;
 
 use crate::encode::json::{escape_into, fragment_entries, unescape_json_string, write_val};
-use crate::record::{Item, Items, Out, RecordRef};
+use crate::encode::unique_keys::{plan_if_repeated, Skips};
+use crate::record::{Item, Items, KeyTable, Out, RecordRef};
 
 /// npm debug's palettes (debug/src/node.js).
 pub(crate) const BASIC: [u8; 6] = [6, 2, 3, 4, 5, 1];
@@ -78,11 +79,12 @@ struct NsState {
 pub(crate) struct ConsoleFormat {
     style: ConsoleStyle,
     namespaces: HashMap<Box<[u8]>, NsState>,
+    keys: KeyTable,
 }
 
 impl ConsoleFormat {
     pub(crate) fn new(style: ConsoleStyle) -> ConsoleFormat {
-        ConsoleFormat { style, namespaces: HashMap::new() }
+        ConsoleFormat { style, namespaces: HashMap::new(), keys: KeyTable::default() }
     }
 
     /// Appends the record (only records from debug handles; others are
@@ -101,6 +103,11 @@ impl ConsoleFormat {
         let ms = if rec.time == 0 { crate::clock::system_nanos() } else { rec.time } / 1_000_000;
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
         let palette = self.style.palette;
+        if self.namespaces.len() >= crate::tunables::DEBUG_TARGETS_CACHED && !self.namespaces.contains_key(ns) {
+            // Bounded: a service that makes namespaces at run time starts
+            // again (colours are recomputed; each namespace's `+ms` restarts).
+            self.namespaces.clear();
+        }
         let state = self.namespaces.entry(Box::from(ns)).or_insert_with(|| NsState {
             color: palette.map_or(0, |p| select_color(&String::from_utf8_lossy(ns), p)),
             last_ms: None,
@@ -139,16 +146,25 @@ impl ConsoleFormat {
             out.extend(&prefix);
             write_text(out, line);
         }
-        for item in Items::new(rec.bytes()) {
+        self.keys.refresh();
+        let plan = plan_if_repeated(rec.bytes(), &self.keys);
+        let mut skips = Skips::new(plan.as_deref());
+        for item in Items::with_keys(rec.bytes(), &self.keys) {
             match item {
                 Item::Field(k, v, _) => {
+                    if skips.skip() {
+                        continue;
+                    }
                     out.push(b' ');
                     write_key(out, k);
                     out.push(b'=');
                     write_val(out, v);
                 }
-                Item::Bindings(b) => {
+                Item::Bindings(b, _) => {
                     for (k, v) in fragment_entries(b) {
+                        if skips.skip() {
+                            continue;
+                        }
                         out.push(b' ');
                         match unescape_json_string(k) {
                             Some(name) => write_key(out, name.as_bytes()),
@@ -221,7 +237,8 @@ mod tests {
     fn rec(ms: u64, ns: &str, msg: &str) -> Capture {
         let mut c = Capture::new(Level::Debug, ms * 1_000_000);
         c.ns(ns);
-        c.bindings(b",\"request_id\":42,\"we ird\":\"a,b\",\"o\":{\"x\":[1,2]}");
+        let bound = b",\"request_id\":42,\"we ird\":\"a,b\",\"o\":{\"x\":[1,2]}";
+        c.bindings(bound, crate::encode::unique_keys::fragment_mask(bound));
         c.str("host", "db1");
         c.u64("pool", 8);
         c.msg(msg);

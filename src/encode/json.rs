@@ -5,6 +5,7 @@
 //! U+0080–U+009F and U+2028/U+2029, so that a line can never be split or
 //! made to look like two lines by any tool that reads it.
 
+use crate::encode::unique_keys::{Seen, Skips};
 use crate::record::{Item, Out, RecordRef, Val};
 use crate::time::TimeFormatter;
 
@@ -383,7 +384,7 @@ pub(crate) fn encode_fields(captured: &[u8], out: &mut Vec<u8>) -> Vec<(Box<[u8]
                 write_val(out, v);
                 entries.push((Box::from(k), start..out.len()));
             }
-            Item::Bindings(b) => out.extend_from_slice(b),
+            Item::Bindings(b, _) => out.extend_from_slice(b),
             Item::Msg(_) | Item::Ns(_) => {}
         }
     }
@@ -519,31 +520,55 @@ impl JsonFormat {
     }
 
     /// Appends the record as a JSON object (no newline). With `clip`, long
-    /// values are shortened to fit a size limit (see [`Clip`]).
+    /// values are shortened to fit a size limit (see [`Clip`]). No key is
+    /// written twice (see [`crate::encode::unique_keys`]).
     #[inline]
     pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) {
-        out.extend(&self.level_prefix[rec.level.index()]);
-        self.time.write_json_member(out, rec.time);
-        out.extend(&self.base);
-        let mut msg: Option<&[u8]> = None;
+        let start = out.len();
         self.keys.refresh();
-        for item in crate::record::Items::with_keys(rec.bytes(), &self.keys) {
+        if self.write_object(rec, out, clip) {
+            // A key repeats: write the record again without the replaced entries.
+            let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
+            if plan.is_some() {
+                out.truncate(start);
+                self.write_object_skipping(rec, out, clip, Skips::new(plan.as_deref()));
+            }
+        }
+    }
+
+    /// Writes the object; returns whether a key may repeat.
+    #[inline(always)]
+    fn write_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> bool {
+        self.write_head(rec, out);
+        let items = rec.bytes();
+        let mut msg: Option<&[u8]> = None;
+        let mut seen = Seen::default();
+        for item in crate::record::Items::with_keys(items, &self.keys) {
             match item {
                 Item::Field(k, v, framed) => {
                     match framed {
                         // Checked at compile time: nothing to escape or rename.
-                        Some(f) => out.extend(f),
-                        None => write_field_key(out, k),
+                        Some(f) => {
+                            seen.field(k, f.bit, items, &self.keys);
+                            out.extend(f.text)
+                        }
+                        None => {
+                            seen.field(k, crate::record::key_bit(k), items, &self.keys);
+                            write_field_key(out, k)
+                        }
                     }
                     match clip {
                         None => write_val(out, v),
                         Some(c) => c.write_val(out, v),
                     }
                 }
-                Item::Bindings(b) => match clip {
-                    Some(c) if !c.bindings => {}
-                    _ => out.extend(b),
-                },
+                Item::Bindings(b, mask) => {
+                    seen.bindings(mask, b, items, &self.keys);
+                    match clip {
+                        Some(c) if !c.bindings => {}
+                        _ => out.extend(b),
+                    }
+                }
                 Item::Ns(ns) => {
                     out.extend(b",\"ns\":");
                     write_str(out, ns);
@@ -551,6 +576,70 @@ impl JsonFormat {
                 Item::Msg(m) => msg = Some(m),
             }
         }
+        self.write_tail(out, clip, msg);
+        seen.duplicate
+    }
+
+    /// Writes the object leaving out the entries `skips` names (the rare
+    /// record that repeats a key).
+    #[cold]
+    #[inline(never)]
+    fn write_object_skipping<O: Out>(
+        &mut self,
+        rec: &RecordRef<'_>,
+        out: &mut O,
+        clip: Option<Clip>,
+        mut skips: Skips<'_>,
+    ) {
+        self.write_head(rec, out);
+        let mut msg: Option<&[u8]> = None;
+        for item in crate::record::Items::with_keys(rec.bytes(), &self.keys) {
+            match item {
+                Item::Field(k, v, framed) => {
+                    if skips.skip() {
+                        continue;
+                    }
+                    match framed {
+                        Some(f) => out.extend(f.text),
+                        None => write_field_key(out, k),
+                    }
+                    match clip {
+                        None => write_val(out, v),
+                        Some(c) => c.write_val(out, v),
+                    }
+                }
+                Item::Bindings(b, _) => {
+                    for (k, v) in fragment_entries(b) {
+                        if skips.skip() || clip.is_some_and(|c| !c.bindings) {
+                            continue;
+                        }
+                        out.push(b',');
+                        out.extend(k);
+                        out.push(b':');
+                        out.extend(v);
+                    }
+                }
+                Item::Ns(ns) => {
+                    out.extend(b",\"ns\":");
+                    write_str(out, ns);
+                }
+                Item::Msg(m) => msg = Some(m),
+            }
+        }
+        self.write_tail(out, clip, msg);
+    }
+
+    /// `{"level":30,"time":…,"pid":…,"hostname":…`
+    #[inline(always)]
+    fn write_head<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
+        out.extend(&self.level_prefix[rec.level.index()]);
+        self.time.write_json_member(out, rec.time);
+        out.extend(&self.base);
+    }
+
+    /// `,"logjet_truncated":…,"msg":…}`
+    #[inline(always)]
+    fn write_tail<O: Out>(&self, out: &mut O, clip: Option<Clip>, msg: Option<&[u8]>) {
         if let Some(c) = clip {
             out.extend(b",\"logjet_truncated\":");
             write_int(out, c.original_len);

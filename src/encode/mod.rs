@@ -5,3 +5,4 @@ pub(crate) mod json;
 pub(crate) mod ser;
 #[cfg(unix)]
 pub(crate) mod syslog;
+pub(crate) mod unique_keys;

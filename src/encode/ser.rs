@@ -2,11 +2,18 @@
 //!
 //! It differs from `serde_json` where a log line needs it to: NaN and the
 //! infinities become strings, byte strings become (lossy) UTF-8 strings,
-//! map keys of any type become strings instead of errors, and nesting deeper
+//! map keys of any type become strings instead of errors, nesting deeper
 //! than [`MAX_DEPTH`] is an error (which also stops a cyclic value from
-//! overflowing the stack).
+//! overflowing the stack), and an object never has a key twice: a later
+//! member replaces an earlier one with the same key (two fields renamed to
+//! one name, a `#[serde(flatten)]` field over its parent's, a map whose keys
+//! become equal as strings), as everywhere in a record (see
+//! [`crate::encode::unique_keys`]).
 
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 
 use serde::ser::{self, Serialize};
 
@@ -19,13 +26,33 @@ pub(crate) const MAX_DEPTH: u32 = 128;
 /// Serializes `value` as JSON into `out`. On error, `out` may hold a partial
 /// value: the caller cuts it back.
 pub(crate) fn to_json<O: Out, T: Serialize + ?Sized>(out: &mut O, value: &T) -> Result<(), String> {
-    let mut s = Ser { out, depth: 0 };
-    value.serialize(&mut s).map_err(|e| e.0)
+    // The members list is kept per thread, so that a value with objects
+    // does not allocate one each time.
+    let members = MEMBERS.try_with(Cell::take).unwrap_or_default();
+    let mut s = Ser { out, depth: 0, members };
+    let r = value.serialize(&mut s).map_err(|e| e.0);
+    let mut members = s.members;
+    members.clear();
+    let _ = MEMBERS.try_with(|m| m.set(members));
+    r
+}
+
+thread_local! {
+    static MEMBERS: Cell<Vec<Member>> = const { Cell::new(Vec::new()) };
 }
 
 pub(crate) struct Ser<'a, O: Out> {
     out: &'a mut O,
     depth: u32,
+    /// The members of the objects being written, innermost last.
+    members: Vec<Member>,
+}
+
+/// One member of an object being written: where its text starts (at its
+/// comma, if any) and where its key's string literal is.
+struct Member {
+    start: usize,
+    key: Range<usize>,
 }
 
 /// Why a value could not be written.
@@ -88,11 +115,30 @@ pub(crate) struct Compound<'s, 'a, O: Out> {
     first: bool,
     /// What closes it: `]`, `}`, `]}` or `}}`.
     close: &'static [u8],
+    /// For an object: where its members start in the output and its first
+    /// entry in `ser.members`.
+    object: Option<(usize, usize)>,
 }
 
 impl<'s, 'a, O: Out> Compound<'s, 'a, O> {
     fn new(ser: &'s mut Ser<'a, O>, close: &'static [u8]) -> Self {
-        Compound { ser, first: true, close }
+        Compound { ser, first: true, close, object: None }
+    }
+
+    fn object(ser: &'s mut Ser<'a, O>, close: &'static [u8]) -> Self {
+        let object = Some((ser.out.len(), ser.members.len()));
+        Compound { ser, first: true, close, object }
+    }
+
+    /// Writes `,"key"` (the comma unless first) and notes the member.
+    fn member_key(&mut self, write_key: impl FnOnce(&mut Self) -> Result<(), SerError>) -> Result<(), SerError> {
+        let start = self.ser.out.len();
+        self.comma();
+        let key_start = self.ser.out.len();
+        write_key(self)?;
+        let key = key_start..self.ser.out.len();
+        self.ser.members.push(Member { start, key });
+        Ok(())
     }
 
     fn comma(&mut self) {
@@ -104,6 +150,10 @@ impl<'s, 'a, O: Out> Compound<'s, 'a, O> {
     }
 
     fn end(self) -> Result<(), SerError> {
+        if let Some((body, first)) = self.object {
+            drop_replaced_members(self.ser.out, body, &self.ser.members[first..]);
+            self.ser.members.truncate(first);
+        }
         self.ser.out.extend(self.close);
         // One level for the bracket, one more for a variant wrapper.
         self.ser.depth -= self.close.len() as u32;
@@ -113,16 +163,58 @@ impl<'s, 'a, O: Out> Compound<'s, 'a, O> {
     /// Writes a map key as a JSON string, whatever its type: strings as they
     /// are, anything else as the string of its JSON text (`1` → `"1"`).
     fn key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), SerError> {
-        self.comma();
-        let start = self.ser.out.len();
-        key.serialize(&mut *self.ser)?;
-        if self.ser.out.tail(start).first() != Some(&b'"') {
-            let text = self.ser.out.tail(start).to_vec();
-            self.ser.out.truncate(start);
-            write_str(self.ser.out, &text);
-        }
+        self.member_key(|c| {
+            let start = c.ser.out.len();
+            key.serialize(&mut *c.ser)?;
+            if c.ser.out.tail(start).first() != Some(&b'"') {
+                let text = c.ser.out.tail(start).to_vec();
+                c.ser.out.truncate(start);
+                write_str(c.ser.out, &text);
+            }
+            Ok(())
+        })?;
         self.ser.out.push(b':');
         Ok(())
+    }
+}
+
+/// Rewrites the members of the object written from `body` on without those
+/// that a later member with the same key replaces (nothing to do, and no
+/// copy, when every key is distinct).
+fn drop_replaced_members<O: Out>(out: &mut O, body: usize, members: &[Member]) {
+    if members.len() < 2 {
+        return;
+    }
+    let text = out.tail(body);
+    let key = |m: &Member| &text[m.key.start - body..m.key.end - body];
+    let replaced: Vec<bool> = if members.len() <= 8 {
+        (0..members.len()).map(|i| members[i + 1..].iter().any(|later| key(later) == key(&members[i]))).collect()
+    } else {
+        let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            last.insert(key(m), i);
+        }
+        members.iter().enumerate().map(|(i, m)| last[key(m)] != i).collect()
+    };
+    if !replaced.contains(&true) {
+        return;
+    }
+    let text = text.to_vec();
+    out.truncate(body);
+    let mut first = true;
+    for (i, m) in members.iter().enumerate() {
+        if replaced[i] {
+            continue;
+        }
+        let end = members.get(i + 1).map_or(text.len(), |next| next.start - body);
+        let entry = &text[m.start - body..end];
+        // Each member's text starts at its comma, except the first's.
+        let entry = entry.strip_prefix(b",").unwrap_or(entry);
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend(entry);
     }
 }
 
@@ -261,11 +353,11 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, SerError> {
         self.open(b'{')?;
-        Ok(Compound::new(self, b"}"))
+        Ok(Compound::object(self, b"}"))
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, SerError> {
         self.open(b'{')?;
-        Ok(Compound::new(self, b"}"))
+        Ok(Compound::object(self, b"}"))
     }
     fn serialize_struct_variant(
         self,
@@ -276,7 +368,7 @@ impl<'s, 'a, O: Out> ser::Serializer for &'s mut Ser<'a, O> {
     ) -> Result<Self::SerializeStructVariant, SerError> {
         self.open_variant(variant)?;
         self.open(b'{')?;
-        Ok(Compound::new(self, b"}}"))
+        Ok(Compound::object(self, b"}}"))
     }
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result<(), SerError> {
         self.out.push(b'"');
@@ -350,8 +442,10 @@ impl<O: Out> ser::SerializeStruct for Compound<'_, '_, O> {
     type Ok = ();
     type Error = SerError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), SerError> {
-        self.comma();
-        write_str(self.ser.out, key.as_bytes());
+        self.member_key(|c| {
+            write_str(c.ser.out, key.as_bytes());
+            Ok(())
+        })?;
         self.ser.out.push(b':');
         value.serialize(&mut *self.ser)
     }

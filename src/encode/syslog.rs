@@ -252,24 +252,39 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
             Item::Msg(m) => msg = m,
             Item::Ns(ns) => params.push((b"ns".as_slice(), ParamVal::Text(ns))),
             Item::Field(k, v, _) => params.push((k, ParamVal::Val(v))),
-            Item::Bindings(b) if clip.is_none_or(|c| c.bindings) => {
+            Item::Bindings(b, _) if clip.is_none_or(|c| c.bindings) => {
                 for (k, v) in crate::encode::json::fragment_entries(b) {
                     params.push((k, ParamVal::Json(v)));
                 }
             }
-            Item::Bindings(_) => {}
+            Item::Bindings(..) => {}
         }
     }
+    // Each parameter's name as written; a later one replaces an earlier
+    // one with the same name (see `encode::unique_keys`): a field replaces a
+    // binding, and names that `sd_name` makes equal count as equal.
+    let names: Vec<String> = params
+        .iter()
+        .map(|(k, v)| match v {
+            ParamVal::Json(_) => sd_name(&crate::encode::json::unescape_json_string(k).unwrap_or_default()),
+            ParamVal::Text(_) => sd_name(&String::from_utf8_lossy(k)),
+            // Reserved keys renamed as in JSON (`ns` → `_ns`), so that no
+            // field replaces the namespace.
+            ParamVal::Val(_) if crate::encode::json::is_reserved(k) => {
+                sd_name(&format!("_{}", String::from_utf8_lossy(k)))
+            }
+            ParamVal::Val(_) => sd_name(&String::from_utf8_lossy(k)),
+        })
+        .collect();
     let cap = clip.map_or(usize::MAX, |c| c.cap);
     out.push(b'[');
     out.extend_from_slice(sd_id.as_bytes());
-    for (k, v) in &params {
+    for (i, (_, v)) in params.iter().enumerate() {
+        if names[i + 1..].contains(&names[i]) {
+            continue;
+        }
         out.push(b' ');
-        let name = match v {
-            ParamVal::Json(_) => crate::encode::json::unescape_json_string(k).unwrap_or_default(),
-            _ => String::from_utf8_lossy(k).into_owned(),
-        };
-        out.extend_from_slice(sd_name(&name).as_bytes());
+        out.extend_from_slice(names[i].as_bytes());
         out.extend_from_slice(b"=\"");
         let mut text = Vec::new();
         match v {
@@ -370,7 +385,8 @@ mod tests {
 
     fn rec(level: Level) -> Capture {
         let mut c = Capture::new(level, 1_732_200_000_123_000_000);
-        c.bindings(b",\"request_id\":42,\"user\":\"a]\\\"b\"");
+        let bound = b",\"request_id\":42,\"user\":\"a]\\\"b\"";
+        c.bindings(bound, crate::encode::unique_keys::fragment_mask(bound));
         c.str("path", "/x]\"\\\n");
         c.u64("n", 7);
         c.msg("hello\nworld");
@@ -408,6 +424,28 @@ mod tests {
             out,
             "<131>1 2024-11-21T14:40:00.123Z web_1 billing 4242 - [fields@32473 request_id=\"42\" user=\"a\\]\\\"b\" path=\"/x\\]\\\"\\\\\\n\" n=\"7\"] hello\\nworld\n"
         );
+    }
+
+    #[test]
+    fn structured_data_names_each_parameter_once() {
+        let mut r = rec(Level::Info);
+        r.str("user", "field");
+        r.str("ns", "mine");
+        r.str("a b", "1");
+        r.str("a_b", "2");
+        r.u64("n", 8);
+        let out = one(spec(false, Body::Sd("f@1".into()), Framing::Lf, 8192), &r);
+        assert_eq!(
+            out,
+            "<134>1 2024-11-21T14:40:00.123Z web_1 billing 4242 - [f@1 request_id=\"42\" path=\"/x\\]\\\"\\\\\\n\" user=\"field\" _ns=\"mine\" a_b=\"2\" n=\"8\"] hello\\nworld\n"
+        );
+        // The JSON body of the same record: one key each, the later value.
+        let out = one(spec(false, Body::Json, Framing::Lf, 8192), &r);
+        let body = out.split_once(" - - ").unwrap().1;
+        assert_eq!(body.matches("\"user\":").count(), 1, "{body}");
+        assert_eq!(body.matches("\"n\":").count(), 1, "{body}");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!((v["user"].as_str(), v["n"].as_u64(), v["_ns"].as_str()), (Some("field"), Some(8), Some("mine")));
     }
 
     #[test]

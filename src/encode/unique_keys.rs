@@ -1,0 +1,277 @@
+//! One key per object: a record never carries the same key twice.
+//!
+//! The rule: **a later entry replaces an earlier one with the same key**,
+//! and the surviving entry is written where the later one stands. A
+//! record's entries come in this order: the logger's bound fields (a
+//! child's merged over its parent's when the child is made), a tracing
+//! span's fields, then the call's fields as written. So a call's field
+//! replaces a binding, a later field an earlier one, and an inner span's
+//! field an outer one. Inside nested values (`serde::Serialize`) the later
+//! member of an object replaces the earlier one the same way (see
+//! [`crate::encode::ser`]).
+//!
+//! Keys are compared as they are written. Renaming a reserved key (`level`
+//! is written `_level`, `_level` is written `__level`, see [`is_reserved`])
+//! is one-to-one, so two keys are equal as written exactly when they are
+//! equal as given.
+//!
+//! Cost: the caller pays nothing. The writer's formatter sets one bit of a
+//! 64-bit mask per key ([`key_bit`], computed once per interned key); a
+//! child's bindings carry the mask of their keys, made once with the child. Only when a bit is already set does
+//! it compare keys ([`Seen::collision`]), and only a real duplicate makes it
+//! write the record again, leaving out the replaced entries ([`plan`]).
+
+use crate::encode::json::{fragment_entries, is_reserved, unescape_json_string};
+pub(crate) use crate::record::key_bit;
+use crate::record::{Item, Items, KeyTable};
+
+/// What a formatter has seen of a record's keys so far.
+#[derive(Default)]
+pub(crate) struct Seen {
+    /// Bits of every key so far.
+    mask: u64,
+    /// Bits of bound keys so far.
+    bound: u64,
+    /// Fields so far.
+    fields: u32,
+    /// A key was written twice: the record must be written again.
+    pub(crate) duplicate: bool,
+}
+
+impl Seen {
+    /// A field with raw key `k` whose bit is `bit` ([`key_bit`]), in the
+    /// record whose items are `items`.
+    #[inline(always)]
+    pub(crate) fn field(&mut self, k: &[u8], bit: u64, items: &[u8], keys: &KeyTable) {
+        if self.mask & bit != 0 {
+            self.collision(k, bit, items, keys);
+        }
+        self.mask |= bit;
+        self.fields += 1;
+    }
+
+    /// A bindings item whose keys have the bits `mask`. One fragment never
+    /// repeats a key (children and spans merge theirs when made).
+    #[inline(always)]
+    pub(crate) fn bindings(&mut self, mask: u64, fragment: &[u8], items: &[u8], keys: &KeyTable) {
+        if self.mask & mask != 0 {
+            self.bindings_collision(fragment, items, keys);
+        }
+        self.mask |= mask;
+        self.bound |= mask;
+    }
+
+    /// `k` shares a bit with an earlier key: is it the same key?
+    #[cold]
+    #[inline(never)]
+    fn collision(&mut self, k: &[u8], bit: u64, items: &[u8], keys: &KeyTable) {
+        let mut earlier = self.fields;
+        for item in Items::with_keys(items, keys) {
+            match item {
+                Item::Field(k2, ..) if earlier > 0 => {
+                    earlier -= 1;
+                    if k2 == k {
+                        self.duplicate = true;
+                        return;
+                    }
+                }
+                Item::Bindings(frag, _)
+                    if self.bound & bit != 0
+                        && fragment_entries(frag).iter().any(|(lit, _)| literal_is_key(lit, k)) =>
+                {
+                    self.duplicate = true;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A bindings fragment shares bits with earlier keys: does it repeat one?
+    #[cold]
+    #[inline(never)]
+    fn bindings_collision(&mut self, fragment: &[u8], items: &[u8], keys: &KeyTable) {
+        let mut earlier: Vec<Vec<u8>> = Vec::new();
+        for item in Items::with_keys(items, keys) {
+            match item {
+                // Items before this fragment: its own bytes end the search.
+                Item::Bindings(f, _) if std::ptr::eq(f, fragment) => break,
+                Item::Bindings(f, _) => earlier.extend(fragment_entries(f).iter().map(|(lit, _)| lit.to_vec())),
+                Item::Field(k, ..) => earlier.push(literal_of(k)),
+                _ => {}
+            }
+        }
+        self.duplicate |= fragment_entries(fragment).iter().any(|(lit, _)| earlier.iter().any(|e| e == lit));
+    }
+}
+
+/// Which entries of a record to leave out: one flag per entry, in order
+/// (each bound entry of each bindings item, each field), `true` where a
+/// later entry has the same key. `None` when no key repeats.
+pub(crate) fn plan(items: &[u8], keys: &KeyTable) -> Option<Vec<bool>> {
+    let mut written: Vec<Vec<u8>> = Vec::new();
+    for item in Items::with_keys(items, keys) {
+        match item {
+            Item::Bindings(f, _) => written.extend(fragment_entries(f).iter().map(|(lit, _)| lit.to_vec())),
+            Item::Field(k, ..) => written.push(literal_of(k)),
+            _ => {}
+        }
+    }
+    let skip: Vec<bool> = (0..written.len()).map(|i| written[i + 1..].contains(&written[i])).collect();
+    skip.contains(&true).then_some(skip)
+}
+
+/// Whether a record repeats a key (one pass; for formatters that do not
+/// track keys as they write).
+pub(crate) fn plan_if_repeated(items: &[u8], keys: &KeyTable) -> Option<Vec<bool>> {
+    let mut seen = Seen::default();
+    for item in Items::with_keys(items, keys) {
+        match item {
+            Item::Field(k, _, framed) => seen.field(k, framed.map_or_else(|| key_bit(k), |f| f.bit), items, keys),
+            Item::Bindings(f, mask) => seen.bindings(mask, f, items, keys),
+            _ => {}
+        }
+    }
+    if seen.duplicate {
+        plan(items, keys)
+    } else {
+        None
+    }
+}
+
+/// Walks a plan's flags: `skip()` for each entry in order.
+pub(crate) struct Skips<'a> {
+    plan: Option<&'a [bool]>,
+    next: usize,
+}
+
+impl<'a> Skips<'a> {
+    pub(crate) fn new(plan: Option<&'a [bool]>) -> Skips<'a> {
+        Skips { plan, next: 0 }
+    }
+
+    /// Whether the next entry is left out.
+    #[inline]
+    pub(crate) fn skip(&mut self) -> bool {
+        let i = self.next;
+        self.next += 1;
+        self.plan.is_some_and(|p| p.get(i).copied().unwrap_or(false))
+    }
+}
+
+/// The mask of a bindings fragment's keys, read back from its text (for
+/// tests, which write fragments by hand).
+#[cfg(test)]
+pub(crate) fn fragment_mask(fragment: &[u8]) -> u64 {
+    fragment_entries(fragment).iter().fold(0, |m, (lit, _)| {
+        let written = unescape_json_string(lit).unwrap_or_default();
+        // A written key that looks reserved was renamed from one underscore less.
+        let raw = match is_reserved(written.as_bytes()) {
+            true => &written[1..],
+            false => &written[..],
+        };
+        m | key_bit(raw.as_bytes())
+    })
+}
+
+/// Key `k` as a JSON string literal in a bindings fragment: renamed when
+/// reserved, escaped, quoted.
+fn literal_of(k: &[u8]) -> Vec<u8> {
+    let mut lit = Vec::with_capacity(k.len() + 3);
+    lit.push(b'"');
+    if is_reserved(k) {
+        lit.push(b'_');
+    }
+    crate::encode::json::escape_into(&mut lit, k);
+    lit.push(b'"');
+    lit
+}
+
+/// Whether the string literal `lit` of a bindings fragment is raw key `k`.
+fn literal_is_key(lit: &[u8], k: &[u8]) -> bool {
+    if !lit.contains(&b'\\') {
+        let inner = &lit[1.min(lit.len())..lit.len().saturating_sub(1)];
+        return match is_reserved(k) {
+            true => inner.strip_prefix(b"_") == Some(k),
+            false => inner == k,
+        };
+    }
+    literal_of(k) == lit || unescape_json_string(lit).is_some_and(|s| literal_of(s.as_bytes()) == literal_of(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+    use crate::record::Capture;
+
+    fn mask_of(keys: &[&str]) -> u64 {
+        keys.iter().fold(0, |m, k| m | key_bit(k.as_bytes()))
+    }
+
+    fn check(c: &Capture) -> Option<Vec<bool>> {
+        plan_if_repeated(c.bytes(), &KeyTable::default())
+    }
+
+    #[test]
+    fn a_fragment_mask_is_the_mask_of_its_raw_keys() {
+        assert_eq!(fragment_mask(b",\"_level\":1,\"a\\\"b\":2,\"x\":3"), mask_of(&["level", "a\"b", "x"]));
+    }
+
+    #[test]
+    fn distinct_keys_need_no_plan_even_when_their_bits_collide() {
+        // Find two distinct keys with the same bit: the exact check must clear them.
+        let names: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+        let (a, b) = names
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| {
+                names[i + 1..].iter().find(|b| key_bit(a.as_bytes()) == key_bit(b.as_bytes())).map(|b| (a, b))
+            })
+            .expect("64 bits cannot hold 200 keys apart");
+        let mut c = Capture::new(Level::Info, 0);
+        c.i64(a.as_str(), 1);
+        c.i64(b.as_str(), 2);
+        assert_eq!(check(&c), None);
+        let mut c = Capture::new(Level::Info, 0);
+        c.bindings(format!(",\"{a}\":1").as_bytes(), mask_of(&[a]));
+        c.i64(b.as_str(), 2);
+        assert_eq!(check(&c), None);
+    }
+
+    #[test]
+    fn a_repeated_field_or_a_field_over_a_binding_is_found() {
+        let mut c = Capture::new(Level::Info, 0);
+        c.i64("rep", 1);
+        c.i64("x", 0);
+        c.i64("rep", 2);
+        assert_eq!(check(&c), Some(vec![true, false, false]));
+
+        let mut c = Capture::new(Level::Info, 0);
+        c.bindings(b",\"dup\":\"b\",\"other\":1", mask_of(&["dup", "other"]));
+        c.str("dup", "f");
+        assert_eq!(check(&c), Some(vec![true, false, false]));
+
+        // Reserved keys compare as written: `level` is `_level`, `_level` is `__level`.
+        let mut c = Capture::new(Level::Info, 0);
+        c.bindings(b",\"_level\":1", mask_of(&["level"]));
+        c.i64("_level", 2);
+        assert_eq!(check(&c), None);
+        c.i64("level", 3);
+        assert_eq!(check(&c), Some(vec![true, false, false]));
+
+        // Keys that need escaping.
+        let mut c = Capture::new(Level::Info, 0);
+        c.bindings(b",\"a\\\"b\":1", mask_of(&["a\"b"]));
+        c.i64("a\"b", 2);
+        assert_eq!(check(&c), Some(vec![true, false]));
+    }
+
+    #[test]
+    fn two_bindings_items_with_one_key() {
+        let mut c = Capture::new(Level::Info, 0);
+        c.bindings(b",\"svc\":\"a\"", mask_of(&["svc"]));
+        c.bindings(b",\"span\":1,\"svc\":\"b\"", mask_of(&["span", "svc"]));
+        assert_eq!(check(&c), Some(vec![true, false, false]));
+    }
+}
