@@ -100,6 +100,44 @@ pub use stats::Stats;
 pub use time::TimeFormat;
 pub use value::Value;
 
+// Every ```rust snippet of README.md and docs/*.md is a doctest, so none can
+// drift (`cargo test --doc`; `no_run` ones are compiled only). A file whose
+// snippets need an optional feature, or unix, is compiled only with it:
+// `cargo test --doc --all-features` covers them all.
+#[cfg(all(doctest, unix, feature = "tracing"))]
+#[doc = include_str!("../README.md")]
+mod readme_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/configuration.md")]
+mod configuration_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/debug.md")]
+mod debug_snippets {}
+#[cfg(all(doctest, feature = "tracing", feature = "log", feature = "tokio"))]
+#[doc = include_str!("../docs/ecosystem.md")]
+mod ecosystem_snippets {}
+#[cfg(all(doctest, unix))]
+#[doc = include_str!("../docs/format.md")]
+mod format_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started.md")]
+mod getting_started_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/overflow.md")]
+mod overflow_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/shutdown.md")]
+mod shutdown_snippets {}
+#[cfg(all(doctest, unix))]
+#[doc = include_str!("../docs/syslog.md")]
+mod syslog_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/compare.md")]
+mod compare_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/performance.md")]
+mod performance_snippets {}
+
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]
 pub mod __private {
