@@ -32,6 +32,7 @@ use crate::writer::Writer;
 /// | [`pid`](Builder::pid), [`hostname`](Builder::hostname) | written |
 /// | [`shutdown_timeout`](Builder::shutdown_timeout) | 5 s |
 /// | [`flush_on_panic`](Builder::flush_on_panic) | off |
+/// | [`flush_on_signals`](Builder::flush_on_signals) (Unix) | off |
 /// | [`debug_env`](Builder::debug_env), [`debug`](Builder::debug) | namespaces from `$DEBUG` |
 ///
 /// ```no_run
@@ -56,6 +57,8 @@ pub struct Builder {
     hostname: Option<Option<String>>,
     shutdown_timeout: Duration,
     flush_on_panic: bool,
+    #[cfg(unix)]
+    flush_on_signals: bool,
     debug_env: String,
     debug_spec: Option<String>,
 }
@@ -78,6 +81,8 @@ impl Builder {
             hostname: Some(None),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             flush_on_panic: false,
+            #[cfg(unix)]
+            flush_on_signals: false,
             debug_env: "DEBUG".to_string(),
             debug_spec: None,
         }
@@ -180,6 +185,24 @@ impl Builder {
         self
     }
 
+    /// Makes SIGTERM, SIGINT and SIGQUIT write a record naming the signal
+    /// and flush before the process ends by that signal (see
+    /// [`crate::flush_on_signals`]; Unix only). Off by default: a service
+    /// with its own graceful shutdown on these signals leaves it off.
+    ///
+    /// ```no_run
+    /// let (log, _guard) = logjet::Logger::builder()
+    ///     .sink(logjet::sink::File::append("logs/app.log")?)
+    ///     .flush_on_signals(true)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn flush_on_signals(mut self, yes: bool) -> Self {
+        self.flush_on_signals = yes;
+        self
+    }
+
     /// The environment variable read at build time for the debug namespaces
     /// (default `DEBUG`), with npm `debug`'s syntax: `app:*,-app:db`.
     ///
@@ -274,6 +297,10 @@ impl Builder {
             log_bridge: AtomicBool::new(false),
         });
         let logger = Logger::from_core(core);
+        #[cfg(unix)]
+        if self.flush_on_signals {
+            crate::signals::flush_on_signals(&logger)?;
+        }
         if self.flush_on_panic {
             crate::panic::flush_on_panic(&logger);
         }

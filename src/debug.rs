@@ -194,9 +194,7 @@ impl Logger {
             return false;
         }
         let gen = self.core.debug_gen.load(Ordering::Acquire);
-        // A logger made where a dropped one was has a generation no logger
-        // had before, so the dropped one's answers never look current.
-        let core = std::ptr::from_ref::<crate::send::Core>(&self.core) as usize;
+        let core = self.core.id;
         let lookup = |targets: &mut TargetCache| -> bool {
             let loggers = &mut targets.loggers;
             if let Some(&(g, on)) = loggers.get(&core).and_then(|t| t.get(target)) {
@@ -232,7 +230,7 @@ impl Logger {
     /// tests of the cache's bound).
     #[cfg(all(test, any(feature = "tracing", feature = "log")))]
     fn cached_targets(&self) -> usize {
-        let core = std::ptr::from_ref::<crate::send::Core>(&self.core) as usize;
+        let core = self.core.id;
         TARGETS.with(|c| c.borrow().loggers.get(&core).map_or(0, |t| t.len()))
     }
 }
@@ -244,13 +242,13 @@ pub(crate) fn next_generation() -> u64 {
     GENERATION.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A thread's `DEBUG` answers for targets: logger core → target →
+/// A thread's `DEBUG` answers for targets: logger id → target →
 /// (generation, enabled), bounded by the tunables `DEBUG_LOGGERS_CACHED`
 /// and `DEBUG_TARGETS_CACHED`.
 #[cfg(any(feature = "tracing", feature = "log"))]
 #[derive(Default)]
 struct TargetCache {
-    loggers: std::collections::HashMap<usize, std::collections::HashMap<Box<str>, (u64, bool)>>,
+    loggers: std::collections::HashMap<u64, std::collections::HashMap<Box<str>, (u64, bool)>>,
 }
 
 #[cfg(any(feature = "tracing", feature = "log"))]

@@ -72,21 +72,50 @@ impl Guard {
     /// keeps failing is retried until then; what it did not take is counted
     /// as dropped and reported in the error.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), Error> {
-        self.begin_shutdown(timeout);
-        let result = self.logger.core.control(Msg::Shutdown, Some(timeout));
-        shutdown_result(result)
+        self.open = false;
+        shut_down(&self.logger, timeout)
     }
 
-    /// Sets the writer's deadline for failing sinks a little before the
-    /// timeout, so that its answer (and the count of what it gave up)
-    /// arrives in time. The writer thread stays (parked) to count what is
-    /// logged from now on, until the last handle is gone.
-    fn begin_shutdown(&mut self, timeout: Duration) {
-        let margin = (timeout / SHUTDOWN_MARGIN_DIVISOR).min(SHUTDOWN_MARGIN_MAX);
-        if let Some(at) = std::time::Instant::now().checked_add(timeout - margin) {
-            self.logger.core.shared.set_deadline(at);
+    /// Shuts the logger down (every queued record written, the sinks
+    /// closed, waiting at most the shutdown timeout) and then ends the
+    /// process with `code`, like pino's `final`: for code that would call
+    /// [`std::process::exit`], which runs no destructors and so would drop
+    /// whatever is still queued. A shutdown that fails is reported on
+    /// stderr before the exit.
+    ///
+    /// ```no_run
+    /// let (log, guard) = logjet::Logger::builder()
+    ///     .sink(logjet::sink::File::append("logs/app.log")?)
+    ///     .build()?;
+    /// logjet::error!(log, "cannot read the configuration; exiting");
+    /// guard.exit(78); // EX_CONFIG: the record is on disk first
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn exit(self, code: i32) -> ! {
+        if let Err(e) = self.shutdown() {
+            crate::report::report(format_args!("shutdown before exit({code}) failed: {e}"));
         }
-        self.open = false;
+        std::process::exit(code)
+    }
+}
+
+/// Shuts `logger` down: every record queued before this call written, the
+/// sinks closed, waiting at most `timeout` (what `Guard::shutdown` and a
+/// handled signal do). Records logged afterwards are dropped and counted,
+/// so nothing is being written when the process ends right after.
+pub(crate) fn shut_down(logger: &Logger, timeout: Duration) -> Result<(), Error> {
+    set_deadline(logger, timeout);
+    shutdown_result(logger.core.control(Msg::Shutdown, Some(timeout)))
+}
+
+/// Sets the writer's deadline for failing sinks a little before the
+/// timeout, so that its answer (and the count of what it gave up) arrives
+/// in time. The writer thread stays (parked) to count what is logged from
+/// now on, until the last handle is gone.
+fn set_deadline(logger: &Logger, timeout: Duration) {
+    let margin = (timeout / SHUTDOWN_MARGIN_DIVISOR).min(SHUTDOWN_MARGIN_MAX);
+    if let Some(at) = std::time::Instant::now().checked_add(timeout - margin) {
+        logger.core.shared.set_deadline(at);
     }
 }
 
@@ -113,7 +142,8 @@ impl Guard {
     pub async fn shutdown_async(mut self) -> Result<(), Error> {
         let core = self.logger.core.clone();
         let timeout = core.shutdown_timeout;
-        self.begin_shutdown(timeout);
+        self.open = false;
+        set_deadline(&self.logger, timeout);
         shutdown_result(core.control_async(Msg::Shutdown, Some(timeout)).await)
     }
 }

@@ -71,6 +71,8 @@ mod report;
 mod ring;
 mod send;
 mod shared;
+#[cfg(unix)]
+mod signals;
 mod stats;
 mod sync;
 mod time;
@@ -94,6 +96,8 @@ pub use log_bridge::init_log;
 pub use logger::{Event, Fields, Logger};
 pub use panic::flush_on_panic;
 pub use send::Overflow;
+#[cfg(unix)]
+pub use signals::flush_on_signals;
 #[cfg(unix)]
 pub use sink::{Facility, SyslogFormat};
 pub use stats::Stats;
@@ -125,7 +129,7 @@ mod getting_started_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/overflow.md")]
 mod overflow_snippets {}
-#[cfg(doctest)]
+#[cfg(all(doctest, unix, feature = "tokio"))]
 #[doc = include_str!("../docs/shutdown.md")]
 mod shutdown_snippets {}
 #[cfg(all(doctest, unix))]

@@ -13,26 +13,25 @@
 //! The tests assert semantics. Time appears only as generous bounds that
 //! turn a hang into a failure (a load that stops by itself after
 //! [`LOAD_LIMIT`], a flush under that load bounded by half of it, other
-//! flushes by [`FLUSH_BOUND`], children killed after [`CHILD_BOUND`]);
+//! flushes by [`FLUSH_BOUND`], children killed after `CHILD_BOUND`);
 //! output is synchronized on flushes, never on sleeps.
 //! Each test saturates the machine, so they run one at a time ([`serial`]).
 //!
-//! The child-process tests re-execute this test binary with
-//! `--exact <test> --nocapture` and [`CHILD_ENV`] naming the test: the same
-//! test function then plays the child's part.
+//! The child-process tests re-execute this test binary (see
+//! `common/child.rs`): the same test function then plays the child's part.
 
 mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::child::{child_role, run_child, tail};
 use common::TempDir;
 use logjet::{sink, Logger};
 
@@ -44,18 +43,11 @@ const LOAD_LIMIT: Duration = Duration::from_secs(20);
 const FLUSH_UNDER_LOAD: Duration = Duration::from_secs(10);
 /// The longest any other wait in these tests may take.
 const FLUSH_BOUND: Duration = Duration::from_secs(30);
-/// A child process still running after this long is killed, and the test fails.
-const CHILD_BOUND: Duration = Duration::from_secs(60);
 /// A load thread reports that it is logging after this many records (well
 /// below the default queue's capacity, so even a starved thread gets there).
 const READY_AFTER: u64 = 1000;
 /// How many times each child-process test runs; every run must pass.
 const RUNS: usize = 20;
-
-/// Set in a child process to the name of the test whose child part it runs.
-const CHILD_ENV: &str = "LOGJET_UNDER_LOAD_CHILD";
-/// The log file the child writes.
-const FILE_ENV: &str = "LOGJET_UNDER_LOAD_FILE";
 
 /// Each test saturates both cores: they take turns.
 fn serial() -> MutexGuard<'static, ()> {
@@ -171,67 +163,6 @@ fn fatal_records(path: &Path) -> Vec<serde_json::Value> {
         }
     });
     found
-}
-
-/// The log file this process writes, if it is the child of `test`.
-fn child_role(test: &str) -> Option<PathBuf> {
-    if std::env::var(CHILD_ENV).ok()? != test {
-        return None;
-    }
-    Some(PathBuf::from(std::env::var_os(FILE_ENV).expect("the parent names the log file")))
-}
-
-struct ChildOutput {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the child part of `test`, writing to `file`; kills it and fails
-/// after [`CHILD_BOUND`].
-fn run_child(test: &str, file: &Path) -> ChildOutput {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, test)
-        .env(FILE_ENV, file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = pipe.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
-    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + CHILD_BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        // Supervising the child, not waiting for its output.
-        thread::sleep(Duration::from_millis(20));
-    };
-    let out = ChildOutput { code: None, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() };
-    match status {
-        Some(status) => ChildOutput { code: status.code(), ..out },
-        None => panic!("the child of {test} still ran after {CHILD_BOUND:?}: killed\nstderr:\n{}", out.stderr),
-    }
-}
-
-/// The last `n` lines of a child's output, for failure messages.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 #[test]
