@@ -1,7 +1,7 @@
 //! The real consumers read logjet's output unchanged: `jq` and
-//! `pino-pretty`. `.ci/run` installs both (`apt-get install jq`,
-//! `npm ci --prefix tests/tools`). Without them these tests say so loudly and
-//! pass, except under `CI=true`, where a missing tool is a failure.
+//! `pino-pretty`. `.ci/test` installs both (`apt-get install jq`,
+//! `npm ci --prefix tests/tools`). Without them these tests fail, naming the
+//! missing tool and how to get it.
 
 mod common;
 
@@ -13,12 +13,10 @@ use common::{parse_lines, Mem};
 use logjet::{Level, Logger, TimeFormat};
 use serde_json::Value;
 
-fn missing(tool: &str, how: &str) {
-    let msg = format!("\n\n*** {tool} NOT FOUND: this test is SKIPPED. Install it with: {how} ***\n");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}(CI=true: a missing tool is a failure)");
-    }
-    eprintln!("{msg}");
+/// A tool the test needs is not installed: the test fails, saying what is
+/// missing and how to get it.
+fn missing(tool: &str, how: &str) -> ! {
+    panic!("\n\n*** {tool} NOT FOUND: this test needs it. Run .ci/test, which installs it (or: {how}). ***\n");
 }
 
 /// A varied sample: every level, hostile strings, nested values, errors,
@@ -78,7 +76,7 @@ fn run(cmd: &mut Command, input: &str) -> String {
 #[test]
 fn jq_reads_every_line_unchanged() {
     if Command::new("jq").arg("--version").output().is_err() {
-        return missing("jq", "apt-get install -y jq");
+        missing("jq", "apt-get install -y jq");
     }
     let text = sample();
     let ours = parse_lines(&text);
@@ -94,7 +92,10 @@ fn jq_reads_every_line_unchanged() {
 #[test]
 fn pino_pretty_reads_every_line() {
     let Some(pp) = find_pino_pretty() else {
-        return missing("pino-pretty", "npm ci --prefix tests/tools");
+        missing(
+            "pino-pretty (looked for tests/tools/node_modules/.bin/pino-pretty and on PATH)",
+            "npm ci --prefix tests/tools",
+        );
     };
     let text = sample();
     let ours = parse_lines(&text);
