@@ -107,8 +107,11 @@ fn wait_for_signals(mut signals: signal_hook::iterator::Signals) {
         // The default action (terminate, or core dump for SIGQUIT), as if
         // logjet had never handled the signal.
         if let Err(e) = signal_hook::low_level::emulate_default_handler(sig) {
-            crate::report::report(format_args!("cannot raise {name} again ({e}); exiting with status {}", 128 + sig));
-            std::process::exit(128 + sig);
+            crate::report::report(format_args!("cannot raise {name} again ({e})"));
         }
+        // Still running: the default action did not end the process (as
+        // PID 1 of a container, the kernel ignores it). End it as a shell
+        // reports a death by that signal.
+        std::process::exit(128 + sig);
     }
 }
