@@ -71,6 +71,8 @@ mod report;
 mod ring;
 mod send;
 mod shared;
+#[cfg(unix)]
+mod signals;
 mod stats;
 mod sync;
 mod time;
