@@ -34,6 +34,7 @@ use crate::writer::Writer;
 /// | [`flush_on_panic`](Builder::flush_on_panic) | off |
 /// | [`flush_on_signals`](Builder::flush_on_signals) (Unix) | off |
 /// | [`debug_env`](Builder::debug_env), [`debug`](Builder::debug) | namespaces from `$DEBUG` |
+/// | `reopen_on_sighup` (unix) | off |
 ///
 /// ```no_run
 /// use logjet::{sink, Level, Logger, Overflow};
@@ -61,6 +62,8 @@ pub struct Builder {
     flush_on_signals: bool,
     debug_env: String,
     debug_spec: Option<String>,
+    #[cfg(unix)]
+    reopen_on_sighup: bool,
 }
 
 impl Default for Builder {
@@ -85,6 +88,8 @@ impl Builder {
             flush_on_signals: false,
             debug_env: "DEBUG".to_string(),
             debug_spec: None,
+            #[cfg(unix)]
+            reopen_on_sighup: false,
         }
     }
 
@@ -225,6 +230,29 @@ impl Builder {
         self
     }
 
+    /// Reopens every file sink when the process receives SIGHUP (unix),
+    /// as [`Logger::reopen`] does: what logrotate's `create` mode with
+    /// `postrotate kill -HUP <pid>` expects. Off by default: SIGHUP
+    /// usually ends a process, and a library takes a signal only when
+    /// asked.
+    ///
+    /// The handler (registered with the `signal-hook` crate, so other
+    /// handlers of SIGHUP still run) lives as long as the [`Guard`]; a
+    /// thread `logjet-sighup` waits for the signal and asks for the reopen.
+    ///
+    /// ```no_run
+    /// let (log, _guard) = logjet::Logger::builder()
+    ///     .sink(logjet::sink::File::append("/var/log/myapp/app.log")?)
+    ///     .reopen_on_sighup(true)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn reopen_on_sighup(mut self, yes: bool) -> Self {
+        self.reopen_on_sighup = yes;
+        self
+    }
+
     /// Starts the logger's threads (`logjet-writer` formats,
     /// `logjet-output` writes). Returns the logger and the guard that
     /// flushes it when dropped.
@@ -304,7 +332,14 @@ impl Builder {
         if self.flush_on_panic {
             crate::panic::flush_on_panic(&logger);
         }
-        let guard = Guard::new(logger.clone());
+        #[allow(unused_mut)]
+        let mut guard = Guard::new(logger.clone());
+        #[cfg(unix)]
+        if self.reopen_on_sighup {
+            let sighup = crate::signals::Sighup::install(std::sync::Arc::downgrade(&logger.core))
+                .map_err(|e| Error::config(format!("cannot install the SIGHUP handler: {e}")))?;
+            guard.sighup = Some(sighup);
+        }
         Ok((logger, guard))
     }
 }

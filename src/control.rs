@@ -23,15 +23,21 @@ pub(crate) enum Msg {
     Flush(FlushTicket, Snapshot),
     /// The same, then close the sinks.
     Shutdown(FlushTicket, Snapshot),
+    /// The same, then every file sink reopens its path; the ticket is
+    /// completed once they did (or with the first failure). Records queued
+    /// after the snapshot go to the reopened files.
+    Reopen(FlushTicket, Snapshot),
 }
 
-/// `Msg::Flush` or `Msg::Shutdown`.
+/// `Msg::Flush`, `Msg::Shutdown` or `Msg::Reopen`.
 pub(crate) type MakeControl = fn(FlushTicket, Snapshot) -> Msg;
 
 /// How a flush ended, as logjet's threads report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FlushOutcome {
     Done,
+    /// A sink could not do what was asked (reopen its file): why.
+    Failed(Arc<str>),
     /// Records were given up on (a sink still failing at the deadline).
     Lost(u64),
     /// The writer exited without completing the ticket.
@@ -46,6 +52,7 @@ impl FlushOutcome {
         match self {
             FlushOutcome::Done => Ok(()),
             FlushOutcome::Lost(n) => Err(Error::lost(n)),
+            FlushOutcome::Failed(why) => Err(Error::reopen(why.to_string())),
             FlushOutcome::Gone => Err(Error::closed()),
             #[cfg(feature = "tokio")]
             FlushOutcome::TimedOut(d) => Err(Error::timeout(d)),
@@ -89,7 +96,7 @@ impl FlushState {
     pub(crate) fn wait(&self, deadline: Option<Instant>, timeout: Option<Duration>) -> Result<(), Error> {
         let mut d = lock(&self.done);
         loop {
-            if let Some(outcome) = *d {
+            if let Some(outcome) = d.clone() {
                 return outcome.into_result();
             }
             d = match deadline {
@@ -141,7 +148,7 @@ impl std::future::Future for FlushWait {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let s = &self.state;
-        let done = || *lock(&s.done);
+        let done = || lock(&s.done).clone();
         if let Some(o) = done() {
             return std::task::Poll::Ready(o.into_result());
         }

@@ -34,6 +34,7 @@ enum Kind {
     Closed,
     Lost(u64),
     WriterThread,
+    Reopen(String),
 }
 
 impl Error {
@@ -55,6 +56,10 @@ impl Error {
 
     pub(crate) fn lost(n: u64) -> Error {
         Error { kind: Kind::Lost(n) }
+    }
+
+    pub(crate) fn reopen(why: String) -> Error {
+        Error { kind: Kind::Reopen(why) }
     }
 
     pub(crate) fn from_writer_thread() -> Error {
@@ -93,6 +98,7 @@ impl fmt::Display for Error {
                 "{n} records did not reach every sink and were dropped (a sink kept failing until the shutdown \
                  deadline, or its reader is gone)"
             ),
+            Kind::Reopen(why) => write!(f, "a file sink could not reopen its file: {why}"),
             Kind::WriterThread => f.write_str(
                 "flush or shutdown called on the logjet writer thread (from inside a sink) would wait for itself",
             ),

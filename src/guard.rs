@@ -30,6 +30,9 @@ pub struct Guard {
     logger: Logger,
     /// Until `shutdown`.
     open: bool,
+    /// The SIGHUP handler, while the guard lives (`Builder::reopen_on_sighup`).
+    #[cfg(unix)]
+    pub(crate) sighup: Option<crate::signals::Sighup>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -40,7 +43,12 @@ impl std::fmt::Debug for Guard {
 
 impl Guard {
     pub(crate) fn new(logger: Logger) -> Guard {
-        Guard { logger, open: true }
+        Guard {
+            logger,
+            open: true,
+            #[cfg(unix)]
+            sighup: None,
+        }
     }
 
     /// Waits until every record logged before this call is on the sinks.
@@ -52,6 +60,12 @@ impl Guard {
     /// Like [`flush`](Guard::flush), giving up after `timeout`.
     pub fn flush_timeout(&self, timeout: Duration) -> Result<(), Error> {
         self.logger.flush_timeout(timeout)
+    }
+
+    /// Reopens every file sink's path after the records logged before this
+    /// call. See [`Logger::reopen`].
+    pub fn reopen(&self) -> Result<(), Error> {
+        self.logger.reopen()
     }
 
     /// The logger this guard belongs to.

@@ -38,8 +38,9 @@
 //!   the log once there is room.
 //! - Shutdown: the [`Guard`] flushes on drop; [`fatal!`] flushes before it
 //!   returns; [`flush_on_panic`] writes panics as `fatal` records.
-//! - Sinks: [`sink::Stdout`], [`sink::Stderr`], [`sink::File`],
-//!   [`sink::Writer`], several per logger, each with its own minimum level.
+//! - Sinks: [`sink::Stdout`], [`sink::Stderr`], [`sink::File`] (rotation,
+//!   retention, gzip, reopen on SIGHUP), [`sink::Writer`], several per
+//!   logger, each with its own minimum level.
 //!
 //! The guides in `docs/` cover configuration, the output format, overflow
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
@@ -123,6 +124,9 @@ mod ecosystem_snippets {}
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../docs/format.md")]
 mod format_snippets {}
+#[cfg(all(doctest, unix))]
+#[doc = include_str!("../docs/files.md")]
+mod files_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/getting-started.md")]
 mod getting_started_snippets {}

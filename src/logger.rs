@@ -192,6 +192,36 @@ impl Logger {
         self.core.control(Msg::Flush, Some(timeout))
     }
 
+    /// Makes every [`File`](crate::sink::File) sink close its file and open
+    /// its path again, as logrotate's `create` mode expects after renaming
+    /// the file (`postrotate kill -HUP`; see also
+    /// [`Builder::reopen_on_sighup`](crate::Builder::reopen_on_sighup)).
+    ///
+    /// Ordered like a flush: every record logged before this call (from
+    /// any thread) goes to the old file, and the call returns once every
+    /// file sink reopened its path; records logged after it go to the new
+    /// file. Other sinks are unaffected. An error says which sink could
+    /// not reopen (it writes on to the file it had open); it is also
+    /// reported on stderr.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("logjet-doc-reopen-{}", std::process::id()));
+    /// let (log, guard) = logjet::Logger::builder().sink(logjet::sink::File::append(dir.join("app.log"))?).build()?;
+    /// logjet::info!(log, "before");
+    /// std::fs::rename(dir.join("app.log"), dir.join("app.log.1"))?; // what logrotate does
+    /// log.reopen()?;
+    /// logjet::info!(log, "after");
+    /// guard.flush()?;
+    /// assert!(std::fs::read_to_string(dir.join("app.log.1"))?.contains("before"));
+    /// assert!(std::fs::read_to_string(dir.join("app.log"))?.contains("after"));
+    /// # drop(guard);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reopen(&self) -> Result<(), Error> {
+        self.core.control(Msg::Reopen, None)
+    }
+
     /// Like [`flush`](Logger::flush), as a future that never blocks the
     /// runtime's worker thread (feature `tokio`; await it inside a tokio
     /// runtime). Bound it with `tokio::time::timeout` if a sink may fail.

@@ -12,7 +12,6 @@
 //! This thread owns every sink. It is marked as a writer thread: a sink
 //! that logs never waits on the queues it is draining.
 
-use std::fmt;
 use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -24,9 +23,10 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::control::{FlushOutcome, FlushTicket};
 use crate::record::OutBuf;
-use crate::report::{mark_logjet_thread, panic_message, report};
+use crate::report::{mark_logjet_thread, panic_message, report, Reports};
 use crate::shared::Shared;
-use crate::tunables::{BACKOFF_MAX, BACKOFF_MIN, BATCH_BYTES, KEEP_BYTES, POOL, REPORT_EVERY};
+use crate::sink::private::SinkOut;
+use crate::tunables::{BACKOFF_MAX, BACKOFF_MIN, BATCH_BYTES, KEEP_BYTES, POOL};
 
 /// Formatted records on their way to the sinks, and the requests to answer
 /// once they are written.
@@ -37,6 +37,10 @@ pub(crate) struct Batch {
     pub(crate) records: u64,
     /// Flushes waiting for these records.
     pub(crate) tickets: Vec<FlushTicket>,
+    /// Reopens waiting for these records: every sink reopens its file
+    /// after them (records formatted later are in the next batch), then
+    /// each is answered.
+    pub(crate) reopens: Vec<FlushTicket>,
     /// A shutdown waiting for these records: the sinks are closed after
     /// them, then it is answered.
     pub(crate) close: Option<FlushTicket>,
@@ -48,13 +52,18 @@ impl Batch {
             bufs: (0..sinks).map(|_| OutBuf::with_capacity(BATCH_BYTES + BATCH_BYTES / 4)).collect(),
             records: 0,
             tickets: Vec::new(),
+            reopens: Vec::new(),
             close: None,
         }
     }
 
     /// Whether there is anything to write or answer.
     pub(crate) fn is_empty(&self) -> bool {
-        self.records == 0 && self.tickets.is_empty() && self.close.is_none() && self.bufs.iter().all(OutBuf::is_empty)
+        self.records == 0
+            && self.tickets.is_empty()
+            && self.reopens.is_empty()
+            && self.close.is_none()
+            && self.bufs.iter().all(OutBuf::is_empty)
     }
 
     /// Empties the buffers, giving memory back after a huge record.
@@ -70,7 +79,7 @@ impl Batch {
 /// A sink as the output thread sees it.
 pub(crate) struct SinkIo {
     pub(crate) name: String,
-    pub(crate) out: Box<dyn Write + Send>,
+    pub(crate) out: Box<dyn SinkOut>,
     failing: bool,
     /// Failed attempts since the sink last worked.
     failures: u64,
@@ -82,7 +91,7 @@ pub(crate) struct SinkIo {
 }
 
 impl SinkIo {
-    pub(crate) fn new(name: String, out: Box<dyn Write + Send>) -> SinkIo {
+    pub(crate) fn new(name: String, out: Box<dyn SinkOut>) -> SinkIo {
         SinkIo {
             name,
             out,
@@ -91,36 +100,6 @@ impl SinkIo {
             broken: false,
             failure_reported: false,
             reports: Reports::default(),
-        }
-    }
-}
-
-/// Keeps a sink's messages on stderr to one per [`REPORT_EVERY`], counting
-/// what it holds back and saying so in the next message.
-#[derive(Default)]
-struct Reports {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl Reports {
-    /// Reports unless a report about this sink went out less than
-    /// [`REPORT_EVERY`] ago. Returns whether it did.
-    fn say(&mut self, sink: &str, what: fmt::Arguments<'_>) -> bool {
-        let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) < REPORT_EVERY) {
-            self.suppressed += 1;
-            return false;
-        }
-        self.force(sink, what);
-        true
-    }
-
-    fn force(&mut self, sink: &str, what: fmt::Arguments<'_>) {
-        self.last = Some(Instant::now());
-        match std::mem::take(&mut self.suppressed) {
-            0 => report(format_args!("{sink}: {what}")),
-            n => report(format_args!("{sink}: {what} ({n} earlier messages about it suppressed)")),
         }
     }
 }
@@ -156,7 +135,8 @@ impl Output {
     /// place, waiting for one if every batch is still being written.
     pub(crate) fn swap(&mut self, batch: &mut Batch) {
         let Some(tx) = &self.tx else { return self.lose(batch) };
-        let full = std::mem::replace(batch, Batch { bufs: Vec::new(), records: 0, tickets: Vec::new(), close: None });
+        let empty = Batch { bufs: Vec::new(), records: 0, tickets: Vec::new(), reopens: Vec::new(), close: None };
+        let full = std::mem::replace(batch, empty);
         if let Err(e) = tx.send(full) {
             self.tx = None;
             *batch = e.into_inner();
@@ -177,6 +157,8 @@ impl Output {
         for t in b.tickets.drain(..) {
             t.complete(FlushOutcome::Lost(n));
         }
+        // Nothing can reopen any more: answered as closed.
+        b.reopens.clear();
         if let Some(t) = b.close.take() {
             t.complete(FlushOutcome::Lost(n));
         }
@@ -225,6 +207,9 @@ impl OutputThread {
                 for t in batch.tickets.drain(..) {
                     t.complete(FlushOutcome::Lost(n));
                 }
+                for t in batch.reopens.drain(..) {
+                    t.complete(FlushOutcome::Failed("internal error in the output thread".into()));
+                }
                 if let Some(t) = batch.close.take() {
                     self.sinks.clear();
                     t.complete(FlushOutcome::Lost(n));
@@ -263,10 +248,36 @@ impl OutputThread {
         for t in batch.tickets.drain(..) {
             t.complete(self.take_outcome());
         }
+        for t in batch.reopens.drain(..) {
+            let outcome = self.reopen();
+            t.complete(outcome);
+        }
         if let Some(t) = batch.close.take() {
             // Everything before the shutdown request is written.
             self.sinks.clear();
             t.complete(self.take_outcome());
+        }
+    }
+
+    /// Every sink reopens its file (sinks without a path have nothing to
+    /// do). A failure is reported on stderr and answered; the sink keeps
+    /// writing where it wrote before.
+    fn reopen(&mut self) -> FlushOutcome {
+        let mut failed = Vec::new();
+        for s in &mut self.sinks {
+            let out = &mut s.out;
+            let err = match catch_unwind(AssertUnwindSafe(|| out.reopen())) {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(panic) => format!("the sink panicked: {}", panic_message(&*panic)),
+            };
+            s.reports.force(&s.name, format_args!("reopen failed: {err}; writing on to the file open before"));
+            failed.push(format!("{}: {err}", s.name));
+        }
+        if failed.is_empty() {
+            FlushOutcome::Done
+        } else {
+            FlushOutcome::Failed(failed.join("; ").into())
         }
     }
 

@@ -3,10 +3,43 @@
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Write};
+use std::time::Instant;
+
+use crate::tunables::REPORT_EVERY;
 
 /// Writes a message for the operator on stderr. Never panics.
 pub(crate) fn report(args: fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "logjet: {args}");
+}
+
+/// Keeps a sink's messages on stderr to one per [`REPORT_EVERY`], counting
+/// what it holds back and saying so in the next message.
+#[derive(Default)]
+pub(crate) struct Reports {
+    last: Option<Instant>,
+    pub(crate) suppressed: u64,
+}
+
+impl Reports {
+    /// Reports unless a report about this sink went out less than
+    /// [`REPORT_EVERY`] ago. Returns whether it did.
+    pub(crate) fn say(&mut self, sink: &str, what: fmt::Arguments<'_>) -> bool {
+        let now = Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < REPORT_EVERY) {
+            self.suppressed += 1;
+            return false;
+        }
+        self.force(sink, what);
+        true
+    }
+
+    pub(crate) fn force(&mut self, sink: &str, what: fmt::Arguments<'_>) {
+        self.last = Some(Instant::now());
+        match std::mem::take(&mut self.suppressed) {
+            0 => report(format_args!("{sink}: {what}")),
+            n => report(format_args!("{sink}: {what} ({n} earlier messages about it suppressed)")),
+        }
+    }
 }
 
 /// The message of a panic payload.

@@ -1,18 +1,27 @@
-//! Signals that end a process: the queued records go to the sinks first.
+//! The signals logjet handles, each opt-in: SIGTERM, SIGINT and SIGQUIT
+//! end the process after a shutdown (`flush_on_signals`); SIGHUP reopens
+//! the file sinks (`Builder::reopen_on_sighup`).
 //!
-//! Unix only, through the `signal-hook` crate (no hand-written handler):
-//! the handler only wakes one thread of logjet's, `logjet-signals`, which
-//! does the logging and flushing outside signal context.
+//! Unix only, through the `signal-hook` crate (its registration combines
+//! with other handlers; no hand-written handler): a handler only wakes a
+//! thread of logjet's, which does the work outside signal context.
 
+use std::io;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread;
 use std::time::Instant;
 
-use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
 
+use crate::control::Msg;
 use crate::error::Error;
 use crate::level::Level;
 use crate::logger::Logger;
+use crate::report::report;
 use crate::send::Core;
+
+// ---- SIGTERM, SIGINT, SIGQUIT: shut down, then end by the signal ----
 
 /// The signals [`flush_on_signals`] handles.
 const SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
@@ -58,9 +67,9 @@ static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
 /// ```
 pub fn flush_on_signals(logger: &Logger) -> Result<(), Error> {
     let installed = INSTALLED.get_or_init(|| {
-        let signals = signal_hook::iterator::Signals::new(SIGNALS)
+        let signals = Signals::new(SIGNALS)
             .map_err(|e| format!("cannot install the signal handler: {e}"))?;
-        std::thread::Builder::new()
+        thread::Builder::new()
             .name("logjet-signals".into())
             .spawn(move || wait_for_signals(signals))
             .map(|_| ())
@@ -80,7 +89,7 @@ pub fn flush_on_signals(logger: &Logger) -> Result<(), Error> {
 
 /// The `logjet-signals` thread: on the first signal, flushes every
 /// registered logger, then lets the signal end the process.
-fn wait_for_signals(mut signals: signal_hook::iterator::Signals) {
+fn wait_for_signals(mut signals: Signals) {
     if let Some(sig) = signals.forever().next() {
         let name = signal_hook::low_level::signal_name(sig).unwrap_or("a signal");
         let loggers: Vec<Logger> =
@@ -100,18 +109,53 @@ fn wait_for_signals(mut signals: signal_hook::iterator::Signals) {
         for log in &loggers {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Err(e) = crate::guard::shut_down(log, left) {
-                crate::report::report(format_args!("shutdown on {name} failed: {e}"));
+                report(format_args!("shutdown on {name} failed: {e}"));
             }
         }
         drop(loggers);
         // The default action (terminate, or core dump for SIGQUIT), as if
         // logjet had never handled the signal.
         if let Err(e) = signal_hook::low_level::emulate_default_handler(sig) {
-            crate::report::report(format_args!("cannot raise {name} again ({e})"));
+            report(format_args!("cannot raise {name} again ({e})"));
         }
         // Still running: the default action did not end the process (as
         // PID 1 of a container, the kernel ignores it). End it as a shell
         // reports a death by that signal.
         std::process::exit(128 + sig);
+    }
+}
+
+// ---- SIGHUP: reopen every file sink ----
+
+/// The SIGHUP handler of one logger (`Builder::reopen_on_sighup`): a
+/// thread (`logjet-sighup`) that waits for the signal and asks the logger
+/// to reopen its files, exactly as `Logger::reopen` does (records logged
+/// before the signal arrived go to the old files). Held by the guard;
+/// dropping it ends the thread and unregisters the handler.
+pub(crate) struct Sighup {
+    handle: Handle,
+}
+
+impl Sighup {
+    pub(crate) fn install(core: Weak<Core>) -> io::Result<Sighup> {
+        let mut signals = Signals::new([SIGHUP])?;
+        let handle = signals.handle();
+        thread::Builder::new().name("logjet-sighup".into()).spawn(move || {
+            for _ in signals.forever() {
+                let Some(core) = core.upgrade() else { break };
+                // Bounded like a shutdown: a reopen waits behind the records
+                // queued before it, and a sink may be failing.
+                if let Err(e) = core.control(Msg::Reopen, Some(core.shutdown_timeout)) {
+                    report(format_args!("SIGHUP: reopening the log files failed: {e}"));
+                }
+            }
+        })?;
+        Ok(Sighup { handle })
+    }
+}
+
+impl Drop for Sighup {
+    fn drop(&mut self) {
+        self.handle.close();
     }
 }

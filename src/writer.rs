@@ -226,6 +226,7 @@ impl Writer {
             for t in batch.tickets.drain(..) {
                 t.complete(FlushOutcome::Lost(lost));
             }
+            batch.reopens.clear();
             if let Some(t) = batch.close.take() {
                 t.complete(FlushOutcome::Lost(lost));
             }
@@ -316,6 +317,17 @@ impl Writer {
                     t.complete(FlushOutcome::Gone);
                 } else {
                     self.fmt.batch.tickets.push(t);
+                }
+            }
+            Msg::Reopen(t, snapshot) => {
+                // Like a flush, and the batch ends here: what is logged
+                // after the reopen goes to the reopened files.
+                self.drain_snapshot(&snapshot);
+                if self.fmt.closed {
+                    t.complete(FlushOutcome::Gone);
+                } else {
+                    self.fmt.batch.reopens.push(t);
+                    self.hand_over();
                 }
             }
             Msg::Shutdown(t, snapshot) => {

@@ -18,24 +18,36 @@
 //! ```
 
 use std::fmt;
-use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
-/// Something records can be written to: [`Stdout`], [`Stderr`], [`File`]
-/// or [`Writer`].
+/// Something records can be written to: [`Stdout`], [`Stderr`], [`File`],
+/// [`Writer`], [`DebugConsole`] or `Syslog`.
 pub trait Sink: private::Sealed {}
 
 pub(crate) mod private {
     use std::io;
 
     /// A sink as logjet's threads hold it: the format for the writer
-    /// thread, the `io::Write` for the output thread.
+    /// thread, the output for the output thread.
     pub struct Target {
         pub(crate) name: String,
-        pub(crate) out: Box<dyn io::Write + Send>,
+        pub(crate) out: Box<dyn SinkOut>,
         pub(crate) format: Format,
     }
+
+    /// What the output thread calls on a sink: `io::Write` (whole lines,
+    /// many records per write, then `flush`), and `reopen` for the sinks
+    /// that have a path.
+    pub trait SinkOut: io::Write + Send {
+        /// Opens the sink's path again (`Logger::reopen`, SIGHUP), after
+        /// every record queued before the request was written. Sinks
+        /// without a path have nothing to do.
+        fn reopen(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SinkOut for Box<dyn io::Write + Send> {}
 
     /// How a sink wants its records.
     pub enum Format {
@@ -53,7 +65,12 @@ pub(crate) mod private {
     }
 }
 
-use private::{Format, Sealed, Target};
+use private::{Format, Sealed, SinkOut, Target};
+
+mod file;
+mod rotation;
+pub use file::{File, FileOptions};
+pub use rotation::{Naming, Period};
 
 #[cfg(unix)]
 mod syslog;
@@ -95,6 +112,9 @@ impl Write for StderrOut {
     }
 }
 
+impl SinkOut for StdoutOut {}
+impl SinkOut for StderrOut {}
+
 impl Sink for Stdout {}
 impl Sealed for Stdout {
     fn into_target(self) -> Target {
@@ -107,112 +127,6 @@ impl Sealed for Stderr {
     fn into_target(self) -> Target {
         Target { name: "stderr".into(), out: Box::new(StderrOut), format: Format::Json }
     }
-}
-
-/// A file opened for appending.
-///
-/// The file is opened when the sink is made, so a bad path or a missing
-/// permission is an error here and not a surprise later. Parent directories
-/// are created; a new file gets mode `0640` (less the umask) unless
-/// [`FileOptions::mode`] says otherwise. The file is opened with `O_APPEND`
-/// and every write holds whole lines, so several processes appending to one
-/// file never interleave inside a line.
-///
-/// ```
-/// # let dir = std::env::temp_dir().join(format!("logjet-doc-{}", std::process::id()));
-/// let sink = logjet::sink::File::append(dir.join("nested/app.log"))?;
-/// assert!(sink.path().ends_with("nested/app.log"));
-/// # std::fs::remove_dir_all(&dir)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct File {
-    file: fs::File,
-    path: PathBuf,
-}
-
-impl File {
-    /// Opens `path` for appending with the default options.
-    pub fn append(path: impl AsRef<Path>) -> io::Result<File> {
-        FileOptions::default().append(path)
-    }
-
-    /// Options for opening a file sink.
-    pub fn options() -> FileOptions {
-        FileOptions::default()
-    }
-
-    /// The path the file was opened at.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Sink for File {}
-impl Sealed for File {
-    fn into_target(self) -> Target {
-        Target { name: format!("file {}", self.path.display()), out: Box::new(self.file), format: Format::Json }
-    }
-}
-
-/// How to open a [`File`] sink.
-///
-/// ```
-/// # let dir = std::env::temp_dir().join(format!("logjet-doc-opts-{}", std::process::id()));
-/// let sink = logjet::sink::File::options()
-///     .mode(0o600)
-///     .append(dir.join("secret.log"))?;
-/// # std::fs::remove_dir_all(&dir)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct FileOptions {
-    mode: u32,
-    create_dirs: bool,
-}
-
-impl Default for FileOptions {
-    fn default() -> Self {
-        FileOptions { mode: 0o640, create_dirs: true }
-    }
-}
-
-impl FileOptions {
-    /// The permission bits of a newly created file (default `0o640`; the
-    /// process umask still applies; ignored where there are no Unix modes).
-    pub fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    /// Whether missing parent directories are created (default `true`).
-    pub fn create_dirs(mut self, yes: bool) -> Self {
-        self.create_dirs = yes;
-        self
-    }
-
-    /// Opens `path` for appending, creating it (and its directories) if needed.
-    pub fn append(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path = path.as_ref();
-        if self.create_dirs {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs::create_dir_all(parent).map_err(|e| context(e, "cannot create log directory", parent))?;
-            }
-        }
-        let mut o = fs::OpenOptions::new();
-        o.append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(self.mode);
-        }
-        let file = o.open(path).map_err(|e| context(e, "cannot open log file", path))?;
-        Ok(File { file, path: path.to_path_buf() })
-    }
-}
-
-fn context(e: io::Error, what: &str, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
 }
 
 /// Any `io::Write`: a pipe into a collector, a socket, a child process's
@@ -265,7 +179,7 @@ impl fmt::Debug for Writer {
 impl Sink for Writer {}
 impl Sealed for Writer {
     fn into_target(self) -> Target {
-        Target { name: self.name, out: self.out, format: Format::Json }
+        Target { name: self.name, out: Box::new(self.out), format: Format::Json }
     }
 }
 
@@ -402,7 +316,7 @@ impl Sink for DebugConsole {}
 impl Sealed for DebugConsole {
     fn into_target(self) -> Target {
         let style = self.style(&|k| std::env::var(k).ok());
-        Target { name: self.name, out: self.out, format: Format::Console(style) }
+        Target { name: self.name, out: Box::new(self.out), format: Format::Console(style) }
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
 
-use super::private::{Format, Sealed, Target};
+use super::private::{Format, Sealed, SinkOut, Target};
 use super::Sink;
 use crate::encode::syslog::{header_field, sd_name, tag, Body, Framing as WireFraming, SyslogSpec};
 
@@ -467,6 +467,9 @@ fn resolve(addr: &str) -> io::Result<std::net::SocketAddr> {
         .next()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{addr} resolves to no address")))
 }
+
+/// A syslog transport has no path to reopen (it reconnects after errors).
+impl SinkOut for Transport {}
 
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
