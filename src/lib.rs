@@ -130,6 +130,9 @@ mod files_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/getting-started.md")]
 mod getting_started_snippets {}
+#[cfg(all(doctest, unix))]
+#[doc = include_str!("../docs/operations.md")]
+mod operations_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/overflow.md")]
 mod overflow_snippets {}

@@ -67,8 +67,7 @@ static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
 /// ```
 pub fn flush_on_signals(logger: &Logger) -> Result<(), Error> {
     let installed = INSTALLED.get_or_init(|| {
-        let signals = Signals::new(SIGNALS)
-            .map_err(|e| format!("cannot install the signal handler: {e}"))?;
+        let signals = Signals::new(SIGNALS).map_err(|e| format!("cannot install the signal handler: {e}"))?;
         thread::Builder::new()
             .name("logjet-signals".into())
             .spawn(move || wait_for_signals(signals))
