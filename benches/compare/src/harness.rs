@@ -393,8 +393,9 @@ impl Runner<Sample> for Drive<'_> {
         peer.finish();
         let mut sample = meter.sample();
         sample.producer = producer;
-        sample.bytes = std::fs::metadata(&self.path).map(|m| m.len() as f64).unwrap_or(0.0);
-        verify(&self.path, records, self.job.peer == "baseline-const")
+        let files = log_files(&self.path);
+        sample.bytes = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len() as f64).sum();
+        verify(&files, records, self.job.peer == "baseline-const")
             .unwrap_or_else(|e| panic!("{} {}: verification failed: {e}", self.job.peer, mode.name()));
         if mode.timed() {
             for (slot, &p) in sample.q.iter_mut().zip(QUANTILES.iter()) {
@@ -532,16 +533,37 @@ fn peak_rss_kib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The log file and the files a rotating peer rotated it into
+/// (`<stem>.<stamp>.log` beside it).
+fn log_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem().and_then(|s| s.to_str())) else { return files };
+    let prefix = format!("{stem}.");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".log") && e.path() != path {
+                files.push(e.path());
+            }
+        }
+    }
+    files
+}
+
 /// Every line one JSON object carrying the message and a `request_id`
 /// (top level or one level down, e.g. tracing's `fields`, spdlog's `kv`),
 /// exactly `records` lines, and the ids cover `0..records` exactly once
 /// (for the constant line only the count, the JSON and the message).
-/// Streams the file line by line.
-fn verify(path: &Path, records: u64, constant: bool) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+/// Streams the files line by line.
+fn verify(files: &[PathBuf], records: u64, constant: bool) -> Result<(), String> {
     let mut seen = vec![0u64; (records as usize).div_ceil(64)];
     let mut lines = 0u64;
-    for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
+    let mut all = Vec::new();
+    for path in files {
+        let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+        all.push(std::io::BufReader::with_capacity(1 << 16, file).lines());
+    }
+    for line in all.into_iter().flatten() {
         let line = line.map_err(|e| format!("read: {e}"))?;
         lines += 1;
         if lines > records {

@@ -18,8 +18,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::workload::{Request, MSG};
 
 /// Every peer, in table order.
-pub const PEERS: [&str; 9] =
-    ["baseline-json", "baseline-const", "logjet", "logjet-tracing", "tracing", "slog", "ftlog", "fast_log", "spdlog"];
+pub const PEERS: [&str; 10] = [
+    "baseline-json",
+    "baseline-const",
+    "logjet",
+    "logjet-rotating",
+    "logjet-tracing",
+    "tracing",
+    "slog",
+    "ftlog",
+    "fast_log",
+    "spdlog",
+];
 
 /// The peer the ratios are computed against.
 pub const BASELINE: &str = "baseline-json";
@@ -56,6 +66,10 @@ pub fn describe(peer: &str) -> &'static str {
         "logjet" => {
             "`logjet::info!` with `Logger::builder().sink(sink::File::append(path)).overflow(Overflow::Block)`, \
              defaults otherwise; ends with `guard.shutdown()`"
+        }
+        "logjet-rotating" => {
+            "`logjet` with `sink::File::options().rotate_size(16 MiB)`: a new file every 16 MiB (about 9 rotations \
+             per million records), cut at record boundaries; the verification reads every file"
         }
         "logjet-tracing" => {
             "`tracing::info!` through `tracing_subscriber::registry().with(logjet::TracingLayer::new(&log))` \
@@ -101,7 +115,9 @@ pub fn under_load(peer: &str) -> &'static str {
             "no flush and no levels (each producer's buffer is its own): flush and fatal n/a; a reference for \
              throughput, shares and the longest call"
         }
-        "logjet" => "flush: `Logger::flush`; fatal: `logjet::fatal!`, which flushes (each wait bounded by the 5 s shutdown timeout)",
+        "logjet" | "logjet-rotating" => {
+            "flush: `Logger::flush`; fatal: `logjet::fatal!`, which flushes (each wait bounded by the 5 s shutdown timeout)"
+        }
         "logjet-tracing" => {
             "flush: `Guard::flush`; fatal: `tracing::error!` (tracing's highest level), then `Guard::shutdown` \
              (bounded by the 5 s shutdown timeout)"
@@ -234,6 +250,7 @@ pub fn with_peer<R>(peer: &str, path: &Path, run: impl Runner<R>) -> R {
         "baseline-json" => run.run(baseline::Baseline::setup(path, false)),
         "baseline-const" => run.run(baseline::Baseline::setup(path, true)),
         "logjet" => run.run(logjet_peer::Logjet::setup(path)),
+        "logjet-rotating" => run.run(logjet_peer::Logjet::setup_rotating(path)),
         "logjet-tracing" => run.run(logjet_peer::LogjetTracing::setup(path)),
         "tracing" => run.run(tracing_peer::TracingJson::setup(path)),
         "slog" => run.run(slog_peer::Slog::setup(path)),
@@ -356,11 +373,11 @@ mod logjet_peer {
     use std::sync::Mutex;
 
     fn build(path: &Path) -> (Logger, Guard) {
-        Logger::builder()
-            .sink(sink::File::append(path).expect("open the log file"))
-            .overflow(Overflow::Block)
-            .build()
-            .expect("build the logger")
+        build_with(sink::File::append(path).expect("open the log file"))
+    }
+
+    fn build_with(file: sink::File) -> (Logger, Guard) {
+        Logger::builder().sink(file).overflow(Overflow::Block).build().expect("build the logger")
     }
 
     /// Takes the guard out of its slot and shuts the logger down (once).
@@ -376,6 +393,13 @@ mod logjet_peer {
     impl Logjet {
         pub fn setup(path: &Path) -> Logjet {
             let (log, guard) = build(path);
+            Logjet { log, guard: Mutex::new(Some(guard)) }
+        }
+
+        /// The same logger, its file rotated every 16 MiB.
+        pub fn setup_rotating(path: &Path) -> Logjet {
+            let file = sink::File::options().rotate_size(16 << 20).append(path).expect("open the log file");
+            let (log, guard) = build_with(file);
             Logjet { log, guard: Mutex::new(Some(guard)) }
         }
     }
