@@ -17,7 +17,9 @@
 //!    Counted twice: with callers that only capture (the writer formats;
 //!    `LOGJET_CALLER_FORMAT=off`) and with callers that format their own
 //!    records, as they do while the writer is behind
-//!    (`LOGJET_CALLER_FORMAT=always`);
+//!    (`LOGJET_CALLER_FORMAT=always`); and once more through the global
+//!    logger (`logjet::info!("...")` without a handle), which should cost
+//!    the caller what a handle does;
 //! 2. throughput (first call until the file is complete), median of 3;
 //! 3. caller latency at full speed, p50 / p99 / p99.9 (timer cost
 //!    subtracted).
@@ -30,7 +32,7 @@ use hdrhistogram::Histogram;
 
 #[path = "shared/mod.rs"]
 mod shared;
-use shared::{file_logger as logger, log_request};
+use shared::{file_logger as logger, log_request, log_request_global};
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
@@ -44,21 +46,31 @@ fn main() {
         let records = get("--child-instr", 100_000);
         let path = temp_path("instr");
         let (log, guard) = logger(&path);
-        std::thread::spawn(move || {
-            for i in 0..records {
-                log_request(&log, i);
-            }
-        })
-        .join()
-        .unwrap();
+        let global = argv.iter().any(|a| a == "--global");
+        if global {
+            log.set_global().unwrap();
+        }
+        // One loop per variant: a branch inside would be counted too.
+        let producer = if global {
+            std::thread::spawn(move || (0..records).for_each(log_request_global))
+        } else {
+            std::thread::spawn(move || (0..records).for_each(|i| log_request(&log, i)))
+        };
+        producer.join().unwrap();
         guard.shutdown().unwrap();
         verify(&path, records);
         return;
     }
     let records = get("--records", 300_000);
     println!("logjet guard: numbers to compare between changes (not a test; the machine is noisy)\n");
-    instructions(records.min(100_000), "off", "the writer formats");
-    instructions(records.min(100_000), "always", "callers format their own records, as when the writer is behind");
+    instructions(records.min(100_000), "off", false, "the writer formats");
+    instructions(
+        records.min(100_000),
+        "always",
+        false,
+        "callers format their own records, as when the writer is behind",
+    );
+    instructions(records.min(100_000), "off", true, "through the global logger, no handle (the writer formats)");
     throughput(records);
     latency(records);
 }
@@ -83,7 +95,7 @@ fn verify(path: &Path, records: u64) {
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
-fn instructions(records: u64, caller_format: &str, what: &str) {
+fn instructions(records: u64, caller_format: &str, global: bool, what: &str) {
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir().join(format!("logjet-guard-cg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -94,6 +106,7 @@ fn instructions(records: u64, caller_format: &str, what: &str) {
         .arg(format!("--callgrind-out-file={}/cg.out", dir.display()))
         .arg(&exe)
         .args(["--child-instr", &records.to_string()])
+        .args(global.then_some("--global"))
         .output();
     match out {
         Ok(o) if o.status.success() => {

@@ -55,6 +55,7 @@ mod debug;
 mod encode;
 mod error;
 mod filter;
+mod global;
 mod guard;
 #[cfg(feature = "tracing")]
 mod layer;
@@ -152,6 +153,7 @@ mod performance_snippets {}
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::global::debug_handle;
     pub use crate::record::{is_plain, Capture, Key, StaticKey};
     pub use crate::value::dispatch::*;
 }

@@ -6,7 +6,14 @@
 /// ```text
 /// log!(logger, level, "message" [, key = value]*)
 /// log!(logger, level, "format {} string", args... [, key = value]*)
+/// log!(level, "message" [, key = value]*)        // the global logger
 /// ```
+///
+/// Without a handle, the record goes to the global logger
+/// ([`Logger::set_global`](crate::Logger::set_global), [`init`](crate::init)),
+/// at the same cost as with a handle; before one is set, nowhere (one
+/// atomic load). The same holds for [`info!`], [`warn!`] and the others:
+/// `logjet::info!("request handled", status = 200)`.
 ///
 /// The message is a format string (as for `format!`, with inline captures
 /// like `"{name}"`); a plain literal is copied, not formatted. Keys are
@@ -27,6 +34,12 @@
 /// ```
 #[macro_export]
 macro_rules! log {
+    // No handle: the global logger (`Logger::set_global`, `logjet::init`).
+    ($level:expr, $msg:literal $($rest:tt)*) => {{
+        if let ::core::option::Option::Some(__logjet_global) = $crate::Logger::global() {
+            $crate::log!(__logjet_global, $level, $msg $($rest)*);
+        }
+    }};
     ($logger:expr, $level:expr, $($rest:tt)+) => {{
         #[allow(unused_imports)]
         use $crate::__private::LogTarget as _;
@@ -42,12 +55,14 @@ macro_rules! log {
 /// Logs at level `trace` (10). See [`log!`] for the syntax.
 #[macro_export]
 macro_rules! trace {
+    ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Trace, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Trace, $($rest)+) };
 }
 
 /// Logs at level `debug` (20). See [`log!`] for the syntax.
 #[macro_export]
 macro_rules! debug {
+    ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Debug, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Debug, $($rest)+) };
 }
 
@@ -61,12 +76,14 @@ macro_rules! debug {
 /// ```
 #[macro_export]
 macro_rules! info {
+    ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Info, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Info, $($rest)+) };
 }
 
 /// Logs at level `warn` (40). See [`log!`] for the syntax.
 #[macro_export]
 macro_rules! warn {
+    ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Warn, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Warn, $($rest)+) };
 }
 
@@ -81,6 +98,7 @@ macro_rules! warn {
 /// ```
 #[macro_export]
 macro_rules! error {
+    ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Error, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Error, $($rest)+) };
 }
 
@@ -92,7 +110,34 @@ macro_rules! error {
 /// the syntax.
 #[macro_export]
 macro_rules! fatal {
+    ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Fatal, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Fatal, $($rest)+) };
+}
+
+/// A debug handle on the global logger for namespace `ns` (a string
+/// literal), made once per call site: like `require('debug')('app:db')` in
+/// Node. It is an `Option<&'static DebugLogger>`, `None` until a global
+/// logger is set; the logging macros take it as a handle and write nothing
+/// while it is `None`.
+///
+/// ```
+/// let (log, guard) = logjet::Logger::builder()
+///     .sink(logjet::sink::Writer::new(std::io::sink()))
+///     .debug("app:*")
+///     .build()?;
+/// # let _ = log.set_global();
+/// let db = logjet::debug_ns!("app:db");
+/// logjet::debug!(db, "connected", host = "db1");
+/// assert!(db.is_some_and(|h| h.enabled()));
+/// guard.flush()?;
+/// # Ok::<(), logjet::Error>(())
+/// ```
+#[macro_export]
+macro_rules! debug_ns {
+    ($ns:literal) => {{
+        static __LOGJET_HANDLE: ::std::sync::OnceLock<$crate::DebugLogger> = ::std::sync::OnceLock::new();
+        $crate::__private::debug_handle(&__LOGJET_HANDLE, $ns)
+    }};
 }
 
 /// Builds [`Fields`](crate::Fields) to bind to a child logger, with the same

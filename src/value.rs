@@ -391,6 +391,27 @@ pub mod dispatch {
             (**self).__logjet_send(rec)
         }
     }
+    /// A handle that may not exist yet ([`debug_ns!`](crate::debug_ns)
+    /// before a global logger is set): nothing is enabled.
+    impl<T: LogTarget> LogTarget for Option<T> {
+        #[inline(always)]
+        fn __logjet_enabled(&self, level: crate::Level) -> bool {
+            self.as_ref().is_some_and(|t| t.__logjet_enabled(level))
+        }
+        #[inline(always)]
+        fn __logjet_start(&self, level: crate::Level) -> Capture {
+            match self {
+                Some(t) => t.__logjet_start(level),
+                None => Capture::new(level, 0),
+            }
+        }
+        #[inline(always)]
+        fn __logjet_send(&self, rec: &Capture) {
+            if let Some(t) = self {
+                t.__logjet_send(rec)
+            }
+        }
+    }
     impl<T: LogTarget + ?Sized> LogTarget for std::sync::Arc<T> {
         #[inline(always)]
         fn __logjet_enabled(&self, level: crate::Level) -> bool {

@@ -40,6 +40,22 @@ pub fn log_request(log: &Logger, i: u64) {
     );
 }
 
+/// [`log_request`] through the global logger (`Logger::set_global`): the
+/// same record, no handle.
+#[inline(always)]
+pub fn log_request_global(i: u64) {
+    let r = black_box(&REQUEST);
+    logjet::info!(
+        "request handled",
+        method = r.method,
+        path = r.path,
+        status = r.status,
+        latency_ms = r.latency_ms,
+        cached = r.cached,
+        request_id = black_box(i)
+    );
+}
+
 /// The number after `flag` on the command line, or `default`.
 pub fn flag(argv: &[String], flag: &str, default: u64) -> u64 {
     argv.iter().position(|a| a == flag).and_then(|i| argv.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
