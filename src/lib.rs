@@ -82,6 +82,8 @@ mod writer;
 
 pub mod sink;
 
+pub use encode::pretty;
+
 pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use debug::DebugLogger;
 pub use encode::json::RESERVED_KEYS;
