@@ -33,13 +33,14 @@
 //! [`sink::Pretty`]: crate::sink::Pretty
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
 use crate::encode::json::{
     escape_into, fragment_entries, is_reserved, skip_value, unescape_json_string, write_f64, write_int, write_str,
 };
-use crate::encode::unique_keys::{plan_if_repeated, Skips};
+use crate::encode::unique_keys::{key_bit, plan, Seen, Skips};
 use crate::level::Level;
 use crate::record::{Item, Items, KeyTable, Out, RecordRef, Val};
 
@@ -180,7 +181,10 @@ const MAX_CAUSES: usize = 32;
 pub struct Renderer {
     style: Style,
     clock: Clock,
-    /// The lines after the first one, each ending in a newline.
+    /// The message's further lines, each ending in a newline.
+    msg_tail: Vec<u8>,
+    /// The lines of the fields that do not fit on the first one (after
+    /// the message's), each ending in a newline.
     tail: Vec<u8>,
     /// The first line has a part: the next one needs a space first.
     started: bool,
@@ -212,7 +216,14 @@ impl<'a> KeyText<'a> {
 impl Renderer {
     /// A renderer for `style`.
     pub fn new(style: Style) -> Renderer {
-        Renderer { style, clock: Clock::new(style.time), tail: Vec::new(), started: false, pad: 0 }
+        Renderer {
+            style,
+            clock: Clock::new(style.time),
+            msg_tail: Vec::new(),
+            tail: Vec::new(),
+            started: false,
+            pad: 0,
+        }
     }
 
     /// The style it renders with.
@@ -266,6 +277,27 @@ impl Renderer {
         msg: &[u8],
     ) {
         self.tail.clear();
+        self.header(out, time, level, ns, msg);
+    }
+
+    /// Fields will be written on their own (into a buffer of their own,
+    /// each after one space) before the [`header`](Renderer::header).
+    fn fields_first(&mut self) {
+        self.tail.clear();
+        self.started = true;
+        self.pad = 0;
+    }
+
+    /// The first line's start; the message's further lines are kept.
+    fn header<O: Out + ?Sized>(
+        &mut self,
+        out: &mut O,
+        time: Stamp<'_>,
+        level: LevelLabel<'_>,
+        ns: Option<&[u8]>,
+        msg: &[u8],
+    ) {
+        self.msg_tail.clear();
         self.started = false;
         self.pad = 0;
         if self.style.time != Time::Omit {
@@ -320,24 +352,24 @@ impl Renderer {
                 self.on(out, FG_OFF);
             }
             for line in lines {
-                self.tail.extend_from_slice(INDENT);
-                self.on_tail(MSG_ON);
-                write_line(&mut self.tail, line, true);
-                self.on_tail(FG_OFF);
-                self.tail.push(b'\n');
+                self.msg_tail.extend_from_slice(INDENT);
+                if self.style.colors {
+                    self.msg_tail.extend_from_slice(MSG_ON);
+                }
+                write_line(&mut self.msg_tail, line, true);
+                if self.style.colors {
+                    self.msg_tail.extend_from_slice(FG_OFF);
+                }
+                self.msg_tail.push(b'\n');
             }
-        }
-    }
-
-    fn on_tail(&mut self, code: &[u8]) {
-        if self.style.colors {
-            self.tail.extend_from_slice(code);
         }
     }
 
     pub(crate) fn end_out<O: Out + ?Sized>(&mut self, out: &mut O) {
         out.push(b'\n');
+        out.extend(&self.msg_tail);
         out.extend(&self.tail);
+        self.msg_tail.clear();
         self.tail.clear();
     }
 
@@ -807,59 +839,91 @@ impl Clock {
 pub(crate) struct PrettyFormat {
     r: Renderer,
     keys: KeyTable,
+    /// The record's fields (` key=value` each), written in the pass that
+    /// finds the message and the namespace, which come after them.
+    fields: Vec<u8>,
 }
 
 impl PrettyFormat {
     pub(crate) fn new(style: Style) -> PrettyFormat {
-        PrettyFormat { r: Renderer::new(style), keys: KeyTable::default() }
+        PrettyFormat { r: Renderer::new(style), keys: KeyTable::default(), fields: Vec::with_capacity(256) }
     }
 
     /// Appends the record's lines. No key is shown twice (see
-    /// [`crate::encode::unique_keys`]).
+    /// [`crate::encode::unique_keys`]): a record that repeats one has its
+    /// fields written again without the replaced entries.
     pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
         self.keys.refresh();
         let items = rec.bytes();
-        let mut ns = None;
-        let mut msg: &[u8] = b"";
-        for item in Items::with_keys(items, &self.keys) {
-            match item {
-                Item::Ns(n) => ns = Some(n),
-                Item::Msg(m) => msg = m,
-                _ => {}
+        let (ns, msg, repeated) = self.write_fields(items, None);
+        if repeated {
+            if let Some(plan) = plan(items, &self.keys) {
+                self.write_fields(items, Some(Skips::new(Some(&plan))));
             }
         }
         let time = match rec.time {
             0 => Stamp::None,
             t => Stamp::Millis(i64::try_from(t / 1_000_000).unwrap_or(i64::MAX)),
         };
-        self.r.begin_out(out, time, LevelLabel::Level(rec.level), ns, msg);
-        let plan = plan_if_repeated(items, &self.keys);
-        let mut skips = Skips::new(plan.as_deref());
-        for item in Items::with_keys(items, &self.keys) {
+        let ns = ns.and_then(|r| items.get(r));
+        let msg = items.get(msg).unwrap_or_default();
+        self.r.header(out, time, LevelLabel::Level(rec.level), ns, msg);
+        if let Some(rest) = self.fields.get(1..) {
+            self.r.sep(out);
+            out.extend(rest);
+        }
+        self.r.end_out(out);
+    }
+
+    /// Writes the fields into `self.fields` (those the record shows on
+    /// indented lines into the renderer's tail), leaving out what `skips`
+    /// says. Returns the namespace, the message and whether a key may
+    /// repeat.
+    fn write_fields(
+        &mut self,
+        items: &[u8],
+        mut skips: Option<Skips<'_>>,
+    ) -> (Option<Range<usize>>, Range<usize>, bool) {
+        self.fields.clear();
+        self.r.fields_first();
+        let mut ns = None;
+        let mut msg = 0..0;
+        // Where a part of `items` lies in it.
+        let at = |part: &[u8]| {
+            let start = (part.as_ptr() as usize).wrapping_sub(items.as_ptr() as usize);
+            start..start + part.len()
+        };
+        let mut seen = Seen::default();
+        let keys = &self.keys;
+        let mut skip = || skips.as_mut().is_some_and(Skips::skip);
+        for item in Items::with_keys(items, keys) {
             match item {
                 Item::Field(k, v, framed) => {
-                    if skips.skip() {
+                    seen.field(k, framed.map_or_else(|| key_bit(k), |f| f.bit), items, keys);
+                    if skip() {
                         continue;
                     }
                     // An interned key is plain and not reserved.
                     let key =
                         KeyText { text: k, underscore: framed.is_none() && is_reserved(k), plain: framed.is_some() };
-                    self.r.val_field(out, key, v);
+                    self.r.val_field(&mut self.fields, key, v);
                 }
-                Item::Bindings(b, _) => {
+                Item::Bindings(b, mask) => {
+                    seen.bindings(mask, b, items, keys);
                     for (k, v) in fragment_entries(b) {
-                        if skips.skip() {
+                        if skip() {
                             continue;
                         }
                         // Written as the line has it (renamed, escaped).
                         let name = string_literal(k).unwrap_or(Cow::Borrowed(k));
-                        self.r.json_field(out, KeyText::of(&name), v);
+                        self.r.json_field(&mut self.fields, KeyText::of(&name), v);
                     }
                 }
-                Item::Ns(_) | Item::Msg(_) => {}
+                Item::Ns(n) => ns = Some(at(n)),
+                Item::Msg(m) => msg = at(m),
             }
         }
-        self.r.end_out(out);
+        (ns, msg, seen.duplicate)
     }
 }
 
