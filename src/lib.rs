@@ -39,7 +39,9 @@
 //! - Shutdown: the [`Guard`] flushes on drop; [`fatal!`] flushes before it
 //!   returns; [`flush_on_panic`] writes panics as `fatal` records.
 //! - Sinks: [`sink::Stdout`], [`sink::Stderr`], [`sink::File`],
-//!   [`sink::Writer`], several per logger, each with its own minimum level.
+//!   [`sink::Writer`], several per logger, each with its own minimum level;
+//!   [`sink::Pretty`] writes readable lines for a terminal during
+//!   development (the `logjet-pretty` command prints NDJSON the same way).
 //!
 //! The guides in `docs/` cover configuration, the output format, overflow
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.

@@ -891,7 +891,7 @@ impl PrettyFormat {
         // Where a part of `items` lies in it.
         let at = |part: &[u8]| {
             let start = (part.as_ptr() as usize).wrapping_sub(items.as_ptr() as usize);
-            start..start + part.len()
+            start..start.saturating_add(part.len())
         };
         let mut seen = Seen::default();
         let keys = &self.keys;
