@@ -9,6 +9,9 @@
 //! cargo bench --bench throughput -- --records 2000000 --runs 5
 //! ```
 //!
+//! `logjet-pretty` is logjet with `sink::Pretty` (no colours) on the file
+//! instead of NDJSON: the pretty format's cost.
+//!
 //! Beside logjet it runs `baseline-json`, the hand-written lower bound of
 //! the peer comparison: the same line encoded by hand (itoa/ryu) into a
 //! thread-local buffer, 64 KiB chunks over a bounded crossbeam channel, one
@@ -26,6 +29,7 @@ mod shared;
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     Logjet,
+    LogjetPretty,
     BaselineJson,
 }
 
@@ -33,12 +37,14 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Logjet => "logjet",
+            Kind::LogjetPretty => "logjet-pretty",
             Kind::BaselineJson => "baseline-json",
         }
     }
     fn parse(s: &str) -> Kind {
         match s {
             "logjet" => Kind::Logjet,
+            "logjet-pretty" => Kind::LogjetPretty,
             "baseline-json" => Kind::BaselineJson,
             other => panic!("unknown kind {other}"),
         }
@@ -68,11 +74,11 @@ fn main() {
     println!("| producers | logger | k records/s | wall ÷ baseline | CPU µs/record | peak RSS MiB |");
     println!("|---|---|---|---|---|---|");
     for producers in [1u64, 2] {
-        let mut res: Vec<(Kind, Vec<Sample>)> = vec![(Kind::Logjet, vec![]), (Kind::BaselineJson, vec![])];
-        let mut ratios = Vec::new();
+        let kinds = [Kind::Logjet, Kind::LogjetPretty, Kind::BaselineJson];
+        let mut res: Vec<(Kind, Vec<Sample>, Vec<f64>)> = kinds.iter().map(|&k| (k, vec![], vec![])).collect();
         for _ in 0..runs {
-            let mut walls = [0.0; 2];
-            for (j, (kind, samples)) in res.iter_mut().enumerate() {
+            let mut walls = [0.0; 3];
+            for (j, (kind, samples, _)) in res.iter_mut().enumerate() {
                 let out = Command::new(&exe)
                     .args(["--child", kind.name(), &producers.to_string(), &records.to_string()])
                     .output()
@@ -82,13 +88,15 @@ fn main() {
                 walls[j] = s.wall;
                 samples.push(s);
             }
-            ratios.push(walls[0] / walls[1]);
+            for (j, (_, _, ratios)) in res.iter_mut().enumerate() {
+                ratios.push(walls[j] / walls[2]);
+            }
         }
-        for (kind, samples) in &res {
+        for (kind, samples, ratios) in &res {
             let rate = stat(samples.iter().map(|s| records as f64 / s.wall / 1e3).collect());
             let cpu = stat(samples.iter().map(|s| s.cpu / records as f64 * 1e6).collect());
             let rss = stat(samples.iter().map(|s| s.rss_kib / 1024.0).collect());
-            let ratio = if *kind == Kind::Logjet { stat(ratios.clone()).fmt(2) } else { "1.00".into() };
+            let ratio = if *kind == Kind::BaselineJson { "1.00".into() } else { stat(ratios.clone()).fmt(2) };
             println!("| {producers} | {} | {} | {ratio} | {} | {} |", kind.name(), rate.fmt(0), cpu.fmt(3), rss.fmt(1));
         }
     }
@@ -149,13 +157,18 @@ fn temp_file(kind: Kind) -> PathBuf {
     dir.join(format!("{}.log", kind.name()))
 }
 
-/// Every line is a complete JSON object, and there are `records` of them.
+/// Every line is a complete record (a JSON object, or a pretty line), and
+/// there are `records` of them.
 fn verify(p: &Path, records: u64, kind: Kind) {
     use std::io::BufRead;
     let mut n = 0u64;
     for line in std::io::BufReader::new(std::fs::File::open(p).unwrap()).lines() {
         let line = line.unwrap();
-        assert!(line.starts_with("{\"level\":30,") && line.ends_with("\"msg\":\"request handled\"}"), "{line}");
+        if kind == Kind::LogjetPretty {
+            assert!(line.contains("] INFO  request handled method=GET ") && line.contains(" request_id="), "{line}");
+        } else {
+            assert!(line.starts_with("{\"level\":30,") && line.ends_with("\"msg\":\"request handled\"}"), "{line}");
+        }
         n += 1;
     }
     assert_eq!(n, records, "{} wrote every record", kind.name());
@@ -166,7 +179,16 @@ fn child(kind: Kind, producers: u64, records: u64) {
     let _ = std::fs::remove_file(&path);
     let cpu0 = cpu_seconds();
     let wall = match kind {
-        Kind::Logjet => run_logjet(&path, producers, records),
+        Kind::Logjet => run_logjet(shared::file_logger(&path), producers, records),
+        Kind::LogjetPretty => {
+            let file = std::fs::File::create(&path).unwrap();
+            let logger = logjet::Logger::builder()
+                .sink(logjet::sink::Pretty::writer(file).colors(false))
+                .overflow(logjet::Overflow::Block)
+                .build()
+                .unwrap();
+            run_logjet(logger, producers, records)
+        }
         Kind::BaselineJson => run_baseline(&path, producers, records),
     };
     let cpu = cpu_seconds() - cpu0;
@@ -176,8 +198,7 @@ fn child(kind: Kind, producers: u64, records: u64) {
     println!("{wall} {cpu} {rss}");
 }
 
-fn run_logjet(path: &Path, producers: u64, records: u64) -> f64 {
-    let (log, guard) = shared::file_logger(path);
+fn run_logjet((log, guard): (logjet::Logger, logjet::Guard), producers: u64, records: u64) -> f64 {
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..producers {

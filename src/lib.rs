@@ -40,7 +40,9 @@
 //!   returns; [`flush_on_panic`] writes panics as `fatal` records.
 //! - Sinks: [`sink::Stdout`], [`sink::Stderr`], [`sink::File`] (rotation,
 //!   retention, gzip, reopen on SIGHUP), [`sink::Writer`], several per
-//!   logger, each with its own minimum level.
+//!   logger, each with its own minimum level; [`sink::Pretty`] writes
+//!   readable lines for a terminal during development (the `logjet-pretty`
+//!   command prints NDJSON the same way).
 //!
 //! The guides in `docs/` cover configuration, the output format, overflow
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
@@ -83,6 +85,8 @@ mod value;
 mod writer;
 
 pub mod sink;
+
+pub use encode::pretty;
 
 pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use debug::DebugLogger;

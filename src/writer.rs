@@ -24,6 +24,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use crate::control::{FlushOutcome, FlushTicket, Msg};
 use crate::encode::console::ConsoleFormat;
 use crate::encode::json::JsonFormat;
+use crate::encode::pretty::PrettyFormat;
 use crate::level::Level;
 use crate::merge::{Due, Merge};
 use crate::output::{Batch, Output, SinkIo};
@@ -38,6 +39,7 @@ enum SinkFormat {
     /// The shared NDJSON line.
     Json,
     Console(ConsoleFormat),
+    Pretty(Box<PrettyFormat>),
     #[cfg(unix)]
     Syslog(Box<crate::encode::syslog::SyslogFormat>),
 }
@@ -130,6 +132,7 @@ impl Formatter {
                     buf.extend(self.line.as_slice());
                 }
                 SinkFormat::Console(c) => c.format(rec, buf),
+                SinkFormat::Pretty(p) => p.format(rec, buf),
                 #[cfg(unix)]
                 SinkFormat::Syslog(f) => f.format(&mut self.format, rec, buf),
             }
@@ -174,6 +177,7 @@ impl Writer {
             let format = match t.format {
                 Format::Json => SinkFormat::Json,
                 Format::Console(style) => SinkFormat::Console(ConsoleFormat::new(style)),
+                Format::Pretty(style) => SinkFormat::Pretty(Box::new(PrettyFormat::new(style))),
                 #[cfg(unix)]
                 Format::Syslog(spec) => SinkFormat::Syslog(Box::new(crate::encode::syslog::SyslogFormat::new(*spec))),
             };

@@ -300,3 +300,20 @@ fn a_childs_bindings_come_with_every_event() {
     let l = &mem.lines()[0];
     assert_eq!(keys(l), ["level", "time", "pid", "hostname", "service", "target", "n", "msg"]);
 }
+
+#[test]
+fn the_pretty_sink_shows_span_fields_and_event_fields_once() {
+    let mem = Mem::new();
+    let (log, guard) = Logger::builder()
+        .sink(logjet::sink::Pretty::writer(mem.clone()).colors(false).time(logjet::pretty::Time::Omit))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(TracingLayer::new(&log));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("request", request_id = 42, shared = "span");
+        let _e = span.enter();
+        tracing::info!(status = 200, shared = "event", "request handled");
+    });
+    guard.flush().unwrap();
+    assert_eq!(mem.text(), "INFO  request handled target=tracing_layer request_id=42 status=200 shared=event\n");
+}

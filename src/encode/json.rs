@@ -429,7 +429,7 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
 
 /// The index just past the JSON value starting at `i` (up to the next
 /// top-level comma).
-fn skip_value(b: &[u8], i: usize) -> usize {
+pub(crate) fn skip_value(b: &[u8], i: usize) -> usize {
     let mut depth = 0usize;
     let mut j = i;
     while j < b.len() {
@@ -471,8 +471,19 @@ pub(crate) fn unescape_json_string(j: &[u8]) -> Option<String> {
             '\\' => out.push('\\'),
             'u' => {
                 let hex: String = chars.by_ref().take(4).collect();
-                let n = u32::from_str_radix(&hex, 16).ok()?;
-                // Surrogates never come out of logjet's encoder.
+                let mut n = u32::from_str_radix(&hex, 16).ok()?;
+                // logjet's encoder never writes surrogates; other writers
+                // (a JSON text read by `logjet-pretty`) may write a pair.
+                if (0xD800..0xDC00).contains(&n) {
+                    let mut ahead = chars.clone();
+                    if ahead.next() == Some('\\') && ahead.next() == Some('u') {
+                        let low: String = ahead.by_ref().take(4).collect();
+                        if let Some(low) = u32::from_str_radix(&low, 16).ok().filter(|l| (0xDC00..0xE000).contains(l)) {
+                            n = 0x10000 + ((n - 0xD800) << 10) + (low - 0xDC00);
+                            chars = ahead;
+                        }
+                    }
+                }
                 out.push(char::from_u32(n).unwrap_or('\u{fffd}'));
             }
             _ => return None,

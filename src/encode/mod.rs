@@ -2,6 +2,7 @@
 
 pub(crate) mod console;
 pub(crate) mod json;
+pub mod pretty;
 pub(crate) mod ser;
 #[cfg(unix)]
 pub(crate) mod syslog;

@@ -1,5 +1,5 @@
 //! Where records go: standard output and error, files, any writer, the
-//! debug console and syslog.
+//! debug console, the pretty console and syslog.
 //!
 //! A sink is handed to [`Builder::sink`](crate::Builder::sink) (or
 //! [`Builder::sink_at`](crate::Builder::sink_at) with its own minimum level)
@@ -55,6 +55,8 @@ pub(crate) mod private {
         Json,
         /// npm debug's console format, records from debug handles only.
         Console(crate::encode::console::ConsoleStyle),
+        /// The pretty format, every record.
+        Pretty(crate::pretty::Style),
         /// Syslog messages, framed for their transport.
         #[cfg(unix)]
         Syslog(Box<crate::encode::syslog::SyslogSpec>),
@@ -71,6 +73,9 @@ mod file;
 mod rotation;
 pub use file::{File, FileOptions};
 pub use rotation::{Naming, Period};
+
+mod pretty;
+pub use pretty::Pretty;
 
 #[cfg(unix)]
 mod syslog;
