@@ -77,13 +77,28 @@ pub struct TracingLayer {
     span_fields: SpanFields,
     span_names: bool,
     file_line: bool,
+    /// A per-layer filter in front of it decides (`logjet::init`): every
+    /// event that reaches the layer is written, whatever the logger's level.
+    filtered: bool,
 }
 
 impl TracingLayer {
     /// A layer writing through `logger` (a clone is kept; a child's bound
     /// fields are written on every event).
     pub fn new(logger: &Logger) -> TracingLayer {
-        TracingLayer { logger: logger.clone(), span_fields: SpanFields::Merge, span_names: false, file_line: false }
+        TracingLayer {
+            logger: logger.clone(),
+            span_fields: SpanFields::Merge,
+            span_names: false,
+            file_line: false,
+            filtered: false,
+        }
+    }
+
+    /// The layer behind a per-layer filter that decides alone (`init`).
+    pub(crate) fn decided_by_filter(mut self) -> TracingLayer {
+        self.filtered = true;
+        self
     }
 
     /// How span fields are written (default [`SpanFields::Merge`]).
@@ -109,7 +124,7 @@ impl TracingLayer {
     /// debug and trace events of enabled targets.
     fn takes(&self, meta: &Metadata<'_>) -> Option<Level> {
         let level = map_level(meta.level());
-        if self.logger.enabled(level) {
+        if self.filtered || self.logger.enabled(level) {
             return Some(level);
         }
         let core = &self.logger.core;

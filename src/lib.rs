@@ -54,11 +54,13 @@ mod builder;
 mod clock;
 mod control;
 mod debug;
+mod directives;
 mod encode;
 mod error;
 mod filter;
 mod global;
 mod guard;
+mod init;
 #[cfg(feature = "tracing")]
 mod layer;
 mod level;
@@ -94,6 +96,7 @@ pub use encode::json::RESERVED_KEYS;
 pub use error::Error;
 pub use filter::Namespaces;
 pub use guard::Guard;
+pub use init::{init, Init, LogFormat};
 #[cfg(feature = "tracing")]
 pub use layer::{SpanFields, TracingLayer};
 pub use level::{Level, ParseLevelError};

@@ -1,9 +1,10 @@
 //! The `log` facade: `log::info!` and friends through a logjet logger.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use log::kv::{Key, Value as KvValue, VisitSource};
 
+use crate::directives::Directives;
 use crate::level::Level;
 use crate::logger::Logger;
 use crate::record::Capture;
@@ -33,11 +34,22 @@ use crate::record::Capture;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn init_log(logger: &Logger) -> Result<(), log::SetLoggerError> {
-    log::set_boxed_logger(Box::new(Bridge { logger: logger.clone() }))?;
+    init_log_filtered(logger, None)
+}
+
+/// [`init_log`], with `RUST_LOG`-style per-target levels deciding instead
+/// of the logger's level (`logjet::init`).
+pub(crate) fn init_log_filtered(logger: &Logger, directives: Option<Directives>) -> Result<(), log::SetLoggerError> {
+    let most_verbose = directives.as_ref().and_then(|d| d.most_verbose(Some(logger.level())));
+    log::set_boxed_logger(Box::new(Bridge { logger: logger.clone(), directives }))?;
+    DIRECTIVES_FLOOR.store(most_verbose.map_or(0, |l| l as u8), Ordering::Relaxed);
     logger.core.log_bridge.store(true, Ordering::Relaxed);
     sync_max_level(logger);
     Ok(())
 }
+
+/// The most verbose level the bridge's directives enable (0: none).
+static DIRECTIVES_FLOOR: AtomicU8 = AtomicU8::new(0);
 
 /// Sets `log::max_level()` from the logger's level and namespaces, when this
 /// logger is the `log` crate's.
@@ -48,8 +60,12 @@ pub(crate) fn sync_max_level(logger: &Logger) {
     let core = &logger.core;
     // With DEBUG namespaces on, any target may be enabled down to the
     // lowest level a sink takes; otherwise the logger's threshold decides.
-    let lowest =
+    let mut lowest =
         if core.debug_any.load(Ordering::Relaxed) { core.floor } else { core.threshold.load(Ordering::Relaxed) };
+    match DIRECTIVES_FLOOR.load(Ordering::Relaxed) {
+        0 => {}
+        d => lowest = lowest.min(d.max(core.floor)),
+    }
     log::set_max_level(match Level::from_number(lowest).unwrap_or(Level::Trace) {
         Level::Trace => log::LevelFilter::Trace,
         Level::Debug => log::LevelFilter::Debug,
@@ -61,6 +77,8 @@ pub(crate) fn sync_max_level(logger: &Logger) {
 
 struct Bridge {
     logger: Logger,
+    /// Per-target levels (`RUST_LOG`) that replace the logger's level.
+    directives: Option<Directives>,
 }
 
 impl Bridge {
@@ -72,7 +90,11 @@ impl Bridge {
             log::Level::Debug => Level::Debug,
             log::Level::Trace => Level::Trace,
         };
-        if self.logger.enabled(level) {
+        let by_level = match &self.directives {
+            None => self.logger.enabled(level),
+            Some(d) => d.level_of(meta.target(), Some(self.logger.level())).is_some_and(|min| level >= min),
+        };
+        if by_level {
             return Some(level);
         }
         (level <= Level::Debug

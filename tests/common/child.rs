@@ -37,8 +37,20 @@ pub struct ChildOutput {
 /// Starts the child part of `test`, writing to `file`, with its stdout
 /// and stderr piped.
 pub fn spawn_child(test: &str, file: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+    spawn_child_with(test, file, &[])
+}
+
+/// [`spawn_child`] with more environment variables (set, or removed when
+/// the value is `None`).
+pub fn spawn_child_with(test: &str, file: &Path, env: &[(&str, Option<&str>)]) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, test)
         .env(FILE_ENV, file)
         .stdin(Stdio::null())
