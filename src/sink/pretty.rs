@@ -29,11 +29,11 @@ use crate::pretty::{Style, Time};
 /// ```
 /// use logjet::{sink, Level, Logger};
 ///
-/// // Pretty lines on the terminal while developing, NDJSON in the file.
+/// // Pretty lines on the terminal while developing, NDJSON for the tools.
 /// let (log, _guard) = Logger::builder()
 ///     .level(Level::Debug)
 ///     .sink(sink::Pretty::stderr())
-///     .sink(sink::File::append(std::env::temp_dir().join("logjet-doc-pretty/app.log"))?)
+///     .sink(sink::Writer::new(std::io::sink()).name("collector"))
 ///     .build()?;
 /// logjet::info!(log, "listening", port = 8080);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
