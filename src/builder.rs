@@ -28,7 +28,8 @@ use crate::writer::Writer;
 /// | [`sink`](Builder::sink) | [`sink::Stdout`](crate::sink::Stdout) when none is given |
 /// | [`capacity`](Builder::capacity) | 16,384 records: the most a logging thread's queue grows to (2 MiB; it starts at 8 KiB) |
 /// | [`overflow`](Builder::overflow) | [`Overflow::Block`] |
-/// | [`time`](Builder::time) | [`TimeFormat::EpochMillis`] |
+/// | [`time`](Builder::time) | [`TimeFormat::EpochMillis`] (or the keys' preset's) |
+/// | [`keys`](Builder::keys) | [`Keys::pino`](crate::Keys::pino) |
 /// | [`pid`](Builder::pid), [`hostname`](Builder::hostname) | written |
 /// | [`shutdown_timeout`](Builder::shutdown_timeout) | 5 s |
 /// | [`flush_on_panic`](Builder::flush_on_panic) | off |
@@ -53,7 +54,8 @@ pub struct Builder {
     sinks: Vec<(Level, Target)>,
     capacity: usize,
     overflow: Overflow,
-    time: TimeFormat,
+    time: Option<TimeFormat>,
+    keys: crate::Keys,
     pid: bool,
     hostname: Option<Option<String>>,
     shutdown_timeout: Duration,
@@ -79,7 +81,8 @@ impl Builder {
             sinks: Vec::new(),
             capacity: DEFAULT_CAPACITY,
             overflow: Overflow::Block,
-            time: TimeFormat::EpochMillis,
+            time: None,
+            keys: crate::Keys::pino(),
             pid: true,
             hostname: Some(None),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -150,9 +153,29 @@ impl Builder {
         self
     }
 
-    /// How `time` is written (default epoch milliseconds, like pino).
+    /// How `time` is written (default epoch milliseconds, like pino, or
+    /// what the [`keys`](Builder::keys) preset asks for; this setting wins
+    /// over the preset's).
     pub fn time(mut self, time: TimeFormat) -> Self {
-        self.time = time;
+        self.time = Some(time);
+        self
+    }
+
+    /// The names of the keys of the NDJSON line and how the level and time
+    /// are written (default [`Keys::pino`](crate::Keys::pino)): presets for
+    /// Elastic Common Schema, Google Cloud Logging and OpenTelemetry, or
+    /// any key renamed. Decided once here; the console, pretty and syslog
+    /// headers are not affected (a syslog JSON body is this line's object).
+    ///
+    /// ```
+    /// let (log, _guard) = logjet::Logger::builder()
+    ///     .keys(logjet::Keys::ecs())
+    ///     .sink(logjet::sink::Writer::new(std::io::sink()))
+    ///     .build()?;
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn keys(mut self, keys: crate::Keys) -> Self {
+        self.keys = keys;
         self
     }
 
@@ -275,14 +298,19 @@ impl Builder {
         let namespaces = Namespaces::parse(&debug_spec);
         let pid = std::process::id();
         let hostname = self.hostname.map(|h| h.unwrap_or_else(system_hostname));
+        self.keys.check().map_err(Error::config)?;
+        let time = self.time.or(self.keys.time_format_choice()).unwrap_or_default();
         let mut base = Vec::new();
         if self.pid {
-            base.push(("pid", BaseValue::Int(u64::from(pid))));
+            base.push((self.keys.pid_key(), BaseValue::Int(u64::from(pid))));
         }
         if let Some(h) = &hostname {
-            base.push(("hostname", BaseValue::Str(h)));
+            base.push((self.keys.hostname_key(), BaseValue::Str(h)));
         }
-        let format = JsonFormat::new(&base, TimeFormatter::new(self.time));
+        for (k, v) in self.keys.constants() {
+            base.push((k, BaseValue::Str(v)));
+        }
+        let format = JsonFormat::new(&base, TimeFormatter::new(time)).with_keys(&self.keys);
         let preformat = if sinks.iter().all(|(_, t)| matches!(t.format, Format::Json)) {
             Preformat::new(format.clone())
         } else {
@@ -313,7 +341,7 @@ impl Builder {
             level: AtomicU8::new(self.level as u8),
             floor,
             overflow: self.overflow,
-            clock: (self.time != TimeFormat::Omit).then_some(clock),
+            clock: (time != TimeFormat::Omit).then_some(clock),
             shutdown_timeout: self.shutdown_timeout,
             tx,
             shared,
@@ -349,15 +377,15 @@ fn next_logger_id() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The system's host name, as `gethostname(2)` reports it on Linux.
+/// The system's host name, from the `gethostname` crate (`gethostname(2)`
+/// on Unix, `GetComputerNameExW` on Windows); when that is empty, the
+/// `HOSTNAME` or `COMPUTERNAME` variable, then `localhost`.
 pub(crate) fn system_hostname() -> String {
-    for path in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
-        if let Ok(s) = std::fs::read_to_string(path) {
-            let s = s.trim();
-            if !s.is_empty() {
-                return s.to_string();
-            }
-        }
+    let name = gethostname::gethostname();
+    let name = name.to_string_lossy();
+    let name = name.trim();
+    if !name.is_empty() {
+        return name.to_string();
     }
     for var in ["HOSTNAME", "COMPUTERNAME"] {
         if let Ok(s) = std::env::var(var) {

@@ -61,6 +61,7 @@ mod filter;
 mod global;
 mod guard;
 mod init;
+mod keys;
 #[cfg(feature = "tracing")]
 mod layer;
 mod level;
@@ -97,6 +98,7 @@ pub use error::Error;
 pub use filter::Namespaces;
 pub use guard::Guard;
 pub use init::{init, Init, LogFormat};
+pub use keys::{Keys, ECS_VERSION};
 #[cfg(feature = "tracing")]
 pub use layer::{SpanFields, TracingLayer};
 pub use level::{Level, ParseLevelError};

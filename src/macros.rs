@@ -12,7 +12,7 @@
 /// Without a handle, the record goes to the global logger
 /// ([`Logger::set_global`](crate::Logger::set_global), [`init`](crate::init)),
 /// at the same cost as with a handle; before one is set, nowhere (one
-/// atomic load). The same holds for [`info!`], [`warn!`] and the others:
+/// atomic load). The same holds for [`info!`](crate::info!), [`warn!`](crate::warn!) and the others:
 /// `logjet::info!("request handled", status = 200)`.
 ///
 /// The message is a format string (as for `format!`, with inline captures

@@ -84,6 +84,37 @@ impl TimeFormatter {
         }
     }
 
+    /// Appends the time's value alone (a number or a quoted string), or
+    /// nothing under [`TimeFormat::Omit`]: for a line whose time key is
+    /// written with the level (see [`crate::Keys`]).
+    #[inline]
+    pub(crate) fn write_json_value<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
+        match self.format {
+            TimeFormat::EpochMillis => self.write_ms(out, nanos),
+            TimeFormat::Omit => {}
+            TimeFormat::Rfc3339 | TimeFormat::Rfc3339Local => self.write_rfc3339(out, nanos),
+        }
+    }
+
+    /// Appends the epoch milliseconds of a time in nanoseconds.
+    #[inline(always)]
+    fn write_ms<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
+        let ms = nanos / 1_000_000;
+        if ms != self.last_ms {
+            let mut b = itoa::Buffer::new();
+            let digits = b.format(ms).as_bytes();
+            self.last_ms_text[..digits.len()].copy_from_slice(digits);
+            self.last_ms_len = digits.len();
+            self.last_ms = ms;
+        }
+        out.extend(&self.last_ms_text[..self.last_ms_len]);
+    }
+
+    /// Whether a time is written at all.
+    pub(crate) fn writes_time(&self) -> bool {
+        self.format != TimeFormat::Omit
+    }
+
     /// Appends the quoted RFC 3339 string for a time in nanoseconds.
     fn write_rfc3339<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
         let sec = nanos / 1_000_000_000;

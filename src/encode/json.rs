@@ -501,6 +501,102 @@ pub(crate) struct JsonFormat {
     base: Vec<u8>,
     time: TimeFormatter,
     keys: crate::record::KeyTable,
+    /// The keys when they are not pino's ([`crate::Keys`]); `None` keeps
+    /// pino's line on its own code path, which has no branch for them.
+    custom: Option<Box<CustomKeys>>,
+}
+
+/// What a line with other keys than pino's needs, computed at build.
+#[derive(Clone)]
+struct CustomKeys {
+    /// `{"log.level":"info","@timestamp":` for each level (the time key
+    /// only when a time is written).
+    head: [Vec<u8>; 6],
+    /// `,"message":`
+    msg_key: Vec<u8>,
+    /// The logger's key names that pino's rule does not already reserve.
+    reserved: Vec<Vec<u8>>,
+    /// Each of them escaped and followed by `"`: a bindings fragment
+    /// without any of these holds no key to rename.
+    needles: Vec<Vec<u8>>,
+}
+
+impl CustomKeys {
+    fn new(keys: &crate::Keys, time: &TimeFormatter) -> CustomKeys {
+        let head = crate::level::Level::ALL.map(|l| {
+            let mut v = b"{".to_vec();
+            v.extend_from_slice(&keys.level_member(l));
+            if time.writes_time() {
+                v.push(b',');
+                write_str(&mut v, keys.time_key().as_bytes());
+                v.push(b':');
+            }
+            v
+        });
+        let mut msg_key = b",".to_vec();
+        write_str(&mut msg_key, keys.message_key().as_bytes());
+        msg_key.push(b':');
+        let reserved: Vec<Vec<u8>> =
+            keys.names().into_iter().filter(|n| !is_reserved(n.as_bytes())).map(|n| n.as_bytes().to_vec()).collect();
+        let needles = reserved
+            .iter()
+            .map(|r| {
+                let mut v = Vec::new();
+                escape_into(&mut v, r);
+                v.push(b'"');
+                v
+            })
+            .collect();
+        CustomKeys { head, msg_key, reserved, needles }
+    }
+
+    /// Whether a user key is renamed under these keys beyond pino's rule:
+    /// underscores followed by one of the logger's key names.
+    #[inline]
+    fn renames(&self, key: &[u8]) -> bool {
+        let mut k = key;
+        while let [b'_', rest @ ..] = k {
+            k = rest;
+        }
+        self.reserved.iter().any(|r| r[..] == *k)
+    }
+
+    /// Writes `,"key":` for a user key (pino's renaming, then these keys').
+    #[inline]
+    fn write_field_key<O: Out + ?Sized>(&self, out: &mut O, key: &[u8]) {
+        if self.renames(key) {
+            out.extend(b",\"_");
+            escape_into(out, key);
+            out.extend(b"\":");
+        } else {
+            write_field_key(out, key);
+        }
+    }
+
+    /// Copies a bindings fragment (written with pino's renaming), renaming
+    /// the keys these keys reserve.
+    fn write_bindings<O: Out + ?Sized>(&self, out: &mut O, frag: &[u8]) {
+        let maybe = self.needles.iter().any(|n| frag.windows(n.len()).any(|w| w == &n[..]));
+        if !maybe {
+            out.extend(frag);
+            return;
+        }
+        for (lit, v) in fragment_entries(frag) {
+            out.push(b',');
+            let renamed = match unescape_json_string(lit) {
+                Some(name) => self.renames(name.as_bytes()),
+                None => false,
+            };
+            if renamed {
+                out.extend(b"\"_");
+                out.extend(&lit[1..]);
+            } else {
+                out.extend(lit);
+            }
+            out.push(b':');
+            out.extend(v);
+        }
+    }
 }
 
 impl JsonFormat {
@@ -520,7 +616,14 @@ impl JsonFormat {
                 BaseValue::Str(s) => write_str(&mut b, s.as_bytes()),
             }
         }
-        JsonFormat { level_prefix, base: b, time, keys: Default::default() }
+        JsonFormat { level_prefix, base: b, time, keys: Default::default(), custom: None }
+    }
+
+    /// The line with `keys` (the base's names come from them too); pino's
+    /// keys keep pino's code path.
+    pub(crate) fn with_keys(mut self, keys: &crate::Keys) -> JsonFormat {
+        self.custom = (!keys.is_pino()).then(|| Box::new(CustomKeys::new(keys, &self.time)));
+        self
     }
 
     /// Appends the record as one line (ending in `\n`).
@@ -536,9 +639,28 @@ impl JsonFormat {
     #[inline]
     pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) {
         let start = out.len();
+        if self.custom.is_some() {
+            return self.format_object_custom(rec, out, clip);
+        }
         self.keys.refresh();
-        if self.write_object(rec, out, clip) {
+        if self.write_object::<false, O>(rec, out, clip) {
             // A key repeats: write the record again without the replaced entries.
+            let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
+            if plan.is_some() {
+                out.truncate(start);
+                self.write_object_skipping(rec, out, clip, Skips::new(plan.as_deref()));
+            }
+        }
+    }
+
+    /// [`format_object`](JsonFormat::format_object) under keys other than
+    /// pino's: a function of its own, so that pino's path is compiled as
+    /// it was.
+    #[inline(never)]
+    fn format_object_custom<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) {
+        let start = out.len();
+        self.keys.refresh();
+        if self.write_object::<true, O>(rec, out, clip) {
             let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
             if plan.is_some() {
                 out.truncate(start);
@@ -549,8 +671,13 @@ impl JsonFormat {
 
     /// Writes the object; returns whether a key may repeat.
     #[inline(always)]
-    fn write_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> bool {
-        self.write_head(rec, out);
+    fn write_object<const CUSTOM: bool, O: Out>(
+        &mut self,
+        rec: &RecordRef<'_>,
+        out: &mut O,
+        clip: Option<Clip>,
+    ) -> bool {
+        self.write_head::<CUSTOM, O>(rec, out);
         let items = rec.bytes();
         let mut msg: Option<&[u8]> = None;
         let mut seen = Seen::default();
@@ -558,14 +685,20 @@ impl JsonFormat {
             match item {
                 Item::Field(k, v, framed) => {
                     match framed {
-                        // Checked at compile time: nothing to escape or rename.
+                        // Checked at compile time: nothing to escape or rename (under pino's keys).
                         Some(f) => {
                             seen.field(k, f.bit, items, &self.keys);
-                            out.extend(f.text)
+                            match (CUSTOM, self.custom.as_deref()) {
+                                (true, Some(c)) if c.renames(k) => c.write_field_key(out, k),
+                                _ => out.extend(f.text),
+                            }
                         }
                         None => {
                             seen.field(k, crate::record::key_bit(k), items, &self.keys);
-                            write_field_key(out, k)
+                            match (CUSTOM, self.custom.as_deref()) {
+                                (true, Some(c)) => c.write_field_key(out, k),
+                                _ => write_field_key(out, k),
+                            }
                         }
                     }
                     match clip {
@@ -575,8 +708,9 @@ impl JsonFormat {
                 }
                 Item::Bindings(b, mask) => {
                     seen.bindings(mask, b, items, &self.keys);
-                    match clip {
-                        Some(c) if !c.bindings => {}
+                    match (clip, CUSTOM, self.custom.as_deref()) {
+                        (Some(c), _, _) if !c.bindings => {}
+                        (_, true, Some(c)) => c.write_bindings(out, b),
                         _ => out.extend(b),
                     }
                 }
@@ -587,7 +721,7 @@ impl JsonFormat {
                 Item::Msg(m) => msg = Some(m),
             }
         }
-        self.write_tail(out, clip, msg);
+        self.write_tail::<CUSTOM, O>(out, clip, msg);
         seen.duplicate
     }
 
@@ -602,7 +736,7 @@ impl JsonFormat {
         clip: Option<Clip>,
         mut skips: Skips<'_>,
     ) {
-        self.write_head(rec, out);
+        self.write_head::<true, O>(rec, out);
         let mut msg: Option<&[u8]> = None;
         for item in crate::record::Items::with_keys(rec.bytes(), &self.keys) {
             match item {
@@ -610,9 +744,10 @@ impl JsonFormat {
                     if skips.skip() {
                         continue;
                     }
-                    match framed {
-                        Some(f) => out.extend(f.text),
-                        None => write_field_key(out, k),
+                    match (framed, self.custom.as_deref()) {
+                        (_, Some(c)) => c.write_field_key(out, k),
+                        (Some(f), None) => out.extend(f.text),
+                        (None, None) => write_field_key(out, k),
                     }
                     match clip {
                         None => write_val(out, v),
@@ -624,10 +759,21 @@ impl JsonFormat {
                         if skips.skip() || clip.is_some_and(|c| !c.bindings) {
                             continue;
                         }
-                        out.push(b',');
-                        out.extend(k);
-                        out.push(b':');
-                        out.extend(v);
+                        match self.custom.as_deref() {
+                            Some(c) => {
+                                let mut entry = b",".to_vec();
+                                entry.extend_from_slice(k);
+                                entry.push(b':');
+                                entry.extend_from_slice(v);
+                                c.write_bindings(out, &entry);
+                            }
+                            None => {
+                                out.push(b',');
+                                out.extend(k);
+                                out.push(b':');
+                                out.extend(v);
+                            }
+                        }
                     }
                 }
                 Item::Ns(ns) => {
@@ -637,26 +783,38 @@ impl JsonFormat {
                 Item::Msg(m) => msg = Some(m),
             }
         }
-        self.write_tail(out, clip, msg);
+        self.write_tail::<true, O>(out, clip, msg);
     }
 
     /// `{"level":30,"time":…,"pid":…,"hostname":…`
+    /// (or the configured keys' head). `CUSTOM` false: pino's keys.
     #[inline(always)]
-    fn write_head<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
-        out.extend(&self.level_prefix[rec.level.index()]);
-        self.time.write_json_member(out, rec.time);
+    fn write_head<const CUSTOM: bool, O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
+        match (CUSTOM, self.custom.as_deref()) {
+            (true, Some(c)) => {
+                out.extend(&c.head[rec.level.index()]);
+                self.time.write_json_value(out, rec.time);
+            }
+            _ => {
+                out.extend(&self.level_prefix[rec.level.index()]);
+                self.time.write_json_member(out, rec.time);
+            }
+        }
         out.extend(&self.base);
     }
 
     /// `,"logjet_truncated":…,"msg":…}`
     #[inline(always)]
-    fn write_tail<O: Out>(&self, out: &mut O, clip: Option<Clip>, msg: Option<&[u8]>) {
+    fn write_tail<const CUSTOM: bool, O: Out>(&self, out: &mut O, clip: Option<Clip>, msg: Option<&[u8]>) {
         if let Some(c) = clip {
             out.extend(b",\"logjet_truncated\":");
             write_int(out, c.original_len);
         }
         if let Some(m) = msg {
-            out.extend(b",\"msg\":");
+            match (CUSTOM, self.custom.as_deref()) {
+                (true, Some(c)) => out.extend(&c.msg_key),
+                _ => out.extend(b",\"msg\":"),
+            }
             match clip {
                 None => write_str(out, m),
                 Some(c) => c.write_text(out, m, false),
