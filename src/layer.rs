@@ -164,11 +164,8 @@ struct SpanVisitor<'a> {
 impl SpanVisitor<'_> {
     fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
         let name = field.name();
-        let mut entry = Vec::new();
         let key = layer_key(name);
         let bit = crate::encode::unique_keys::key_bit(key.as_bytes());
-        write_field_key(&mut entry, key.as_bytes());
-        write(&mut entry);
         let d = &mut *self.data;
         if let Some(i) = d.entries.iter().position(|(k, ..)| *k == name) {
             // A field recorded again: rebuild without its old entry.
@@ -179,8 +176,10 @@ impl SpanVisitor<'_> {
                 *r = r.start - removed..r.end - removed;
             }
         }
+        // Written in place: no buffer of its own per field.
         let start = d.json.len();
-        d.json.extend_from_slice(&entry);
+        write_field_key(&mut d.json, key.as_bytes());
+        write(&mut d.json);
         d.entries.push((name, start..d.json.len(), bit));
     }
 }
@@ -318,7 +317,9 @@ where
         if ext.get_mut::<SpanData>().is_some() {
             return;
         }
-        let mut data = SpanData { json: Vec::new(), entries: Vec::new() };
+        // One allocation each for the usual span (fields of ~20 bytes).
+        let n = attrs.fields().len();
+        let mut data = SpanData { json: Vec::with_capacity(n * 24), entries: Vec::with_capacity(n) };
         data.record(|v| attrs.record(v));
         ext.insert(data);
     }

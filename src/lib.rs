@@ -48,6 +48,8 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+#[cfg(feature = "tower")]
+mod access_log;
 mod builder;
 mod clock;
 mod control;
@@ -83,6 +85,8 @@ mod writer;
 
 pub mod sink;
 
+#[cfg(feature = "tower")]
+pub use access_log::{AccessLog, AccessLogFuture, AccessLogService};
 pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use debug::DebugLogger;
 pub use encode::json::RESERVED_KEYS;
