@@ -348,7 +348,7 @@ fn random_u64() -> u64 {
 }
 
 /// Lowercase hex of `bytes` into `out` (twice as long).
-pub(crate) fn hex(bytes: &[u8], out: &mut [u8]) {
+fn hex(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (b, o) in bytes.iter().zip(out.chunks_exact_mut(2)) {
         o[0] = DIGITS[usize::from(b >> 4)];
