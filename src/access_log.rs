@@ -229,7 +229,8 @@ impl Pending {
         if !self.log.enabled(level) {
             return;
         }
-        let latency_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        // Nanoseconds over 1e6: the shortest decimal is exact (no `0.0359170000000004`).
+        let latency_ms = self.start.elapsed().as_nanos() as f64 / 1e6;
         rec.level = level;
         if let Some(status) = status {
             rec.u64(crate::__logjet_key!(status), u64::from(status));

@@ -122,7 +122,14 @@ mod configuration_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/debug.md")]
 mod debug_snippets {}
-#[cfg(all(doctest, feature = "tracing", feature = "log", feature = "tokio"))]
+#[cfg(all(
+    doctest,
+    feature = "tracing",
+    feature = "log",
+    feature = "tokio",
+    feature = "tower",
+    feature = "opentelemetry"
+))]
 #[doc = include_str!("../docs/ecosystem.md")]
 mod ecosystem_snippets {}
 #[cfg(all(doctest, unix))]
