@@ -68,6 +68,12 @@ pub enum SpanFields {
 ///   and below even when the level is `info`). The layer never disables a
 ///   call site for other layers; put an `EnvFilter` in front of it, or give
 ///   it a per-layer filter, to skip events earlier.
+/// - With the `opentelemetry` feature, an event inside a span that
+///   `tracing-opentelemetry` (0.34) tracks gets `trace_id` and `span_id`
+///   (W3C lowercase hex, 32 and 16 digits) after `target`, so logs join
+///   traces. They are asked of tracing-opentelemetry once per span (its
+///   `get_otel_context`, which starts the OpenTelemetry span if it was not
+///   yet) and kept in the span's extensions; later events copy them.
 /// - `target`, `file`, `line` and `spans` are the layer's own keys: a field
 ///   with one of these names (or underscores and one of them) gets one more
 ///   leading underscore, as for logjet's reserved keys.
@@ -80,6 +86,10 @@ pub struct TracingLayer {
     /// A per-layer filter in front of it decides (`logjet::init`): every
     /// event that reaches the layer is written, whatever the logger's level.
     filtered: bool,
+    /// The dispatcher the layer is part of, to ask tracing-opentelemetry
+    /// for a span's context (set when the subscriber becomes a `Dispatch`).
+    #[cfg(feature = "opentelemetry")]
+    dispatch: std::sync::OnceLock<tracing_core::dispatcher::WeakDispatch>,
 }
 
 impl TracingLayer {
@@ -92,6 +102,8 @@ impl TracingLayer {
             span_names: false,
             file_line: false,
             filtered: false,
+            #[cfg(feature = "opentelemetry")]
+            dispatch: std::sync::OnceLock::new(),
         }
     }
 
@@ -179,11 +191,8 @@ struct SpanVisitor<'a> {
 impl SpanVisitor<'_> {
     fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
         let name = field.name();
-        let mut entry = Vec::new();
         let key = layer_key(name);
         let bit = crate::encode::unique_keys::key_bit(key.as_bytes());
-        write_field_key(&mut entry, key.as_bytes());
-        write(&mut entry);
         let d = &mut *self.data;
         if let Some(i) = d.entries.iter().position(|(k, ..)| *k == name) {
             // A field recorded again: rebuild without its old entry.
@@ -194,8 +203,10 @@ impl SpanVisitor<'_> {
                 *r = r.start - removed..r.end - removed;
             }
         }
+        // Written in place: no buffer of its own per field.
         let start = d.json.len();
-        d.json.extend_from_slice(&entry);
+        write_field_key(&mut d.json, key.as_bytes());
+        write(&mut d.json);
         d.entries.push((name, start..d.json.len(), bit));
     }
 }
@@ -322,6 +333,12 @@ impl<S> Layer<S> for TracingLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    #[cfg(feature = "opentelemetry")]
+    fn on_register_dispatch(&self, subscriber: &tracing_core::Dispatch) {
+        // The first dispatcher wins: a layer is part of one subscriber.
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if self.span_fields == SpanFields::Omit {
             return;
@@ -333,7 +350,9 @@ where
         if ext.get_mut::<SpanData>().is_some() {
             return;
         }
-        let mut data = SpanData { json: Vec::new(), entries: Vec::new() };
+        // One allocation each for the usual span (fields of ~20 bytes).
+        let n = attrs.fields().len();
+        let mut data = SpanData { json: Vec::with_capacity(n * 24), entries: Vec::with_capacity(n) };
         data.record(|v| attrs.record(v));
         ext.insert(data);
     }
@@ -369,11 +388,82 @@ where
                 cap.u64("line", u64::from(line));
             }
         }
+        #[cfg(feature = "opentelemetry")]
+        if let Some(span) = ctx.event_span(event) {
+            if let Some(ids) = self.trace_ids(&span) {
+                let (trace_id, span_id) = ids.split_at(32);
+                // Hex digits: always UTF-8.
+                if let (Ok(t), Ok(s)) = (std::str::from_utf8(trace_id), std::str::from_utf8(span_id)) {
+                    cap.str(crate::__logjet_key!(trace_id), t);
+                    cap.str(crate::__logjet_key!(span_id), s);
+                }
+            }
+        }
         if self.span_fields != SpanFields::Omit || self.span_names {
             self.write_spans(event, &ctx, cap);
         }
         event.record(&mut EventVisitor { cap, from_log });
         ev.send_captured();
+    }
+}
+
+/// The OpenTelemetry ids of a span (its own, or those of its closest
+/// ancestor with an OpenTelemetry context), as lowercase hex: the 32 digits
+/// of the trace id, then the 16 of the span id. Kept in the span's
+/// extensions the first time an event asks, so that later events copy 48
+/// bytes.
+#[cfg(feature = "opentelemetry")]
+struct TraceIds(Option<[u8; 48]>);
+
+#[cfg(feature = "opentelemetry")]
+impl TracingLayer {
+    /// The ids of `span`, from the span's extensions, asked of
+    /// tracing-opentelemetry (`get_otel_context`) once per span.
+    fn trace_ids<S>(&self, span: &tracing_subscriber::registry::SpanRef<'_, S>) -> Option<[u8; 48]>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if let Some(ids) = span.extensions().get::<TraceIds>() {
+            return ids.0;
+        }
+        // No extensions lock is held here: tracing-opentelemetry takes it.
+        let ids = self.otel_ids(span).or_else(|| span.parent().and_then(|p| self.trace_ids(&p)));
+        let mut ext = span.extensions_mut();
+        if ext.get_mut::<TraceIds>().is_none() {
+            ext.insert(TraceIds(ids));
+        }
+        ids
+    }
+
+    /// Asks tracing-opentelemetry for the span's context: `None` without
+    /// its layer, for a span it does not see, or an invalid context.
+    fn otel_ids<S>(&self, span: &tracing_subscriber::registry::SpanRef<'_, S>) -> Option<[u8; 48]>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        use opentelemetry::trace::TraceContextExt;
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let cx = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)?;
+        let otel_span = cx.span();
+        let sc = otel_span.span_context();
+        if !sc.is_valid() {
+            return None;
+        }
+        let mut hex = [0u8; 48];
+        write_hex(&sc.trace_id().to_bytes(), &mut hex[..32]);
+        write_hex(&sc.span_id().to_bytes(), &mut hex[32..]);
+        Some(hex)
+    }
+}
+
+/// Lowercase hex of `bytes` into `out` (twice as long), as W3C trace
+/// context writes ids.
+#[cfg(feature = "opentelemetry")]
+fn write_hex(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (b, o) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        o[0] = DIGITS[usize::from(b >> 4)];
+        o[1] = DIGITS[usize::from(b & 0xf)];
     }
 }
 

@@ -50,6 +50,8 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+#[cfg(feature = "tower")]
+mod access_log;
 mod builder;
 mod clock;
 mod control;
@@ -89,11 +91,12 @@ mod writer;
 
 pub mod sink;
 
-pub use encode::pretty;
-
+#[cfg(feature = "tower")]
+pub use access_log::{AccessLog, AccessLogFuture, AccessLogService};
 pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use debug::DebugLogger;
 pub use encode::json::RESERVED_KEYS;
+pub use encode::pretty;
 pub use error::Error;
 pub use filter::Namespaces;
 pub use guard::Guard;
@@ -128,7 +131,14 @@ mod configuration_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/debug.md")]
 mod debug_snippets {}
-#[cfg(all(doctest, feature = "tracing", feature = "log", feature = "tokio"))]
+#[cfg(all(
+    doctest,
+    feature = "tracing",
+    feature = "log",
+    feature = "tokio",
+    feature = "tower",
+    feature = "opentelemetry"
+))]
 #[doc = include_str!("../docs/ecosystem.md")]
 mod ecosystem_snippets {}
 #[cfg(all(doctest, unix))]

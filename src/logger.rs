@@ -1,6 +1,7 @@
 //! The caller's handle: [`Logger`], the record being built ([`Event`]) and
 //! bound context ([`Fields`], [`Logger::child`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -45,9 +46,10 @@ pub struct Logger {
 /// The pre-encoded fields of a child logger.
 struct Bindings {
     /// `,"k":v,"k2":v2`
-    json: Box<[u8]>,
+    json: Vec<u8>,
     /// Each key and the range of its `,"k":v` entry in `json`.
-    entries: Vec<(Box<[u8]>, Range<usize>)>,
+    /// (A key given as `&'static str` is not copied.)
+    entries: Vec<(Cow<'static, [u8]>, Range<usize>)>,
     /// The bits of the keys (`encode::unique_keys::key_bit`).
     mask: u64,
 }
@@ -147,11 +149,11 @@ impl Logger {
         let mut keep = |key: &[u8], src: &[u8], r: &Range<usize>| {
             let start = json.len();
             json.extend_from_slice(&src[r.clone()]);
-            entries.push((Box::from(key), start..json.len()));
+            entries.push((Cow::Owned(key.to_vec()), start..json.len()));
         };
         if let Some(parent) = &self.bindings {
             for (k, r) in &parent.entries {
-                if !fresh_entries.iter().any(|(fk, _)| fk == k) {
+                if !fresh_entries.iter().any(|(fk, _)| **fk == **k) {
                     keep(k, &parent.json, r);
                 }
             }
@@ -167,9 +169,35 @@ impl Logger {
                 None
             } else {
                 let mask = entries.iter().fold(0, |m, (k, _)| m | crate::encode::unique_keys::key_bit(k));
-                Some(Arc::new(Bindings { json: json.into_boxed_slice(), entries, mask }))
+                Some(Arc::new(Bindings { json, entries, mask }))
             },
         }
+    }
+
+    /// A child with one string field bound, the same as
+    /// `child(fields!(key = value))` with less work: the access log makes one
+    /// per request.
+    #[cfg(feature = "tower")]
+    pub(crate) fn child_str(&self, key: &'static str, value: &str) -> Logger {
+        let parent = self.bindings.as_deref();
+        // Room for the escaper's fast path (the string and 18 bytes), so
+        // that the buffer is allocated once; `json` stays a `Vec`, never
+        // shrunk into a `Box`, for the same reason.
+        let mut json = Vec::with_capacity(parent.map_or(0, |p| p.json.len()) + 2 * key.len() + value.len() + 32);
+        let mut entries = Vec::with_capacity(parent.map_or(0, |p| p.entries.len()) + 1);
+        for (k, r) in parent.iter().flat_map(|p| p.entries.iter().map(move |(k, r)| (k, &p.json[r.clone()]))) {
+            if **k != *key.as_bytes() {
+                let start = json.len();
+                json.extend_from_slice(r);
+                entries.push((k.clone(), start..json.len()));
+            }
+        }
+        let start = json.len();
+        crate::encode::json::write_field_key(&mut json, key.as_bytes());
+        crate::encode::json::write_str(&mut json, value.as_bytes());
+        entries.push((Cow::Borrowed(key.as_bytes()), start..json.len()));
+        let mask = entries.iter().fold(0, |m, (k, _)| m | crate::encode::unique_keys::key_bit(k));
+        Logger { core: self.core.clone(), bindings: Some(Arc::new(Bindings { json, entries, mask })) }
     }
 
     /// Waits until every record logged before this call (from any thread)
