@@ -34,9 +34,9 @@ pub enum LogFormat {
 ///
 /// It builds the logger, makes it the global logger (so
 /// `logjet::info!("...")` needs no handle), and with the `tracing` feature
-/// installs a [`TracingLayer`](crate::TracingLayer) behind an `EnvFilter`
+/// installs a `TracingLayer` behind an `EnvFilter`
 /// as the global `tracing` subscriber; with the `log` feature, the `log`
-/// bridge ([`init_log`](crate::init_log)). One level knob: `RUST_LOG=debug`
+/// bridge (`init_log`). One level knob: `RUST_LOG=debug`
 /// writes debug events, and a namespace `DEBUG` enables passes the filter
 /// for its targets. A bad value is an error naming the variable, never a
 /// silent default. [`Init`] does the same with overrides.
