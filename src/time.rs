@@ -65,16 +65,8 @@ impl TimeFormatter {
     pub(crate) fn write_json_member<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
         match self.format {
             TimeFormat::EpochMillis => {
-                let ms = nanos / 1_000_000;
-                if ms != self.last_ms {
-                    let mut b = itoa::Buffer::new();
-                    let digits = b.format(ms).as_bytes();
-                    self.last_ms_text[..digits.len()].copy_from_slice(digits);
-                    self.last_ms_len = digits.len();
-                    self.last_ms = ms;
-                }
                 out.extend(b",\"time\":");
-                out.extend(&self.last_ms_text[..self.last_ms_len]);
+                self.write_ms(out, nanos);
             }
             TimeFormat::Omit => {}
             TimeFormat::Rfc3339 | TimeFormat::Rfc3339Local => {
