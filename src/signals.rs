@@ -86,14 +86,15 @@ pub fn flush_on_signals(logger: &Logger) -> Result<(), Error> {
     Ok(())
 }
 
-/// The `logjet-signals` thread: on the first signal, flushes every
-/// registered logger, then lets the signal end the process.
+/// The `logjet-signals` thread: on the first signal, writes its record
+/// and shuts down every registered logger, then lets the signal end the
+/// process.
 fn wait_for_signals(mut signals: Signals) {
     if let Some(sig) = signals.forever().next() {
         let name = signal_hook::low_level::signal_name(sig).unwrap_or("a signal");
         let loggers: Vec<Logger> =
             crate::sync::lock(&LOGGERS).iter().filter_map(Weak::upgrade).map(Logger::from_core).collect();
-        // Every logger gets its record first, then the flushes share one
+        // Every logger gets its record first, then the shutdowns share one
         // deadline: the longest shutdown timeout among them.
         for log in &loggers {
             if let Some(mut ev) = log.event(Level::Warn) {
