@@ -115,8 +115,12 @@ fn main() {
     let cases = |log: &Logger| {
         let bare = run(log, &mut Hello, None);
         println!("{:<44} median {:>6.0} ns  best {:>6.0} ns", "bare service", bare.0, bare.1);
-        for (name, id) in [("AccessLog, id generated", None), ("AccessLog, id from x-request-id", Some("req-7f3a9c"))] {
-            let (median, best) = run(log, &mut AccessLog::new(log).layer(Hello), id);
+        for (name, id, span) in [
+            ("AccessLog, id generated", None, true),
+            ("AccessLog, id from x-request-id", Some("req-7f3a9c"), true),
+            ("AccessLog, id generated, span(false)", None, false),
+        ] {
+            let (median, best) = run(log, &mut AccessLog::new(log).span(span).layer(Hello), id);
             println!(
                 "{name:<44} median {median:>6.0} ns  best {best:>6.0} ns  layer: {:>5.0} ns/request",
                 median - bare.0

@@ -359,3 +359,15 @@ fn the_request_carries_the_child_logger_and_the_id() {
     assert_eq!(lines[1]["request_id"], echoed.as_str());
     assert_eq!(lines[1]["bytes"], 32, "String's exact size hint");
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn without_the_span_tracing_events_lack_the_id_and_the_child_logger_keeps_it() {
+    let (got, lines) =
+        serve(|log| AccessLog::new(log).span(false), |base| get_with(&agent(), &format!("{base}/hello"), None));
+    let id = got.request_id.as_str();
+    let by_msg = |m: &str| lines.iter().find(|l| l["msg"] == m).unwrap_or_else(|| panic!("no {m:?} in {lines:#?}"));
+    assert_eq!(by_msg("saying hello")["request_id"], id, "the child logger's record");
+    assert!(by_msg("traced hello").get("request_id").is_none(), "no span: the tracing event has no id");
+    assert_eq!(access_record(&lines, id)["status"], 200);
+}
