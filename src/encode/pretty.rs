@@ -38,7 +38,7 @@ use std::ops::Range;
 use chrono::{DateTime, Local, TimeZone, Utc};
 
 use crate::encode::json::{
-    escape_into, fragment_entries, is_reserved, skip_value, unescape_json_string, write_f64, write_int, write_str,
+    escape_into, fragment_entries, is_reserved, skip_value, unescape_json_string, write_str, write_val,
 };
 use crate::encode::unique_keys::{key_bit, plan, Seen, Skips};
 use crate::level::Level;
@@ -386,38 +386,21 @@ impl Renderer {
     fn val_field<O: Out + ?Sized>(&mut self, out: &mut O, key: KeyText<'_>, v: Val<'_>) {
         match v {
             Val::Str(s) => self.text_field(out, key, s),
-            Val::I64(n) => {
-                self.key_eq(out, key);
-                write_int(out, n)
-            }
-            Val::U64(n) => {
-                self.key_eq(out, key);
-                write_int(out, n)
-            }
-            Val::I128(n) => {
-                self.key_eq(out, key);
-                write_int(out, n)
-            }
-            Val::U128(n) => {
-                self.key_eq(out, key);
-                write_int(out, n)
-            }
-            // NaN and the infinities are the strings "NaN", … in the JSON
-            // line: shown as such strings are (quoted).
-            Val::F64(f) => {
-                self.key_eq(out, key);
-                write_f64(out, f)
-            }
-            Val::Bool(b) => {
-                self.key_eq(out, key);
-                out.extend(if b { b"true" } else { b"false" })
-            }
-            Val::Null => {
-                self.key_eq(out, key);
-                out.extend(b"null")
-            }
             Val::Bytes(b) => self.text_field(out, key, String::from_utf8_lossy(b).as_bytes()),
             Val::Json(j) => self.json_field(out, key, j),
+            // Numbers, booleans and null as in the JSON line (NaN and the
+            // infinities are the strings "NaN", …: shown quoted, as such
+            // strings are).
+            scalar @ (Val::I64(_)
+            | Val::U64(_)
+            | Val::I128(_)
+            | Val::U128(_)
+            | Val::F64(_)
+            | Val::Bool(_)
+            | Val::Null) => {
+                self.key_eq(out, key);
+                write_val(out, scalar)
+            }
         }
     }
 
