@@ -48,7 +48,7 @@
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
 
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 #[cfg(feature = "tower")]
 mod access_log;
