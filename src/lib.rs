@@ -78,6 +78,8 @@ mod preformat;
 mod record;
 mod report;
 mod ring;
+#[cfg(feature = "tracing")]
+mod scope;
 mod send;
 mod shared;
 #[cfg(unix)]
