@@ -77,6 +77,12 @@ pub use rotation::{Naming, Period};
 mod pretty;
 pub use pretty::Pretty;
 
+mod stream;
+mod tcp;
+pub use tcp::Tcp;
+#[cfg(feature = "rustls")]
+pub use tcp::TlsOptions;
+
 #[cfg(unix)]
 mod syslog;
 #[cfg(unix)]
