@@ -146,10 +146,11 @@ impl Stream {
                     if let Some(tls) = &self.opts.tls {
                         return TlsConn::handshake(tls, s, self.opts.connect_timeout)
                             .map(|t| Conn::Tls(Box::new(t)))
-                            .map_err(|e| annotate(e, format_args!("TLS handshake with {addr} ({a}) failed")));
+                            .map_err(|e| annotate(e, format_args!("TLS handshake with {addr} failed")));
                     }
                     return Ok(Conn::Tcp(s));
                 }
+                Err(e) if a.to_string() == addr => last = annotate(e, format_args!("cannot connect to {addr}")),
                 Err(e) => last = annotate(e, format_args!("cannot connect to {addr} ({a})")),
             }
         }
