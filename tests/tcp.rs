@@ -92,7 +92,7 @@ fn every_record_and_field(kind: Kind) {
         assert_eq!(v["msg"], format!("record {seq}"));
         assert_eq!(v["evil"], EVIL, "{kind:?}");
         assert_eq!(v["ratio"].as_f64(), Some(seq as f64 / 4.0), "{v}");
-        assert_eq!(v["even"], seq % 2 == 0);
+        assert_eq!(v["even"], seq.is_multiple_of(2));
     }
     assert_eq!(seen.len() as u64, N + 1, "{kind:?}: every record once");
     assert!(seen.values().all(|&n| n == 1), "{kind:?}: a record arrived twice");

@@ -505,7 +505,7 @@ mod tests {
         let all: Vec<u8> = r.chunks.iter().flatten().copied().collect();
         assert_eq!(all.len(), r.bytes);
         assert!(all.ends_with(b"000000999\n"));
-        assert!(all.len() % 10 == 0, "whole lines only");
+        assert!(all.len().is_multiple_of(10), "whole lines only");
         let mut off = Replay::new(0);
         off.keep(b"x\n");
         assert!(off.is_empty());
