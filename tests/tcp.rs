@@ -120,6 +120,11 @@ fn syslog_ng_every_record_and_field() {
 fn restart_mid_stream(kind: Kind, crash: bool) {
     let mut c = Collector::start_new(kind);
     let sink = Tcp::new(format!("127.0.0.1:{}", c.json)).name("collector");
+    restart_with(&mut c, sink, crash);
+}
+
+fn restart_with(c: &mut Collector, sink: Tcp, crash: bool) {
+    let kind = c.kind;
     let (log, guard) = Logger::builder().overflow(Overflow::Block).sink(sink).build().unwrap();
     const TOTAL: u64 = 8000;
     // 100 bytes of padding: each line is over 150 bytes.
@@ -255,7 +260,7 @@ mod tls {
     /// A CA, a certificate for "localhost" signed by it, and the CA's PEM
     /// file.
     struct Pki {
-        _dir: common::TempDir,
+        dir: common::TempDir,
         ca_file: std::path::PathBuf,
         server: Arc<rustls::ServerConfig>,
     }
@@ -272,6 +277,8 @@ mod tls {
         let dir = common::TempDir::new("tcp-tls");
         let ca_file = dir.join("ca.pem");
         std::fs::write(&ca_file, ca.pem()).unwrap();
+        std::fs::write(dir.join("server.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let server = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -282,7 +289,7 @@ mod tls {
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             )
             .unwrap();
-        Pki { _dir: dir, ca_file, server: Arc::new(server) }
+        Pki { dir, ca_file, server: Arc::new(server) }
     }
 
     /// A TLS collector: reads lines on each connection it accepts; the
@@ -391,5 +398,44 @@ mod tls {
         assert!(err.to_string().contains("holds no certificate"), "{err}");
         let err = Tcp::new("localhost:6514").tls(TlsOptions::new().ca_file(dir.join("missing.pem"))).unwrap_err();
         assert!(err.to_string().contains("cannot read the CA file"), "{err}");
+    }
+
+    /// syslog-ng's own TLS input (OpenSSL), serving the certificate of the
+    /// private CA: every record arrives and is parsed.
+    #[test]
+    fn syslog_ng_over_tls() {
+        let pki = pki();
+        let c = Collector::syslog_ng_tls(&pki.dir.join("server.pem"), &pki.dir.join("server.key"));
+        let port = c.tls.as_ref().unwrap().0;
+        let sink = Tcp::new(format!("localhost:{port}")).tls(TlsOptions::new().ca_file(&pki.ca_file)).unwrap();
+        let (log, guard) = Logger::builder().sink(sink).build().unwrap();
+        const N: u64 = 2000;
+        for seq in 0..N {
+            logjet::info!(log, "over tls", seq = seq, evil = EVIL);
+        }
+        guard.flush().unwrap();
+        assert_eq!(log.stats().written, N);
+        let lines = c.lines_of(&c.json_out, |got| got.len() as u64 >= N);
+        let mut seqs: Vec<u64> = lines
+            .iter()
+            .map(|l| {
+                let v = parsed(Kind::SyslogNg, l);
+                assert_eq!(v["evil"], EVIL);
+                v["seq"].as_u64().unwrap()
+            })
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (0..N).collect::<Vec<_>>());
+        assert!(c.lines_of(&c.json_bad, |_| true).is_empty(), "torn lines");
+    }
+
+    /// The restart of tests/tcp.rs over syslog-ng's TLS input.
+    #[test]
+    fn syslog_ng_over_tls_restart_loses_nothing() {
+        let pki = pki();
+        let mut c = Collector::syslog_ng_tls(&pki.dir.join("server.pem"), &pki.dir.join("server.key"));
+        let port = c.tls.as_ref().unwrap().0;
+        let sink = Tcp::new(format!("localhost:{port}")).tls(TlsOptions::new().ca_file(&pki.ca_file)).unwrap();
+        restart_with(&mut c, sink, false);
     }
 }

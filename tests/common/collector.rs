@@ -47,6 +47,9 @@ pub struct Collector {
     pub out: PathBuf,
     pub json_out: PathBuf,
     pub json_bad: PathBuf,
+    /// syslog-ng only, when asked for: NDJSON over TLS (port, certificate
+    /// and key PEM files), to `json_out` and `json_bad` as `json`.
+    pub tls: Option<(u16, PathBuf, PathBuf)>,
     exe: PathBuf,
 }
 
@@ -102,6 +105,16 @@ impl Collector {
     }
 
     pub fn syslog_ng() -> Collector {
+        Collector::syslog_ng_with(None)
+    }
+
+    /// syslog-ng with a TLS input for NDJSON besides the others, serving
+    /// this certificate (PEM, with its chain) and key (PEM).
+    pub fn syslog_ng_tls(cert: &Path, key: &Path) -> Collector {
+        Collector::syslog_ng_with(Some((cert.to_path_buf(), key.to_path_buf())))
+    }
+
+    fn syslog_ng_with(tls: Option<(PathBuf, PathBuf)>) -> Collector {
         let Some((exe, _)) = find_syslog_ng() else {
             missing(
                 "syslog-ng (looked for target/syslog-ng/usr/sbin/syslog-ng and /usr/sbin/syslog-ng)",
@@ -110,6 +123,7 @@ impl Collector {
             );
         };
         let mut c = Collector::new(Kind::SyslogNg, exe);
+        c.tls = tls.map(|(cert, key)| (free_port(), cert, key));
         c.start();
         c
     }
@@ -131,6 +145,7 @@ impl Collector {
             out: dir.join("out.jsonl"),
             json_out: dir.join("json.out"),
             json_bad: dir.join("json.bad"),
+            tls: None,
             dir,
             exe,
         }
@@ -207,7 +222,7 @@ log {{
   source(s_json);
   if {{ parser(p_json); destination(d_json); }} else {{ destination(d_bad); }};
 }};
-"#,
+{tls}"#,
                     udp = self.udp,
                     tcp = self.tcp,
                     tcp_lf = self.tcp_lf,
@@ -217,6 +232,19 @@ log {{
                     out = self.out.display(),
                     json_out = self.json_out.display(),
                     json_bad = self.json_bad.display(),
+                    tls = self.tls.as_ref().map_or(String::new(), |(port, cert, key)| format!(
+                        r#"source s_tls {{
+  network(ip("127.0.0.1") port({port}) transport("tls") flags(no-parse) max-connections(100) log-iw-size(10000)
+          tls(cert-file("{cert}") key-file("{key}") peer-verify(optional-untrusted)));
+}};
+log {{
+  source(s_tls);
+  if {{ parser(p_json); destination(d_json); }} else {{ destination(d_bad); }};
+}};
+"#,
+                        cert = cert.display(),
+                        key = key.display(),
+                    )),
                 ),
             ),
         };
@@ -257,6 +285,7 @@ log {{
         loop {
             let tcp = [self.tcp, self.tcp_lf, self.json]
                 .iter()
+                .chain(self.tls.as_ref().map(|(port, _, _)| port))
                 .all(|&port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
             if tcp && self.sock.exists() && self.udp_listens() {
                 break;
