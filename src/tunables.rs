@@ -161,6 +161,11 @@ pub(crate) const TCP_REPLAY_BYTES: usize = 1 << 20;
 /// forgotten a chunk at a time (so it holds at most one chunk more than
 /// its limit).
 pub(crate) const REPLAY_CHUNK: usize = 64 * 1024;
+/// The longest a TLS connection's goodbye (`close_notify`) may block when
+/// the sink closes: a courtesy to the collector, which must not hold a
+/// shutdown up when the collector does not read.
+#[cfg(feature = "rustls")]
+pub(crate) const TLS_CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
 
 // ---- waiting by contract (guard.rs, logger.rs) ----
 

@@ -374,8 +374,10 @@ impl TlsConn {
 
 #[cfg(feature = "rustls")]
 impl Drop for TlsConn {
-    /// Says goodbye (close_notify), best effort, within the write timeout.
+    /// Says goodbye (close_notify), best effort: a collector that does not
+    /// read holds the shutdown up for at most `TLS_CLOSE_TIMEOUT`.
     fn drop(&mut self) {
+        let _ = self.sock.set_write_timeout(Some(crate::tunables::TLS_CLOSE_TIMEOUT));
         self.tls.send_close_notify();
         while self.tls.wants_write() {
             if !matches!(self.tls.write_tls(&mut self.sock), Ok(n) if n > 0) {
