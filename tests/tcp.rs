@@ -229,6 +229,16 @@ fn an_unreachable_collector_is_reported_and_waited_for() {
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(conn), &mut line).unwrap();
         println!("RECEIVED {line}");
+        // The collector closes the connection (it read everything); the
+        // next record goes on a new one, after the replay window.
+        std::thread::sleep(Duration::from_millis(50));
+        logjet::info!(log, "after the close");
+        guard.flush_timeout(Duration::from_secs(10)).unwrap();
+        let (conn, _) = l.accept().unwrap();
+        guard.shutdown().unwrap(); // closes the connection
+        let mut second = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(conn), &mut second).unwrap();
+        println!("SECOND {}", second.replace('\n', " | "));
         return;
     }
     let dir = common::TempDir::new("tcp-unreachable");
@@ -244,6 +254,21 @@ fn an_unreachable_collector_is_reported_and_waited_for() {
     assert!(out.stderr.contains(&expected), "stderr:\n{}", out.stderr);
     assert!(out.stderr.contains("logjet: central: writable again after"), "stderr:\n{}", out.stderr);
     assert!(out.stdout.contains("RECEIVED {") && out.stdout.contains("\"msg\":\"waiting for the collector\"}"));
+    let second = out.stdout.lines().find_map(|l| l.split_once("SECOND ")).map(|(_, s)| s).unwrap_or_default();
+    let msgs: Vec<&str> = second.split(" | ").filter(|l| !l.is_empty()).collect();
+    assert_eq!(msgs.len(), 2, "the replayed line, then the new one: {second}");
+    assert!(
+        msgs[0].ends_with("\"msg\":\"waiting for the collector\"}")
+            && msgs[1].ends_with("\"msg\":\"after the close\"}")
+    );
+    assert!(
+        out.stderr.contains(
+            "logjet: central: the connection had ended unexpectedly: sent the last 1 line (1 KiB) again, so that none \
+             the collector had not read is lost; it may have some of them twice"
+        ),
+        "stderr:\n{}",
+        out.stderr
+    );
 }
 
 #[cfg(feature = "rustls")]

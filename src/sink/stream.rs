@@ -39,6 +39,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::private::SinkOut;
+use crate::report::Reports;
 use crate::tunables::REPLAY_CHUNK;
 
 /// Where the stream goes.
@@ -100,12 +101,22 @@ pub(crate) struct Stream {
     opts: Options,
     conn: Option<Conn>,
     replay: Replay,
+    /// The sink's name, for its reports about replays.
+    name: String,
+    reports: Reports,
 }
 
 impl Stream {
     pub(crate) fn new(endpoint: Endpoint, boundary: Boundary, opts: Options) -> Stream {
         let replay = Replay::new(opts.replay);
-        Stream { endpoint, boundary, opts, conn: None, replay }
+        let name = endpoint.to_string();
+        Stream { endpoint, boundary, opts, conn: None, replay, name, reports: Reports::default() }
+    }
+
+    /// Names the sink in the stream's own reports (a replay).
+    pub(crate) fn named(mut self, name: String) -> Stream {
+        self.name = name;
+        self
     }
 
     /// Drops the connection after it failed or the collector closed it: the
@@ -225,6 +236,16 @@ impl Stream {
         }
         self.replay.pending = false;
         self.replay.replays += 1;
+        let (bytes, lines) = (self.replay.bytes, self.replay.chunks.iter().flatten().filter(|&&b| b == b'\n').count());
+        self.reports.say(
+            &self.name,
+            format_args!(
+                "the connection had ended unexpectedly: sent the last {lines} {} ({} KiB) again, \
+                 so that none the collector had not read is lost; it may have some of them twice",
+                if lines == 1 { "line" } else { "lines" },
+                bytes.div_ceil(1024)
+            ),
+        );
         Ok(())
     }
 

@@ -166,7 +166,7 @@ impl Sink for Tcp {}
 impl Sealed for Tcp {
     fn into_target(self) -> Target {
         let name = self.sink_name();
-        let out = Stream::new(stream::Endpoint::Tcp(self.addr), Boundary::Lf, self.opts);
+        let out = Stream::new(stream::Endpoint::Tcp(self.addr), Boundary::Lf, self.opts).named(name.clone());
         Target { name, out: Box::new(out), format: Format::Json }
     }
 }
