@@ -126,7 +126,11 @@ fn restart_mid_stream(kind: Kind, crash: bool) {
 fn restart_with(c: &mut Collector, sink: Tcp, crash: bool) {
     let kind = c.kind;
     let (log, guard) = Logger::builder().overflow(Overflow::Block).sink(sink).build().unwrap();
-    const TOTAL: u64 = 8000;
+    // About 1,700 records a second (one every 0.5 ms and the sleep's
+    // overshoot), lines of about 230 bytes: the default window (1 MiB)
+    // holds more than 2 s of the stream, so the collector may fall that
+    // far behind (a loaded machine) and still lose nothing.
+    const TOTAL: u64 = 6000;
     // 100 bytes of padding: each line is over 150 bytes.
     let pad = "p".repeat(100);
     let logged = Arc::new(AtomicU64::new(0));
@@ -136,7 +140,7 @@ fn restart_with(c: &mut Collector, sink: Tcp, crash: bool) {
             for seq in 0..TOTAL {
                 logjet::info!(log, "tick", seq = seq, pad = &pad);
                 logged.store(seq + 1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_micros(200));
+                std::thread::sleep(Duration::from_micros(500));
             }
         })
     };
@@ -372,8 +376,14 @@ mod tls {
     fn tls_delivers_everything_across_a_closed_connection() {
         let pki = pki();
         let collector = TlsCollector::start(pki.server.clone(), Some(500));
-        let sink =
-            Tcp::new(format!("localhost:{}", collector.port)).tls(TlsOptions::new().ca_file(&pki.ca_file)).unwrap();
+        // At full speed, what the collector had not read when it closed
+        // (its socket, the sink's socket, TLS buffers) can be megabytes: the
+        // window covers the whole stream (20,000 lines, about 5 MB), so this
+        // checks the mechanism over TLS, not the default's size.
+        let sink = Tcp::new(format!("localhost:{}", collector.port))
+            .tls(TlsOptions::new().ca_file(&pki.ca_file))
+            .unwrap()
+            .replay(16 << 20);
         let (log, guard) = Logger::builder().overflow(Overflow::Block).sink(sink).build().unwrap();
         const N: u64 = 20_000;
         for seq in 0..N {
