@@ -46,7 +46,9 @@ use crate::tunables::{TCP_CONNECT_TIMEOUT, TCP_REPLAY_BYTES, TCP_WRITE_TIMEOUT};
 ///   default) and sends them again first thing on the next connection after
 ///   any connection ended without the sink closing it: at least once. The
 ///   collector may receive up to that window twice per such end; records
-///   carry their `time` (and any id you log) to tell.
+///   carry their `time` (and any id you log) to tell. A collector that
+///   falls behind a fast stream can hold megabytes unread: size the window
+///   to what it may hold at your rate (docs/tcp.md has measurements).
 /// - Names resolve at each connection; each address is tried in turn.
 #[derive(Clone)]
 pub struct Tcp {
