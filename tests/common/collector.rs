@@ -153,6 +153,10 @@ impl Collector {
 
     fn config(&self) -> PathBuf {
         let d = self.dir.0.display();
+        // Named once, for both configurations' placeholders.
+        let (udp, tcp, tcp_lf, json) = (self.udp, self.tcp, self.tcp_lf, self.json);
+        let (sock, stream_sock) = (self.sock.display(), self.stream_sock.display());
+        let (out, json_out, json_bad) = (self.out.display(), self.json_out.display(), self.json_bad.display());
         let (conf, text) = match self.kind {
             Kind::Rsyslog => (
                 self.dir.join("rsyslog.conf"),
@@ -187,15 +191,7 @@ ruleset(name="ndjson") {{
   }}
 }}
 action(type="omfile" file="{out}" template="j")
-"#,
-                    udp = self.udp,
-                    tcp = self.tcp,
-                    tcp_lf = self.tcp_lf,
-                    json = self.json,
-                    sock = self.sock.display(),
-                    out = self.out.display(),
-                    json_out = self.json_out.display(),
-                    json_bad = self.json_bad.display(),
+"#
                 ),
             ),
             Kind::SyslogNg => (
@@ -223,15 +219,6 @@ log {{
   if {{ parser(p_json); destination(d_json); }} else {{ destination(d_bad); }};
 }};
 {tls}"#,
-                    udp = self.udp,
-                    tcp = self.tcp,
-                    tcp_lf = self.tcp_lf,
-                    json = self.json,
-                    sock = self.sock.display(),
-                    stream_sock = self.stream_sock.display(),
-                    out = self.out.display(),
-                    json_out = self.json_out.display(),
-                    json_bad = self.json_bad.display(),
                     tls = self.tls.as_ref().map_or(String::new(), |(port, cert, key)| format!(
                         r#"source s_tls {{
   network(ip("127.0.0.1") port({port}) transport("tls") flags(no-parse) max-connections(100) log-iw-size(10000)
