@@ -164,6 +164,9 @@ mod shutdown_snippets {}
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../docs/syslog.md")]
 mod syslog_snippets {}
+#[cfg(all(doctest, feature = "rustls"))]
+#[doc = include_str!("../docs/tcp.md")]
+mod tcp_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/compare.md")]
 mod compare_snippets {}

@@ -1,5 +1,5 @@
 //! Where records go: standard output and error, files, any writer, the
-//! debug console, the pretty console and syslog.
+//! debug console, the pretty console, syslog and collectors over TCP.
 //!
 //! A sink is handed to [`Builder::sink`](crate::Builder::sink) (or
 //! [`Builder::sink_at`](crate::Builder::sink_at) with its own minimum level)
@@ -21,7 +21,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 /// Something records can be written to: [`Stdout`], [`Stderr`], [`File`],
-/// [`Writer`], [`DebugConsole`] or `Syslog`.
+/// [`Writer`], [`DebugConsole`], [`Pretty`], `Syslog` or [`Tcp`].
 pub trait Sink: private::Sealed {}
 
 pub(crate) mod private {
@@ -76,6 +76,12 @@ pub use rotation::{Naming, Period};
 
 mod pretty;
 pub use pretty::Pretty;
+
+mod stream;
+mod tcp;
+pub use tcp::Tcp;
+#[cfg(feature = "rustls")]
+pub use tcp::TlsOptions;
 
 #[cfg(unix)]
 mod syslog;
