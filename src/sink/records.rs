@@ -389,11 +389,15 @@ impl Consumer for UserSink {
 pub(crate) struct RecordsOut<C> {
     consumer: C,
     keys: KeyTable,
+    /// The consumer refused a record after taking others in the same
+    /// call: the call returned what was taken, the next one returns this
+    /// (so the output thread counts it and backs off before the retry).
+    refused: Option<io::Error>,
 }
 
 impl<C: Consumer> RecordsOut<C> {
     pub(crate) fn new(consumer: C) -> RecordsOut<C> {
-        RecordsOut { consumer, keys: KeyTable::default() }
+        RecordsOut { consumer, keys: KeyTable::default(), refused: None }
     }
 }
 
@@ -402,6 +406,9 @@ impl<C: Consumer> io::Write for RecordsOut<C> {
     /// bytes of frames it took: all of them, or those before the first
     /// record it refused (an error when it refused the first).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(e) = self.refused.take() {
+            return Err(e);
+        }
         self.keys.refresh();
         let mut at = 0;
         while let Some(len) = buf.get(at..at + 4) {
@@ -415,7 +422,11 @@ impl<C: Consumer> io::Write for RecordsOut<C> {
                     Err(panic) => Some(io::Error::other(format!("the sink panicked: {}", panic_message(&*panic)))),
                 };
                 if let Some(e) = refused {
-                    return if at == 0 { Err(e) } else { Ok(at) };
+                    if at == 0 {
+                        return Err(e);
+                    }
+                    self.refused = Some(e);
+                    return Ok(at);
                 }
             }
             at = end;
