@@ -242,6 +242,7 @@ impl Sealed for Otlp {
             max_delay: self.max_delay,
             request,
             pending: Vec::with_capacity(self.max_batch),
+            spare: Vec::with_capacity(self.max_batch),
             oldest: None,
             not_before: None,
             body: Vec::new(),
@@ -268,6 +269,9 @@ struct Exporter {
     request: ExportLogsServiceRequest,
     /// Records taken and not yet sent (at most `max_batch`).
     pending: Vec<LogRecord>,
+    /// Records sent, kept to be filled again (their strings and lists
+    /// keep their memory).
+    spare: Vec<LogRecord>,
     /// When the oldest pending record was taken.
     oldest: Option<Instant>,
     /// No request before this (`Retry-After`).
@@ -285,7 +289,9 @@ impl Consumer for Exporter {
             // Full: this record waits (is offered again) until they are sent.
             self.send()?;
         }
-        self.pending.push(log_record(rec));
+        let mut r = self.spare.pop().unwrap_or_default();
+        fill(&mut r, rec);
+        self.pending.push(r);
         self.oldest.get_or_insert_with(Instant::now);
         Ok(())
     }
@@ -308,8 +314,7 @@ impl Consumer for Exporter {
 
     fn abandon(&mut self) {
         self.lost += self.pending.len() as u64;
-        self.pending.clear();
-        self.oldest = None;
+        self.sent();
     }
 
     fn take_lost(&mut self) -> u64 {
@@ -410,9 +415,10 @@ impl Exporter {
         Ok(())
     }
 
-    /// The pending records are answered for.
+    /// The pending records are answered for (or given up): kept to be
+    /// filled again.
     fn sent(&mut self) {
-        self.pending.clear();
+        self.spare.append(&mut self.pending);
         self.oldest = None;
     }
 
@@ -453,47 +459,85 @@ fn severity(level: Level) -> i32 {
     }
 }
 
-/// One record as an OTLP `LogRecord`.
-fn log_record(rec: &RecordView<'_>) -> LogRecord {
-    let mut r = LogRecord {
-        time_unix_nano: rec.unix_nanos(),
-        observed_time_unix_nano: rec.unix_nanos(),
-        severity_number: severity(rec.level()),
-        severity_text: rec.level().as_str().to_owned(),
-        ..Default::default()
-    };
+/// Fills `r` (a record sent before, or a new one) with `rec`, reusing its
+/// strings and attribute list: in a steady stream a record costs no
+/// allocation.
+fn fill(r: &mut LogRecord, rec: &RecordView<'_>) {
+    r.time_unix_nano = rec.unix_nanos();
+    r.observed_time_unix_nano = rec.unix_nanos();
     if r.observed_time_unix_nano == 0 {
         r.observed_time_unix_nano = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
-    if !rec.message().is_empty() {
-        r.body = Some(string(rec.message().to_owned()));
+    r.severity_number = severity(rec.level());
+    set_str(&mut r.severity_text, rec.level().as_str());
+    r.dropped_attributes_count = 0;
+    r.flags = 0;
+    r.trace_id.clear();
+    r.span_id.clear();
+    r.event_name.clear();
+    if rec.message().is_empty() {
+        r.body = None;
+    } else {
+        set_any(&mut r.body, FieldValue::Str(Cow::Borrowed(rec.message())));
     }
+    let mut used = 0;
     let mut has_ns_field = false;
+    if let Some(ns) = rec.namespace() {
+        next_attr(&mut r.attributes, &mut used, "ns", FieldValue::Str(Cow::Borrowed(ns)));
+    }
     for (key, value) in rec.fields() {
         match (&*key, &value) {
             ("trace_id", FieldValue::Str(hex)) if r.trace_id.is_empty() => {
                 if let Some(id) = unhex::<16>(hex) {
-                    r.trace_id = id.to_vec();
+                    r.trace_id.extend_from_slice(&id);
                     continue;
                 }
             }
             ("span_id", FieldValue::Str(hex)) if r.span_id.is_empty() => {
                 if let Some(id) = unhex::<8>(hex) {
-                    r.span_id = id.to_vec();
+                    r.span_id.extend_from_slice(&id);
                     continue;
                 }
             }
             ("ns", _) => has_ns_field = true,
             _ => {}
         }
-        r.attributes.push(KeyValue { key: key.into_owned(), value: Some(any(value)), ..Default::default() });
+        next_attr(&mut r.attributes, &mut used, &key, value);
     }
-    if let (Some(ns), false) = (rec.namespace(), has_ns_field) {
-        r.attributes.insert(0, kv("ns", string(ns.to_owned())));
+    r.attributes.truncate(used);
+    if has_ns_field && rec.namespace().is_some() {
+        // A field named `ns` wins over the debug namespace (one key once).
+        r.attributes.remove(0);
     }
-    r
+}
+
+/// Sets attribute `*used` (reusing the one there) and counts it.
+fn next_attr(attrs: &mut Vec<KeyValue>, used: &mut usize, key: &str, value: FieldValue<'_>) {
+    match attrs.get_mut(*used) {
+        Some(kv) => {
+            set_str(&mut kv.key, key);
+            kv.key_strindex = 0;
+            set_any(&mut kv.value, value);
+        }
+        None => attrs.push(KeyValue { key: key.to_owned(), value: Some(any(value)), ..Default::default() }),
+    }
+    *used += 1;
+}
+
+fn set_str(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
+}
+
+/// Sets `slot` to `v`, reusing its string when it holds one and `v` is text.
+fn set_any(slot: &mut Option<AnyValue>, v: FieldValue<'_>) {
+    if let (Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }), FieldValue::Str(text)) = (&mut *slot, &v) {
+        set_str(s, text);
+        return;
+    }
+    *slot = Some(any(v));
 }
 
 /// `N` bytes from `2N` hex digits; `None` for anything else or all zeros

@@ -197,6 +197,7 @@ impl fmt::Debug for RecordView<'_> {
 /// JSON parser) reads. An error is an object in pino's `err` shape
 /// (`{"type":…,"message":…,"source":…}`).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum FieldValue<'a> {
     /// Text.
     Str(Cow<'a, str>),
@@ -231,7 +232,7 @@ impl<'a> FieldValue<'a> {
             Val::F64(n) => FieldValue::F64(n),
             Val::Bool(b) => FieldValue::Bool(b),
             Val::Null => FieldValue::Null,
-            Val::Str(s) => FieldValue::Str(String::from_utf8_lossy(s)),
+            Val::Str(s) => FieldValue::Str(text(s)),
             Val::Bytes(b) => FieldValue::Bytes(b),
             Val::Json(j) => FieldValue::from_json(j),
         }
@@ -294,11 +295,21 @@ impl<'a> Iterator for RecordFields<'a> {
                     if self.skips.skip() {
                         continue;
                     }
-                    return Some((String::from_utf8_lossy(k), FieldValue::of(v)));
+                    return Some((text(k), FieldValue::of(v)));
                 }
                 Item::Msg(_) | Item::Ns(_) => {}
             }
         }
+    }
+}
+
+/// Text the capture code wrote from a `&str` (valid UTF-8: the check is
+/// the fast one; anything else is replaced, never trusted).
+#[inline]
+fn text(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 

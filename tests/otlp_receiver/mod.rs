@@ -70,18 +70,22 @@ impl Receiver {
         listener.set_nonblocking(true).unwrap();
         let state = Arc::new(State { keep, ..State::default() });
         let st = state.clone();
-        let accept = std::thread::spawn(move || {
+        let accept = std::thread::Builder::new().name("otlp-receiver".into()).spawn(move || {
             while !st.stop.load(Ordering::Acquire) {
                 match listener.accept() {
                     Ok((s, _)) => {
                         let st2 = st.clone();
-                        let h = std::thread::spawn(move || serve(s, &st2));
+                        let h = std::thread::Builder::new()
+                            .name("otlp-receiver".into())
+                            .spawn(move || serve(s, &st2))
+                            .expect("a receiver thread");
                         st.conns.lock().unwrap().push(h);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
-        });
+        })
+        .expect("the receiver's thread");
         Receiver { addr, state, accept: Some(accept) }
     }
 
