@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use logjet::{sink, Logger, Overflow};
 
-#[path = "shared/mod.rs"]
-mod shared;
 #[path = "../tests/otlp_receiver/mod.rs"]
 mod otlp_receiver;
+#[path = "shared/mod.rs"]
+mod shared;
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
@@ -43,15 +43,65 @@ fn main() {
     let runs = shared::flag(&argv, "--runs", if quick { 1 } else { 3 }) as usize;
     let batch = shared::flag(&argv, "--batch", 512) as usize;
 
-    println!("OTLP/HTTP protobuf to a loopback receiver, max_batch {batch}, Overflow::Block, {records} records");
-    let mut rates = Vec::new();
-    for run in 0..runs {
-        let rx = otlp_receiver::Receiver::start(0, false);
-        let (log, guard) = Logger::builder()
-            .sink(sink::Otlp::http(rx.url()).max_batch(batch))
-            .overflow(Overflow::Block)
-            .build()
-            .unwrap();
+    for walking in [false, true] {
+        let how = if walking {
+            "a receiver that counts records by walking the wire format"
+        } else {
+            "a receiver that decodes every body into the official types"
+        };
+        println!("OTLP/HTTP protobuf, {how}, max_batch {batch}, Overflow::Block, {records} records");
+        let mut rates = Vec::new();
+        for run in 0..runs {
+            let rx = if walking {
+                otlp_receiver::Receiver::start_walking(0)
+            } else {
+                otlp_receiver::Receiver::start(0, false)
+            };
+            let (log, guard) = Logger::builder()
+                .sink(sink::Otlp::http(rx.url()).max_batch(batch))
+                .overflow(Overflow::Block)
+                .build()
+                .unwrap();
+            let cpu_before = thread_cpu();
+            let start = Instant::now();
+            for i in 0..records {
+                shared::log_request(&log, i);
+            }
+            guard.flush().unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            let cpu = cpu_delta(&cpu_before, &thread_cpu());
+            let stats = log.stats();
+            let got = rx.records();
+            assert_eq!(got, records, "the receiver got every record");
+            assert_eq!(stats.dropped, 0, "nothing lost");
+            assert_eq!(rx.bad_bodies(), 0);
+            let rate = records as f64 / secs;
+            rates.push(rate);
+            let per =
+                |name: &str| cpu.iter().filter(|(n, _)| n == name).map(|(_, t)| t).sum::<f64>() * 1e9 / records as f64;
+            println!(
+                "  run {}: {:.0} k records/s ({:.2} s), received {got}, dropped {}; CPU ns per record: producer {:.0}, writer {:.0}, output (exporter) {:.0}, receiver {:.0}",
+                run + 1,
+                rate / 1e3,
+                secs,
+                stats.dropped,
+                per("producer"),
+                per("logjet-writer"),
+                per("logjet-output"),
+                per("otlp-receiver")
+            );
+            drop(log);
+            drop(guard);
+            drop(rx);
+        }
+        rates.sort_by(f64::total_cmp);
+        println!("  median {:.0} k records/s", rates[rates.len() / 2] / 1e3);
+    }
+
+    // The record-sink path alone: a user sink that reads every field.
+    {
+        let (log, guard) =
+            Logger::builder().sink(sink::Records::new(ReadAll(0))).overflow(Overflow::Block).build().unwrap();
         let cpu_before = thread_cpu();
         let start = Instant::now();
         for i in 0..records {
@@ -60,35 +110,14 @@ fn main() {
         guard.flush().unwrap();
         let secs = start.elapsed().as_secs_f64();
         let cpu = cpu_delta(&cpu_before, &thread_cpu());
-        let stats = log.stats();
-        let got = rx.records();
-        assert_eq!(got, records, "the receiver got every record");
-        assert_eq!(stats.dropped, 0, "nothing lost");
-        assert_eq!(rx.bad_bodies(), 0);
-        let rate = records as f64 / secs;
-        rates.push(rate);
+        let out: f64 = cpu.iter().filter(|(n, _)| n == "logjet-output").map(|(_, t)| t).sum();
+        assert_eq!(log.stats().written, records);
         println!(
-            "  run {}: {:.0} k records/s ({:.2} s), received {got}, dropped {}, write errors {}",
-            run + 1,
-            rate / 1e3,
-            secs,
-            stats.dropped,
-            stats.write_errors
+            "sink::Records with a sink that reads every field: {:.2} M records/s, output thread {:.0} ns CPU per record",
+            records as f64 / secs / 1e6,
+            out * 1e9 / records as f64
         );
-        let per = |name: &str| cpu.iter().filter(|(n, _)| n == name).map(|(_, t)| t).sum::<f64>() * 1e9 / records as f64;
-        println!(
-            "         CPU per record (ns): producer {:.0}, writer {:.0}, output (exporter) {:.0}, receiver {:.0}",
-            per("producer"),
-            per("logjet-writer"),
-            per("logjet-output"),
-            per("otlp-receiver")
-        );
-        drop(log);
-        drop(guard);
-        drop(rx);
     }
-    rates.sort_by(f64::total_cmp);
-    println!("  median {:.0} k records/s", rates[rates.len() / 2] / 1e3);
 
     let paced = records.min(500_000);
     println!("caller latency, paced 1 record / 4 µs, {paced} records (ns, own timer cost subtracted)");
@@ -122,6 +151,20 @@ fn main() {
     }
 }
 
+/// A record sink that reads every field of every record.
+struct ReadAll(u64);
+
+impl sink::RecordSink for ReadAll {
+    fn write(&mut self, rec: &sink::RecordView<'_>) -> std::io::Result<()> {
+        self.0 += rec.message().len() as u64;
+        for (k, v) in rec.fields() {
+            self.0 += k.len() as u64;
+            std::hint::black_box(&v);
+        }
+        Ok(())
+    }
+}
+
 /// CPU seconds of each of this process's threads, by thread name (the
 /// main thread, which logs, as "producer"), from /proc (Linux; empty
 /// elsewhere).
@@ -136,8 +179,8 @@ fn thread_cpu() -> Vec<(String, u64, f64)> {
         let name = if tid == main { "producer".to_owned() } else { stat[open + 1..close].to_owned() };
         let f: Vec<&str> = stat[close + 2..].split(' ').collect();
         // utime and stime: fields 14 and 15 of the line, in clock ticks (100 Hz).
-        let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let ticks: u64 =
+            f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0) + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
         out.push((name, tid.parse().unwrap_or(0), ticks as f64 / 100.0));
     }
     out

@@ -16,7 +16,7 @@ use logjet::{Level, Logger, Overflow};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use otlp_receiver::{Receiver, Received, Reply};
+use otlp_receiver::{Received, Receiver, Reply};
 
 fn s(v: &str) -> Option<AnyValue> {
     Some(AnyValue { value: Some(Value::StringValue(v.into())) })
@@ -85,7 +85,11 @@ fn every_record_and_attribute(encoding: OtlpEncoding, gzip: bool) {
         .build()
         .unwrap();
     let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    let req = log.child(logjet::fields!(request_id = 42, route = "/orders", ctx = &Order { id: 1, items: vec![], note: None }));
+    let req = log.child(logjet::fields!(
+        request_id = 42,
+        route = "/orders",
+        ctx = &Order { id: 1, items: vec![], note: None }
+    ));
     logjet::trace!(log, "t");
     logjet::debug!(log, "d");
     logjet::info!(

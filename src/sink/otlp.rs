@@ -211,11 +211,8 @@ impl Otlp {
 impl Sink for Otlp {}
 impl Sealed for Otlp {
     fn into_target(self) -> Target {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(self.timeout)).http_status_as_error(false).build().into();
         let request = ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs {
                 resource: Some(self.resource()),
@@ -533,7 +530,8 @@ fn set_str(s: &mut String, v: &str) {
 
 /// Sets `slot` to `v`, reusing its string when it holds one and `v` is text.
 fn set_any(slot: &mut Option<AnyValue>, v: FieldValue<'_>) {
-    if let (Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }), FieldValue::Str(text)) = (&mut *slot, &v) {
+    if let (Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }), FieldValue::Str(text)) = (&mut *slot, &v)
+    {
         set_str(s, text);
         return;
     }
