@@ -58,7 +58,7 @@ fn main() {
                 otlp_receiver::Receiver::start(0, false)
             };
             let (log, guard) = Logger::builder()
-                .sink(sink::Otlp::http(rx.url()).max_batch(batch))
+                .sink(sink::Otlp::http(rx.url()).unwrap().max_batch(batch))
                 .overflow(Overflow::Block)
                 .build()
                 .unwrap();
@@ -127,7 +127,7 @@ fn main() {
         let rx = otlp_receiver::Receiver::start(0, false);
         let builder = Logger::builder().overflow(Overflow::Block);
         let (log, guard) = if otlp {
-            builder.sink(sink::Otlp::http(rx.url()).max_batch(batch)).build().unwrap()
+            builder.sink(sink::Otlp::http(rx.url()).unwrap().max_batch(batch)).build().unwrap()
         } else {
             builder.sink(sink::File::append(dir.join("bench.log")).unwrap()).build().unwrap()
         };

@@ -75,11 +75,13 @@ fn every_record_and_attribute(encoding: OtlpEncoding, gzip: bool) {
         .level(Level::Trace)
         .sink(
             Otlp::http(rx.url())
+                .unwrap()
                 .encoding(encoding)
                 .gzip(gzip)
                 .service_name("checkout")
                 .resource_attribute("deployment.environment.name", "test")
-                .header("x-tenant", "t1"),
+                .header("x-tenant", "t1")
+                .unwrap(),
         )
         .debug("app:*")
         .build()
@@ -235,7 +237,7 @@ fn ids(recs: &[LogRecord]) -> Vec<i64> {
 #[test]
 fn requests_hold_at_most_max_batch_records() {
     let rx = Receiver::start(0, true);
-    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url()).max_batch(10)).build().unwrap();
+    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url()).unwrap().max_batch(10)).build().unwrap();
     for n in 0..95 {
         logjet::info!(log, "r", i = n);
     }
@@ -250,7 +252,7 @@ fn requests_hold_at_most_max_batch_records() {
 fn records_go_out_after_max_delay_without_a_flush() {
     let rx = Receiver::start(0, true);
     let (log, _guard) =
-        Logger::builder().sink(Otlp::http(rx.url()).max_delay(Duration::from_millis(50))).build().unwrap();
+        Logger::builder().sink(Otlp::http(rx.url()).unwrap().max_delay(Duration::from_millis(50))).build().unwrap();
     for n in 0..3 {
         logjet::info!(log, "r", i = n);
     }
@@ -270,7 +272,7 @@ fn retries_on_429_and_503_honour_retry_after_and_lose_nothing() {
         Reply { status: 429, retry_after: Some(0) },
         Reply { status: 503, retry_after: None },
     ]);
-    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url()).max_batch(40)).build().unwrap();
+    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url()).unwrap().max_batch(40)).build().unwrap();
     let start = Instant::now();
     for n in 0..100 {
         logjet::info!(log, "r", i = n);
@@ -288,7 +290,7 @@ fn retries_on_429_and_503_honour_retry_after_and_lose_nothing() {
 fn a_final_refusal_counts_the_records_as_lost() {
     let rx = Receiver::start(0, true);
     rx.script(&[Reply { status: 400, retry_after: None }]);
-    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url())).build().unwrap();
+    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url()).unwrap()).build().unwrap();
     for n in 0..5 {
         logjet::info!(log, "refused", i = n);
     }
@@ -307,7 +309,7 @@ fn a_receiver_restarted_mid_stream_loses_nothing_under_block() {
     let rx = Receiver::start(0, true);
     let port = rx.addr.port();
     let (log, guard) = Logger::builder()
-        .sink(Otlp::http(rx.url()).max_batch(200))
+        .sink(Otlp::http(rx.url()).unwrap().max_batch(200))
         .overflow(Overflow::Block)
         .capacity(1024)
         .build()

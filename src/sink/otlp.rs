@@ -20,6 +20,7 @@ use prost::Message as _;
 use super::private::{Format, Sealed, Target};
 use super::records::{Consumer, FieldValue, RecordView, RecordsOut};
 use super::Sink;
+use crate::error::Error;
 use crate::level::Level;
 use crate::report::Reports;
 use crate::tunables::{OTLP_MAX_BATCH, OTLP_MAX_DELAY, OTLP_RETRY_AFTER_MAX, OTLP_RETRY_AFTER_STEP, OTLP_TIMEOUT};
@@ -69,7 +70,7 @@ pub enum OtlpEncoding {
 /// use logjet::{sink, Logger, Overflow};
 ///
 /// let (log, guard) = Logger::builder()
-///     .sink(sink::Otlp::http("http://localhost:4318").service_name("checkout").gzip(true))
+///     .sink(sink::Otlp::http("http://localhost:4318")?.service_name("checkout").gzip(true))
 ///     .overflow(Overflow::Block)
 ///     .build()?;
 /// logjet::info!(log, "order placed", order_id = 1234, total = 99.5);
@@ -105,15 +106,42 @@ impl Otlp {
     /// Sends to `endpoint`: a collector's base URL (`http://host:4318`, to
     /// which `/v1/logs` is added) or the full URL of its logs path (any
     /// URL with a path other than `/`, used as it is).
-    pub fn http(endpoint: impl Into<String>) -> Otlp {
+    ///
+    /// An error when `endpoint` is not an `http://` URL with a host
+    /// (`https://` is not supported: no TLS).
+    ///
+    /// ```
+    /// # #[cfg(feature = "otlp")] {
+    /// use logjet::sink::Otlp;
+    /// assert!(Otlp::http("http://localhost:4318").is_ok());
+    /// assert!(Otlp::http("localhost:4318").is_err());
+    /// assert!(Otlp::http("https://collector.example:4318").is_err());
+    /// # }
+    /// ```
+    pub fn http(endpoint: impl Into<String>) -> Result<Otlp, Error> {
         let mut url: String = endpoint.into();
-        let path_start = url.find("://").map_or(0, |i| i + 3);
-        match url[path_start..].find('/') {
-            None => url.push_str("/v1/logs"),
-            Some(i) if path_start + i == url.len() - 1 => url.push_str("v1/logs"),
-            Some(_) => {}
+        let uri: ureq::http::Uri =
+            url.parse().map_err(|e| Error::config(format!("OTLP endpoint {url:?}: not a URL ({e})")))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(Error::config(format!(
+                    "OTLP endpoint {url:?}: https is not supported (no TLS); send to a local collector over http"
+                )))
+            }
+            _ => return Err(Error::config(format!("OTLP endpoint {url:?}: not an http:// URL"))),
         }
-        Otlp {
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(Error::config(format!("OTLP endpoint {url:?}: no host")));
+        }
+        if uri.path().is_empty() || uri.path() == "/" {
+            url = format!("{}://{}/v1/logs", "http", uri.authority().map_or("", |a| a.as_str()));
+            if let Some(q) = uri.query() {
+                url.push('?');
+                url.push_str(q);
+            }
+        }
+        Ok(Otlp {
             name: format!("otlp {url}"),
             url,
             encoding: OtlpEncoding::Protobuf,
@@ -124,7 +152,7 @@ impl Otlp {
             service_name: None,
             resource: Vec::new(),
             headers: Vec::new(),
-        }
+        })
     }
 
     /// The body's encoding (default [`OtlpEncoding::Protobuf`]).
@@ -176,10 +204,17 @@ impl Otlp {
         self
     }
 
-    /// Adds a header to every request (an API key, a tenant id).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Otlp {
-        self.headers.push((name.into(), value.into()));
-        self
+    /// Adds a header to every request (an API key, a tenant id). An error
+    /// when the name or the value cannot be an HTTP header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Result<Otlp, Error> {
+        let (name, value) = (name.into(), value.into());
+        if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || ureq::http::HeaderValue::from_str(&value).is_err()
+        {
+            return Err(Error::config(format!("OTLP header {name:?}: not a valid HTTP header name and value")));
+        }
+        self.headers.push((name, value));
+        Ok(self)
     }
 
     /// Names the sink in error reports (default `"otlp URL"`).
@@ -666,9 +701,22 @@ mod tests {
 
     #[test]
     fn endpoints_get_the_logs_path_only_when_they_have_no_path() {
-        assert_eq!(Otlp::http("http://localhost:4318").url, "http://localhost:4318/v1/logs");
-        assert_eq!(Otlp::http("http://localhost:4318/").url, "http://localhost:4318/v1/logs");
-        assert_eq!(Otlp::http("http://c:4318/custom/logs").url, "http://c:4318/custom/logs");
+        let url = |e: &str| Otlp::http(e).map(|o| o.url).map_err(|e| e.to_string());
+        assert_eq!(url("http://localhost:4318").unwrap(), "http://localhost:4318/v1/logs");
+        assert_eq!(url("http://localhost:4318/").unwrap(), "http://localhost:4318/v1/logs");
+        assert_eq!(url("http://c:4318/custom/logs").unwrap(), "http://c:4318/custom/logs");
+        assert_eq!(url("http://[::1]:4318").unwrap(), "http://[::1]:4318/v1/logs");
+        for bad in ["", "localhost:4318", "https://c:4318", "ftp://c", "http://", "http://a b"] {
+            assert!(url(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn headers_are_checked() {
+        let o = || Otlp::http("http://c").unwrap();
+        assert!(o().header("x-api-key", "k").is_ok());
+        assert!(o().header("bad name", "k").is_err());
+        assert!(o().header("x", "line\nbreak").is_err());
     }
 
     #[test]
