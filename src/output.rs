@@ -260,10 +260,9 @@ impl OutputThread {
     }
 
     /// Records sink `i` had taken (counted as written) and dropped since:
-    /// counted as lost instead. (After a shutdown deadline gave up on a
-    /// sink part-way through a batch, the records of that batch it had
-    /// taken are counted twice: the count of lost records is then an upper
-    /// bound.)
+    /// counted as lost instead. (A sink counts there only records of
+    /// batches already counted as written: those of a batch that failed
+    /// are counted with that batch.)
     fn count_dropped(&mut self, i: usize) {
         let n = self.sinks[i].out.take_lost();
         if n > 0 {

@@ -344,3 +344,47 @@ fn a_receiver_restarted_mid_stream_loses_nothing_under_block() {
     assert_eq!((stats.written, stats.dropped), (N as u64, 0));
     assert!(stats.write_errors > 0, "the exporter saw the receiver gone: {stats:?}");
 }
+
+#[test]
+fn records_held_for_their_delay_go_out_at_shutdown() {
+    let rx = Receiver::start(0, true);
+    let (log, guard) =
+        Logger::builder().sink(Otlp::http(rx.url()).unwrap().max_delay(Duration::from_secs(3600))).build().unwrap();
+    for n in 0..5 {
+        logjet::info!(log, "r", i = n);
+    }
+    guard.shutdown().unwrap();
+    assert_eq!(ids(&records(&rx.requests())), (0..5).collect::<Vec<i64>>());
+    let stats = log.stats();
+    assert_eq!((stats.written, stats.dropped), (5, 0));
+}
+
+#[test]
+fn a_collector_that_never_comes_back_is_given_up_at_the_shutdown_deadline() {
+    // A port with nothing listening on it.
+    let port = Receiver::start(0, false).stop_port();
+    let (log, guard) = Logger::builder()
+        .sink(Otlp::http(format!("http://127.0.0.1:{port}")).unwrap().max_delay(Duration::from_secs(3600)))
+        .build()
+        .unwrap();
+    // Three records the exporter holds for their delay (they count as
+    // written once it took them), then four more.
+    for n in 0..3 {
+        logjet::info!(log, "r", i = n);
+    }
+    let start = Instant::now();
+    while log.stats().written < 3 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(log.stats().written, 3, "held by the exporter");
+    for n in 3..7 {
+        logjet::info!(log, "r", i = n);
+    }
+    let start = Instant::now();
+    let err = guard.shutdown_timeout(Duration::from_millis(500)).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(30), "the shutdown came back");
+    assert_eq!(err.lost_records(), Some(7), "{err}");
+    let stats = log.stats();
+    assert_eq!((stats.written, stats.dropped), (0, 7));
+    assert!(stats.write_errors > 0);
+}

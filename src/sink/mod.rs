@@ -62,7 +62,9 @@ pub(crate) mod private {
         }
 
         /// The shutdown deadline passed with the sink still failing: drop
-        /// what it holds (counted by [`take_lost`](SinkOut::take_lost)).
+        /// what it holds (counted by [`take_lost`](SinkOut::take_lost),
+        /// except the records of the batch being written, which that
+        /// batch counts).
         fn abandon(&mut self) {}
 
         /// Records the sink had taken (counted as written) and has dropped

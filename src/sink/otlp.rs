@@ -275,6 +275,7 @@ impl Sealed for Otlp {
             request,
             pending: Vec::with_capacity(self.max_batch),
             spare: Vec::with_capacity(self.max_batch),
+            fresh: 0,
             oldest: None,
             not_before: None,
             body: Vec::new(),
@@ -304,6 +305,9 @@ struct Exporter {
     /// Records sent, kept to be filled again (their strings and lists
     /// keep their memory).
     spare: Vec<LogRecord>,
+    /// Records taken from the batch being written (not yet counted as
+    /// written: the batch's flush has not returned).
+    fresh: usize,
     /// When the oldest pending record was taken.
     oldest: Option<Instant>,
     /// No request before this (`Retry-After`).
@@ -324,12 +328,15 @@ impl Consumer for Exporter {
         let mut r = self.spare.pop().unwrap_or_default();
         fill(&mut r, rec);
         self.pending.push(r);
+        self.fresh += 1;
         self.oldest.get_or_insert_with(Instant::now);
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.send()
+        self.send()?;
+        self.fresh = 0;
+        Ok(())
     }
 
     fn flush_lazy(&mut self) -> io::Result<()> {
@@ -337,6 +344,8 @@ impl Consumer for Exporter {
         if full || self.due().is_some_and(|d| d <= Instant::now()) {
             self.send()?;
         }
+        // The batch is done: its records count as written.
+        self.fresh = 0;
         Ok(())
     }
 
@@ -345,7 +354,9 @@ impl Consumer for Exporter {
     }
 
     fn abandon(&mut self) {
-        self.lost += self.pending.len() as u64;
+        // The records of the batch being written are counted with it.
+        self.lost += self.pending.len().saturating_sub(self.fresh) as u64;
+        self.fresh = 0;
         self.sent();
     }
 

@@ -131,6 +131,13 @@ impl Receiver {
         self.state.bad.load(Ordering::Acquire)
     }
 
+    /// Closes the port and returns its number (nothing listens there now).
+    pub fn stop_port(self) -> u16 {
+        let port = self.addr.port();
+        drop(self);
+        port
+    }
+
     /// Closes the port and every connection; returns what it received.
     pub fn stop(mut self) -> Vec<Received> {
         self.shut();
