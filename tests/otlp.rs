@@ -388,3 +388,38 @@ fn a_collector_that_never_comes_back_is_given_up_at_the_shutdown_deadline() {
     assert_eq!((stats.written, stats.dropped), (0, 7));
     assert!(stats.write_errors > 0);
 }
+
+/// End to end with the real OpenTelemetry SDK: a `tracing` event inside a
+/// span that tracing-opentelemetry tracks reaches the collector with the
+/// span's trace and span ids, and the span's fields as attributes.
+#[cfg(feature = "opentelemetry")]
+#[test]
+fn tracing_events_carry_the_sdk_span_ids() {
+    use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::prelude::*;
+
+    let rx = Receiver::start(0, true);
+    let (log, guard) = Logger::builder().sink(Otlp::http(rx.url()).unwrap()).build().unwrap();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+        .with(logjet::TracingLayer::new(&log));
+    let ids = tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("request", request_id = 42);
+        let _e = span.enter();
+        tracing::info!(rows = 3, "in request");
+        let cx = span.context();
+        let sc = cx.span().span_context().clone();
+        (sc.trace_id().to_bytes().to_vec(), sc.span_id().to_bytes().to_vec())
+    });
+    guard.flush().unwrap();
+    let recs = records(&rx.stop());
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(recs[0].body, s("in request"));
+    assert_eq!((recs[0].trace_id.clone(), recs[0].span_id.clone()), ids);
+    assert_ne!(ids.0, vec![0; 16]);
+    assert!(recs[0].attributes.contains(&kv("request_id", i(42))), "{:?}", recs[0].attributes);
+    assert!(recs[0].attributes.contains(&kv("rows", i(3))), "{:?}", recs[0].attributes);
+    assert!(!recs[0].attributes.iter().any(|a| a.key == "trace_id" || a.key == "span_id"));
+}
