@@ -42,7 +42,10 @@
 //!   retention, gzip, reopen on SIGHUP), [`sink::Writer`], several per
 //!   logger, each with its own minimum level; [`sink::Pretty`] writes
 //!   readable lines for a terminal during development (the `logjet-pretty`
-//!   command prints NDJSON the same way).
+//!   command prints NDJSON the same way); [`sink::Records`] hands each
+//!   record as typed data to your own [`sink::RecordSink`] on the output
+//!   thread; `sink::Otlp` (feature `otlp`) sends to an OpenTelemetry
+//!   collector over OTLP/HTTP.
 //!
 //! The guides in `docs/` cover configuration, the output format, overflow
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
@@ -173,6 +176,9 @@ mod compare_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/performance.md")]
 mod performance_snippets {}
+#[cfg(all(doctest, feature = "otlp"))]
+#[doc = include_str!("../docs/sinks.md")]
+mod sinks_snippets {}
 
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]

@@ -166,6 +166,28 @@ pub(crate) const REPLAY_CHUNK: usize = 64 * 1024;
 /// shutdown up when the collector does not read.
 #[cfg(feature = "rustls")]
 pub(crate) const TLS_CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
+// ---- the OTLP exporter (sink/otlp.rs, feature `otlp`) ----
+
+/// The most records in one OTLP request by default: OpenTelemetry's batch
+/// processor's `maxExportBatchSize`, which collectors and backends are
+/// sized for.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_MAX_BATCH: usize = 512;
+/// The longest a record waits for others to share its request by default:
+/// OpenTelemetry's batch processor's `scheduledDelayMillis`.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_MAX_DELAY: Duration = Duration::from_secs(1);
+/// The longest one request may take by default (OTLP exporters' default).
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` honoured: a collector asking for more is
+/// asked again after this long.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
+/// While a `Retry-After` runs, the exporter sleeps at most this long per
+/// attempt and then lets the output thread look at its shutdown deadline.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_RETRY_AFTER_STEP: Duration = Duration::from_secs(1);
 
 // ---- waiting by contract (guard.rs, logger.rs) ----
 
