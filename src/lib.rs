@@ -179,6 +179,9 @@ mod performance_snippets {}
 #[cfg(all(doctest, feature = "otlp"))]
 #[doc = include_str!("../docs/sinks.md")]
 mod sinks_snippets {}
+#[cfg(all(doctest, feature = "otlp"))]
+#[doc = include_str!("../docs/collectors.md")]
+mod collectors_snippets {}
 
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]
