@@ -67,6 +67,7 @@ mod keys;
 #[cfg(feature = "tracing")]
 mod layer;
 mod level;
+mod limit;
 #[cfg(feature = "log")]
 mod log_bridge;
 mod logger;
@@ -76,6 +77,7 @@ mod output;
 mod panic;
 mod preformat;
 mod record;
+mod redact;
 mod report;
 mod ring;
 mod send;
@@ -109,6 +111,7 @@ pub use level::{Level, ParseLevelError};
 pub use log_bridge::init_log;
 pub use logger::{Event, Fields, Logger};
 pub use panic::flush_on_panic;
+pub use redact::Redact;
 pub use send::Overflow;
 #[cfg(unix)]
 pub use signals::flush_on_signals;
@@ -173,6 +176,7 @@ mod performance_snippets {}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::global::debug_handle;
+    pub use crate::limit::RateLimit;
     pub use crate::record::{is_plain, Capture, Key, StaticKey};
     pub use crate::value::dispatch::*;
 }
