@@ -138,10 +138,30 @@ fn parse_path(p: &str) -> Result<Vec<Seg>, String> {
                             match b.get(i) {
                                 None => return bad("unclosed quote"),
                                 Some(b'\\') => {
-                                    match b.get(i + 1) {
-                                        Some(&c) => key.push(c),
+                                    // JavaScript's escapes, as in a fast-redact path.
+                                    let c = match b.get(i + 1) {
+                                        Some(b'n') => b'\n',
+                                        Some(b't') => b'\t',
+                                        Some(b'r') => b'\r',
+                                        Some(b'b') => 8,
+                                        Some(b'f') => 12,
+                                        Some(b'0') => 0,
+                                        Some(b'u') => {
+                                            let hex = p.get(i + 2..i + 6).and_then(|h| u32::from_str_radix(h, 16).ok());
+                                            match hex.and_then(char::from_u32) {
+                                                Some(ch) => {
+                                                    key.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                                                    i += 6;
+                                                    continue;
+                                                }
+                                                None => return bad("\\u takes four hex digits (not a surrogate)"),
+                                            }
+                                        }
+                                        Some(&c) if c.is_ascii() => c,
+                                        Some(_) => return bad("escape of a non-ASCII character"),
                                         None => return bad("unclosed quote"),
-                                    }
+                                    };
+                                    key.push(c);
                                     i += 2;
                                 }
                                 Some(&c) if c == q => {
@@ -770,6 +790,7 @@ mod tests {
         assert_eq!(segs("headers[\"x-api-key\"]"), [key("headers"), key("x-api-key")]);
         assert_eq!(segs("a['b.c'].d"), [key("a"), key("b.c"), key("d")]);
         assert_eq!(segs("a[\"q\\\"uote\"]"), [key("a"), key("q\"uote")]);
+        assert_eq!(segs(r#"a["l\n\u00e9\\"]"#), [key("a"), key("l\né\\")]);
         assert_eq!(segs("*.token"), [Seg::Wild, key("token")]);
         assert_eq!(segs("a.*.b"), [key("a"), Seg::Wild, key("b")]);
         assert_eq!(segs("a[*]"), [key("a"), Seg::Wild]);
