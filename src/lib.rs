@@ -159,6 +159,12 @@ mod operations_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/overflow.md")]
 mod overflow_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/redaction.md")]
+mod redaction_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/sampling.md")]
+mod sampling_snippets {}
 #[cfg(all(doctest, unix, feature = "tokio"))]
 #[doc = include_str!("../docs/shutdown.md")]
 mod shutdown_snippets {}
