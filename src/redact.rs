@@ -248,6 +248,10 @@ pub(crate) struct Redactor {
     all: u64,
     /// The paths that start with `*`.
     wild_first: u64,
+    /// The bits (`record::key_bit`) of the paths' first keys: a key or a
+    /// bindings fragment (whose item carries its keys' bits) sharing none
+    /// of them matches no path, when none starts with `*`.
+    first_bits: u64,
     /// Each first key as a bindings fragment writes it (`"key"`, renamed
     /// and escaped): a fragment holding none of them needs no look (when
     /// no path starts with `*`).
@@ -276,6 +280,7 @@ impl Redactor {
         let mut all = 0;
         let mut wild_first = 0;
         let mut needles = Vec::new();
+        let mut first_bits = 0;
         for (n, segs) in paths.iter().enumerate() {
             let bit = 1u64 << n;
             all |= bit;
@@ -283,6 +288,7 @@ impl Redactor {
             match &segs[0] {
                 Seg::Wild => wild_first |= bit,
                 Seg::Key(k) => {
+                    first_bits |= crate::record::key_bit(k);
                     let mut needle = b"\"".to_vec();
                     if is_reserved(k) {
                         needle.push(b'_');
@@ -301,6 +307,7 @@ impl Redactor {
             ends,
             all,
             wild_first,
+            first_bits,
             needles,
             censor_json: censor_json.into(),
             censor: r.censor.into_bytes().into(),
@@ -601,12 +608,6 @@ pub(crate) struct RedactState {
     keys: crate::record::KeyTable,
 }
 
-impl Clone for RedactState {
-    fn clone(&self) -> RedactState {
-        RedactState::new(self.r.clone())
-    }
-}
-
 impl RedactState {
     pub(crate) fn new(r: Arc<Redactor>) -> RedactState {
         RedactState {
@@ -635,7 +636,13 @@ impl RedactState {
             let Some(item) = it.next() else { break };
             let end = items.len() - it.remaining();
             match item {
-                Item::Field(k, v, _) => {
+                Item::Field(k, v, framed) => {
+                    if r.wild_first == 0 {
+                        let bit = framed.map_or_else(|| crate::record::key_bit(k), |f| f.bit);
+                        if bit & r.first_bits == 0 {
+                            continue;
+                        }
+                    }
                     let m = r.match_key(r.all, 0, k);
                     if m == 0 {
                         continue;
@@ -665,7 +672,7 @@ impl RedactState {
                     copied = end;
                 }
                 Item::Bindings(frag, mask) => {
-                    if r.wild_first == 0 && !r.needles.iter().any(|n| contains(frag, n)) {
+                    if r.wild_first == 0 && (mask & r.first_bits == 0 || !r.needles.iter().any(|n| contains(frag, n))) {
                         continue;
                     }
                     if !bindings(r, frag, &mut self.frag, &mut self.val, &mut self.tmp) {
