@@ -79,13 +79,11 @@ impl Preformat {
             lf.line.clear();
             let nanos = lf.clock.to_nanos(time);
             let rec = RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false };
-            // One call of the formatter for both cases, as without
-            // redaction (two calls cost the inlining: +55 instructions).
-            let hidden = match lf.redact.as_mut() {
-                Some(r) => r.apply(&rec),
-                None => None,
-            };
-            lf.format.format(hidden.as_ref().unwrap_or(&rec), &mut lf.line);
+            lf.format.format(&rec, &mut lf.line);
+            if let Some(r) = lf.redact.as_mut() {
+                // Written again only when a key may match a path.
+                r.check_line(&mut lf.format, &rec, &mut lf.line, 0);
+            }
             if time == 0 {
                 break; // the logger writes no time
             }

@@ -620,6 +620,44 @@ impl RedactState {
         }
     }
 
+    /// Whether a record whose top-level keys have the bits `mask` may hold
+    /// something to hide (false: it surely does not).
+    #[inline]
+    pub(crate) fn may_match(&self, mask: u64) -> bool {
+        self.r.wild_first != 0 || mask & self.r.first_bits != 0
+    }
+
+    /// `out` holds, from `before` on, the NDJSON line `fmt` just wrote
+    /// for `rec`: written again with what the paths name hidden when the
+    /// line's keys may match (the check costs one test when none can).
+    #[inline]
+    pub(crate) fn check_line<O: crate::record::Out>(
+        &mut self,
+        fmt: &mut crate::encode::json::JsonFormat,
+        rec: &RecordRef<'_>,
+        out: &mut O,
+        before: usize,
+    ) {
+        if self.may_match(fmt.key_mask) {
+            self.rewrite_line(fmt, rec, out, before);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rewrite_line<O: crate::record::Out>(
+        &mut self,
+        fmt: &mut crate::encode::json::JsonFormat,
+        rec: &RecordRef<'_>,
+        out: &mut O,
+        before: usize,
+    ) {
+        if let Some(hidden) = self.apply(rec) {
+            out.truncate(before);
+            fmt.format(&hidden, out);
+        }
+    }
+
     /// `rec` with what the paths name hidden, or `None` when nothing in it
     /// matches (then `rec` is written as it is).
     pub(crate) fn apply<'s>(&'s mut self, rec: &RecordRef<'_>) -> Option<RecordRef<'s>> {

@@ -108,13 +108,27 @@ impl Formatter {
         }
     }
 
-    /// Formats a record with what the redact paths name hidden.
+    /// Formats a record with what the redact paths name hidden: with one
+    /// NDJSON sink, the line is written and then checked (its keys' bits
+    /// against the paths'); otherwise the record is redacted first, once
+    /// for every sink.
     #[inline(never)]
     fn format_redacted(&mut self, rec: &RecordRef<'_>) {
         let mut state = self.redact.take();
-        match state.as_deref_mut().and_then(|s| s.apply(rec)) {
-            Some(hidden) => self.format(&hidden),
-            None => self.format(rec),
+        if let (Some(s), [SinkSlot { format: SinkFormat::Json, min }], [buf]) =
+            (state.as_deref_mut(), self.sinks.as_slice(), self.batch.bufs.as_mut_slice())
+        {
+            if rec.level >= *min {
+                let before = buf.len();
+                self.format.format(rec, buf);
+                s.check_line(&mut self.format, rec, buf, before);
+                self.batch_bytes += buf.len() - before;
+            }
+        } else {
+            match state.as_deref_mut().and_then(|s| s.apply(rec)) {
+                Some(hidden) => self.format(&hidden),
+                None => self.format(rec),
+            }
         }
         self.redact = state;
     }

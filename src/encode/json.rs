@@ -504,6 +504,10 @@ pub(crate) struct JsonFormat {
     /// The keys when they are not pino's ([`crate::Keys`]); `None` keeps
     /// pino's line on its own code path, which has no branch for them.
     custom: Option<Box<CustomKeys>>,
+    /// The bits of the last record's top-level keys
+    /// (`encode::unique_keys::key_bit`): the redaction's check after the
+    /// fact (`crate::redact`).
+    pub(crate) key_mask: u64,
 }
 
 /// What a line with other keys than pino's needs, computed at build.
@@ -616,7 +620,7 @@ impl JsonFormat {
                 BaseValue::Str(s) => write_str(&mut b, s.as_bytes()),
             }
         }
-        JsonFormat { level_prefix, base: b, time, keys: Default::default(), custom: None }
+        JsonFormat { level_prefix, base: b, time, keys: Default::default(), custom: None, key_mask: 0 }
     }
 
     /// The line with `keys` (the base's names come from them too); pino's
@@ -722,6 +726,7 @@ impl JsonFormat {
             }
         }
         self.write_tail::<CUSTOM, O>(out, clip, msg);
+        self.key_mask = seen.mask();
         seen.duplicate
     }
 
