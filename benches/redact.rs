@@ -39,8 +39,7 @@ fn main() {
     }
     if let Some(i) = argv.iter().position(|a| a == "--child-instr") {
         // Under callgrind: one set-up, 100,000 records.
-        let (name, w) = argv.get(i + 1).and_then(|n| setup(n)).expect("a set-up name");
-        let _ = name;
+        let (_, w) = argv.get(i + 1).and_then(|n| setup(n)).expect("a set-up name");
         run_once(&argv[i + 1], 100_000, w);
         return;
     }

@@ -127,16 +127,17 @@ impl RateLimit {
     pub(crate) fn admit(&self, now: u64, n: u32, per: Duration) -> Option<u64> {
         let per = u64::try_from(per.as_nanos()).unwrap_or(u64::MAX);
         let start = self.start.load(Ordering::Acquire);
-        if start == 0 || now.saturating_sub(start - 1) >= per {
-            if self.start.compare_exchange(start, now.saturating_add(1), Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                if n == 0 {
-                    self.count.store(0, Ordering::Release);
-                    self.suppressed.fetch_add(1, Ordering::Relaxed);
-                    return None;
-                }
-                self.count.store(1, Ordering::Release);
-                return Some(self.suppressed.swap(0, Ordering::AcqRel));
+        let expired = start == 0 || now.saturating_sub(start - 1) >= per;
+        if expired
+            && self.start.compare_exchange(start, now.saturating_add(1), Ordering::AcqRel, Ordering::Acquire).is_ok()
+        {
+            if n == 0 {
+                self.count.store(0, Ordering::Release);
+                self.suppressed.fetch_add(1, Ordering::Relaxed);
+                return None;
             }
+            self.count.store(1, Ordering::Release);
+            return Some(self.suppressed.swap(0, Ordering::AcqRel));
         }
         if self.count.fetch_add(1, Ordering::AcqRel) < u64::from(n) {
             Some(0)
