@@ -79,10 +79,10 @@ impl Preformat {
             lf.line.clear();
             let nanos = lf.clock.to_nanos(time);
             let rec = RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false };
-            lf.format.format(&rec, &mut lf.line);
+            let mask = lf.format.format(&rec, &mut lf.line);
             if let Some(r) = lf.redact.as_mut() {
                 // Written again only when a key may match a path.
-                r.check_line(&mut lf.format, &rec, &mut lf.line, 0);
+                r.check_line(mask, &mut lf.format, &rec, &mut lf.line, 0);
             }
             if time == 0 {
                 break; // the logger writes no time

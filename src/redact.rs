@@ -628,17 +628,18 @@ impl RedactState {
     }
 
     /// `out` holds, from `before` on, the NDJSON line `fmt` just wrote
-    /// for `rec`: written again with what the paths name hidden when the
+    /// for `rec`, whose keys have the bits `mask`: written again with what the paths name hidden when the
     /// line's keys may match (the check costs one test when none can).
     #[inline]
     pub(crate) fn check_line<O: crate::record::Out>(
         &mut self,
+        mask: u64,
         fmt: &mut crate::encode::json::JsonFormat,
         rec: &RecordRef<'_>,
         out: &mut O,
         before: usize,
     ) {
-        if self.may_match(fmt.key_mask) {
+        if self.may_match(mask) {
             self.rewrite_line(fmt, rec, out, before);
         }
     }
@@ -654,7 +655,7 @@ impl RedactState {
     ) {
         if let Some(hidden) = self.apply(rec) {
             out.truncate(before);
-            fmt.format(&hidden, out);
+            let _ = fmt.format(&hidden, out);
         }
     }
 

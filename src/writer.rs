@@ -120,8 +120,8 @@ impl Formatter {
         {
             if rec.level >= *min {
                 let before = buf.len();
-                self.format.format(rec, buf);
-                s.check_line(&mut self.format, rec, buf, before);
+                let mask = self.format.format(rec, buf);
+                s.check_line(mask, &mut self.format, rec, buf, before);
                 self.batch_bytes += buf.len() - before;
             }
         } else {
