@@ -1,5 +1,5 @@
-//! The caller's clock read: logjet's hand-written `rdtsc` (src/clock.rs)
-//! against the `quanta` crate, side by side in one run, each value through
+//! The caller's clock read: the hand-written `rdtsc` logjet used until issue 12
+//! against the `quanta` crate it reads now, side by side in one run, each value through
 //! `black_box` (issue 12, item 7; the numbers are in docs/performance.md).
 //!
 //! ```text
@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-/// What src/clock.rs does on x86_64.
+/// What src/clock.rs did on x86_64 before it read the counter through quanta.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 #[inline(always)]
@@ -46,7 +46,7 @@ fn main() {
     // Interleaved, so that a busy neighbour on the shared machine hits all alike.
     let mut rows: Vec<(&str, f64)> = Vec::new();
     for _ in 0..3 {
-        rows.push(("logjet rdtsc (src/clock.rs)", ns_per(n, rounds, rdtsc)));
+        rows.push(("hand-written rdtsc", ns_per(n, rounds, rdtsc)));
         rows.push(("quanta Clock::raw", ns_per(n, rounds, || clock.raw())));
         rows.push(("quanta Clock::now (scaled)", ns_per(n, rounds, || clock.now())));
         rows.push(("SystemTime::now (vDSO)", ns_per(n, rounds, logjet_system_nanos)));

@@ -1,7 +1,8 @@
 //! An axum service with logjet's access log: one record per request, a
 //! request id on every record logged while handling it (through the child
-//! logger in the request's extensions, and through the `request` span for
-//! `tracing` events), echoed in the response's `x-request-id`.
+//! logger in the request's extensions, and on `tracing` events through the
+//! `TracingLayer`, which adds the request's bindings), echoed in the
+//! response's `x-request-id`.
 //!
 //! ```text
 //! cargo run --example axum_service --features tower,tracing            # serve on 127.0.0.1:8080 until ctrl-c

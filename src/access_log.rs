@@ -62,11 +62,14 @@ const MAX_REQUEST_ID: usize = 128;
 ///   `req.extensions().get::<logjet::Logger>()`, or axum's
 ///   `Extension<logjet::Logger>` extractor. Records logged through it carry
 ///   `"request_id"`.
-/// - with the `tracing` feature, runs inside an `info` span named `request`
-///   with a `request_id` field, so `tracing` events of the handler written by
-///   a [`TracingLayer`](crate::TracingLayer) carry `"request_id"` too (with
-///   [`SpanFields::Merge`](crate::SpanFields::Merge), the default; a
-///   subscriber that filters out `info` spans leaves them without it).
+/// - with the `tracing` feature, makes the child's bindings current on the
+///   thread while it calls and polls the inner service, so `tracing` events
+///   of the handler written by a [`TracingLayer`](crate::TracingLayer)
+///   carry `"request_id"` too, without a `tracing` span per request (a task
+///   the handler spawns does not inherit it). With
+///   [`span(true)`](AccessLog::span) it runs inside an `info` span named
+///   `request` with a `request_id` field instead, for other layers to see
+///   (`fmt`, OpenTelemetry).
 /// - is logged once its response (its head) is ready, through the child,
 ///   with `method`, `path` (without the query string, which may hold
 ///   secrets), `status`, `latency_ms` (from the call to the response head,
@@ -87,6 +90,26 @@ pub struct AccessLog {
     levels: Levels,
     /// Whether the inner service runs inside a `request` span.
     span: bool,
+}
+
+/// The request's bindings while they are not current on a thread (feature
+/// `tracing`: [`crate::scope`]).
+#[cfg(feature = "tracing")]
+type Scope = Option<std::sync::Arc<crate::logger::Bindings>>;
+#[cfg(not(feature = "tracing"))]
+type Scope = ();
+
+/// Runs `f` with the request's bindings current on this thread.
+#[cfg(feature = "tracing")]
+#[inline]
+fn within<R>(scope: &mut Scope, f: impl FnOnce() -> R) -> R {
+    crate::scope::within(scope, f)
+}
+
+#[cfg(not(feature = "tracing"))]
+#[inline(always)]
+fn within<R>(_: &mut Scope, f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// The level of each kind of outcome.
@@ -112,22 +135,25 @@ impl AccessLog {
         AccessLog {
             logger: logger.clone(),
             levels: Levels { ok: Level::Info, client_error: Level::Warn, server_error: Level::Error },
-            span: true,
+            span: false,
         }
     }
 
-    /// Whether the inner service runs inside the `request` span (feature
-    /// `tracing`; default `true`). Without it, `tracing` events of the
-    /// handler do not carry `request_id` (logjet's own records through the
-    /// child logger in the extensions still do), and the caller saves the
-    /// span's creation, entry and exit in the registry: about 1,850
-    /// instructions; with a `TracingLayer` registry, 814 ns per request
-    /// against 1,136 ns with the span on the 2-core VM (`cargo bench --bench
-    /// access_log --features tower,tracing`, one run, 2026-11-27).
+    /// Whether the inner service runs inside an `info` span named
+    /// `request` with a `request_id` field (feature `tracing`; default
+    /// `false`). Without it, a [`TracingLayer`](crate::TracingLayer) still
+    /// adds `request_id` to the handler's `tracing` events (the request's
+    /// bindings are current on the thread while its future is polled);
+    /// with it, other layers see the request too (`fmt` prints the span,
+    /// tracing-opentelemetry makes it an OpenTelemetry span), at the cost
+    /// of the span's creation, entry, exit and close in the registry:
+    /// about 4,000 instructions, 1,136 against 814 ns per request on the
+    /// caller with a `TracingLayer` registry on the 2-core VM (`cargo bench
+    /// --bench access_log --features tower,tracing`, 2026-11-27).
     ///
     /// ```
     /// # let (log, _guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
-    /// let access = logjet::AccessLog::new(&log).span(false);
+    /// let access = logjet::AccessLog::new(&log).span(true);
     /// # drop(access);
     /// # Ok::<(), logjet::Error>(())
     /// ```
@@ -206,15 +232,19 @@ where
             rec
         });
         #[cfg(feature = "tracing")]
-        let span = if self.span { tracing::info_span!("request", request_id = id_str) } else { tracing::Span::none() };
+        let (span, mut scope) = if self.span {
+            (tracing::info_span!("request", request_id = id_str), None)
+        } else {
+            (tracing::Span::none(), log.bindings.clone())
+        };
         #[cfg(not(feature = "tracing"))]
-        let span = NoSpan;
+        let (span, mut scope) = (NoSpan, ());
         req.extensions_mut().insert(log.clone());
         let inner = {
             let _entered = span.enter();
-            self.inner.call(req)
+            within(&mut scope, || self.inner.call(req))
         };
-        AccessLogFuture { inner, span, state: Some(Pending { start, log, rec, id, levels: self.levels }) }
+        AccessLogFuture { inner, span, scope, state: Some(Pending { start, log, rec, id, levels: self.levels }) }
     }
 }
 
@@ -271,12 +301,13 @@ impl Pending {
 
 pin_project_lite::pin_project! {
     /// The response future of [`AccessLogService`]: the inner service's,
-    /// polled inside the request's span; it logs the request once the
+    /// polled with the request current (in its span, with `span(true)`); it logs the request once the
     /// response is ready, or when it is dropped before.
     pub struct AccessLogFuture<F> {
         #[pin]
         inner: F,
         span: RequestSpan,
+        scope: Scope,
         state: Option<Pending>,
     }
 
@@ -308,7 +339,8 @@ where
         let this = self.project();
         let mut out = {
             let _entered = this.span.enter();
-            ready!(this.inner.poll(cx))
+            let inner = this.inner;
+            ready!(within(this.scope, || inner.poll(cx)))
         };
         if let Some(p) = this.state.take() {
             match &mut out {

@@ -350,9 +350,11 @@ where
         if ext.get_mut::<SpanData>().is_some() {
             return;
         }
-        // One allocation each for the usual span (fields of ~20 bytes).
+        // One allocation each for the usual span: room for entries of up
+        // to ~48 bytes (`,"request_id":"` and 32 hex digits fit), so the
+        // JSON is not moved while it is written.
         let n = attrs.fields().len();
-        let mut data = SpanData { json: Vec::with_capacity(n * 24), entries: Vec::with_capacity(n) };
+        let mut data = SpanData { json: Vec::with_capacity(16 + n * 48), entries: Vec::with_capacity(n) };
         data.record(|v| attrs.record(v));
         ext.insert(data);
     }
@@ -399,6 +401,9 @@ where
                 }
             }
         }
+        // The request being handled on this thread (`AccessLog`), outside
+        // every span.
+        crate::scope::with_current(|b| cap.bindings(&b.json, b.mask));
         if self.span_fields != SpanFields::Omit || self.span_names {
             self.write_spans(event, &ctx, cap);
         }

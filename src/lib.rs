@@ -42,13 +42,16 @@
 //!   retention, gzip, reopen on SIGHUP), [`sink::Writer`], several per
 //!   logger, each with its own minimum level; [`sink::Pretty`] writes
 //!   readable lines for a terminal during development (the `logjet-pretty`
-//!   command prints NDJSON the same way).
+//!   command prints NDJSON the same way); [`sink::Records`] hands each
+//!   record as typed data to your own [`sink::RecordSink`] on the output
+//!   thread; `sink::Otlp` (feature `otlp`) sends to an OpenTelemetry
+//!   collector over OTLP/HTTP.
 //!
 //! The guides in `docs/` cover configuration, the output format, overflow
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
 
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 #[cfg(feature = "tower")]
 mod access_log;
@@ -80,6 +83,8 @@ mod record;
 mod redact;
 mod report;
 mod ring;
+#[cfg(feature = "tracing")]
+mod scope;
 mod send;
 mod shared;
 #[cfg(unix)]
@@ -171,12 +176,18 @@ mod shutdown_snippets {}
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../docs/syslog.md")]
 mod syslog_snippets {}
+#[cfg(all(doctest, feature = "rustls"))]
+#[doc = include_str!("../docs/tcp.md")]
+mod tcp_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/compare.md")]
 mod compare_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/performance.md")]
 mod performance_snippets {}
+#[cfg(all(doctest, feature = "otlp"))]
+#[doc = include_str!("../docs/sinks.md")]
+mod sinks_snippets {}
 
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]

@@ -40,18 +40,18 @@ use crate::value::Value;
 #[derive(Clone)]
 pub struct Logger {
     pub(crate) core: Arc<Core>,
-    bindings: Option<Arc<Bindings>>,
+    pub(crate) bindings: Option<Arc<Bindings>>,
 }
 
 /// The pre-encoded fields of a child logger.
-struct Bindings {
+pub(crate) struct Bindings {
     /// `,"k":v,"k2":v2`
-    json: Vec<u8>,
+    pub(crate) json: Vec<u8>,
     /// Each key and the range of its `,"k":v` entry in `json`.
     /// (A key given as `&'static str` is not copied.)
     entries: Vec<(Cow<'static, [u8]>, Range<usize>)>,
     /// The bits of the keys (`encode::unique_keys::key_bit`).
-    mask: u64,
+    pub(crate) mask: u64,
 }
 
 impl fmt::Debug for Logger {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::control::{FlushOutcome, FlushTicket};
 use crate::record::OutBuf;
@@ -195,7 +195,21 @@ struct OutputThread {
 impl OutputThread {
     fn run(&mut self, rx: Receiver<Batch>, back: Sender<Batch>) {
         mark_logjet_thread();
-        for mut batch in rx {
+        loop {
+            // A sink that batches by time (the OTLP exporter) is flushed
+            // when its oldest record reaches its delay, batch or not.
+            let next = match self.sinks.iter().filter_map(|s| s.out.due()).min() {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(due) => rx.recv_deadline(due),
+            };
+            let mut batch = match next {
+                Ok(b) => b,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.flush_due();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.write(&mut batch))) {
                 // A bug here must not leave flushes unanswered.
                 report(format_args!(
@@ -220,15 +234,55 @@ impl OutputThread {
                 break;
             }
         }
-        // Every handle is gone: the sinks close here (files, sockets).
+        // Every handle is gone: what sinks hold goes out, then they close
+        // here (files, sockets).
+        for i in 0..self.sinks.len() {
+            self.flush_sink(i);
+        }
         self.sinks.clear();
+    }
+
+    /// Flushes the sinks whose held records reached their delay.
+    fn flush_due(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.sinks.len() {
+            if self.sinks[i].out.due().is_some_and(|d| d <= now) {
+                self.flush_sink(i);
+            }
+        }
+    }
+
+    /// Flushes sink `i` with the usual retries, moving what it dropped to
+    /// the lost count.
+    fn flush_sink(&mut self, i: usize) {
+        let _ = self.write_sink(i, &[], true);
+        self.count_dropped(i);
+    }
+
+    /// Records sink `i` had taken (counted as written) and dropped since:
+    /// counted as lost instead. (A sink counts there only records of
+    /// batches already counted as written: those of a batch that failed
+    /// are counted with that batch.)
+    fn count_dropped(&mut self, i: usize) {
+        let n = self.sinks[i].out.take_lost();
+        if n > 0 {
+            let c = &self.shared.counters;
+            let _ = c.written.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| Some(w.saturating_sub(n)));
+            c.lost.fetch_add(n, Ordering::Relaxed);
+            self.lost_since_flush += n;
+        }
     }
 
     /// Writes every sink's buffer, counts the records, answers the flushes.
     fn write(&mut self, batch: &mut Batch) {
         let mut all_written = true;
+        // Someone waits for these records: no sink may hold them back.
+        let urgent = !batch.tickets.is_empty()
+            || !batch.reopens.is_empty()
+            || batch.close.is_some()
+            || self.shared.deadline().is_some();
         for (i, buf) in batch.bufs.iter().enumerate() {
-            if i < self.sinks.len() && !self.write_sink(i, buf.as_slice()) {
+            if i < self.sinks.len() && !self.write_sink(i, buf.as_slice(), urgent) {
                 all_written = false;
             }
         }
@@ -244,6 +298,9 @@ impl OutputThread {
             if n > 0 && self.gave_up {
                 report(format_args!("{n} records could not be written before the shutdown deadline and are dropped"));
             }
+        }
+        for i in 0..self.sinks.len() {
+            self.count_dropped(i);
         }
         for t in batch.tickets.drain(..) {
             t.complete(self.take_outcome());
@@ -290,14 +347,15 @@ impl OutputThread {
         }
     }
 
-    /// Writes `buf` to sink `i` and flushes it, retrying with backoff.
-    /// Returns false when the records in it are lost: the sink's reader is
-    /// gone for good (`EPIPE`), or a shutdown deadline passed with the sink
-    /// still failing.
-    fn write_sink(&mut self, i: usize, buf: &[u8]) -> bool {
+    /// Writes `buf` to sink `i` and flushes it (`urgent`: a flush that no
+    /// sink may put off, see `SinkOut::flush_lazy`), retrying with backoff.
+    /// An empty `buf` with `urgent` only flushes. Returns false when the
+    /// records in it are lost: the sink's reader is gone for good (`EPIPE`),
+    /// or a shutdown deadline passed with the sink still failing.
+    fn write_sink(&mut self, i: usize, buf: &[u8], urgent: bool) -> bool {
         let mut backoff = BACKOFF_MIN;
         let mut done = 0;
-        let mut needs_flush = false;
+        let mut needs_flush = urgent && buf.is_empty();
         loop {
             let s = &mut self.sinks[i];
             if s.broken {
@@ -311,7 +369,10 @@ impl OutputThread {
                 catch_unwind(AssertUnwindSafe(|| out.write(pending)))
             } else {
                 let out = &mut s.out;
-                catch_unwind(AssertUnwindSafe(|| out.flush().map(|()| 0)))
+                match urgent {
+                    true => catch_unwind(AssertUnwindSafe(|| out.flush().map(|()| 0))),
+                    false => catch_unwind(AssertUnwindSafe(|| out.flush_lazy().map(|()| 0))),
+                }
             };
             let err = match attempt {
                 Ok(Ok(0)) if done < buf.len() => io::Error::new(io::ErrorKind::WriteZero, "the sink accepted no bytes"),
@@ -368,6 +429,8 @@ impl OutputThread {
             }
             if self.gave_up || self.shared.deadline().is_some_and(|d| now >= d) {
                 self.gave_up = true;
+                let out = &mut self.sinks[i].out;
+                let _ = catch_unwind(AssertUnwindSafe(|| out.abandon()));
                 return false;
             }
             let sleep = match self.shared.deadline() {

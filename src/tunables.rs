@@ -139,6 +139,56 @@ pub(crate) const SYSLOG_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// failed (and is retried).
 pub(crate) const SYSLOG_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
+// ---- stream sinks (sink/stream.rs, sink/tcp.rs) ----
+
+/// The longest `sink::Tcp` waits to connect to one address of its collector
+/// (and for the TLS handshake) by default: a collector on the network
+/// answers in milliseconds; one that does not answer in 5 s is reported and
+/// tried again with backoff while the records wait in the queues.
+pub(crate) const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one write to `sink::Tcp` may block by default before it
+/// counts as failed (the connection is dropped and opened again): long
+/// enough for a collector that is busy, short enough that a peer gone
+/// silent (a dead host, a lost route) is noticed.
+pub(crate) const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default replay window of `sink::Tcp`: the last this many bytes of
+/// whole lines are sent again after a connection ends unexpectedly. 1 MiB
+/// covers what a collector typically holds unread (its socket's receive
+/// buffer under a steady stream) at the cost of that much memory; a
+/// collector that falls behind by more loses the excess when it stops.
+pub(crate) const TCP_REPLAY_BYTES: usize = 1 << 20;
+/// The replay window keeps whole messages in chunks of about this size,
+/// forgotten a chunk at a time (so it holds at most one chunk more than
+/// its limit).
+pub(crate) const REPLAY_CHUNK: usize = 64 * 1024;
+/// The longest a TLS connection's goodbye (`close_notify`) may block when
+/// the sink closes: a courtesy to the collector, which must not hold a
+/// shutdown up when the collector does not read.
+#[cfg(feature = "rustls")]
+pub(crate) const TLS_CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
+// ---- the OTLP exporter (sink/otlp.rs, feature `otlp`) ----
+
+/// The most records in one OTLP request by default: OpenTelemetry's batch
+/// processor's `maxExportBatchSize`, which collectors and backends are
+/// sized for.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_MAX_BATCH: usize = 512;
+/// The longest a record waits for others to share its request by default:
+/// OpenTelemetry's batch processor's `scheduledDelayMillis`.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_MAX_DELAY: Duration = Duration::from_secs(1);
+/// The longest one request may take by default (OTLP exporters' default).
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` honoured: a collector asking for more is
+/// asked again after this long.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
+/// While a `Retry-After` runs, the exporter sleeps at most this long per
+/// attempt and then lets the output thread look at its shutdown deadline.
+#[cfg(feature = "otlp")]
+pub(crate) const OTLP_RETRY_AFTER_STEP: Duration = Duration::from_secs(1);
+
 // ---- waiting by contract (guard.rs, logger.rs) ----
 
 /// How long the guard's drop, `fatal!` and the panic hook wait for the

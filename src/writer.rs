@@ -42,6 +42,8 @@ enum SinkFormat {
     Pretty(Box<PrettyFormat>),
     #[cfg(unix)]
     Syslog(Box<crate::encode::syslog::SyslogFormat>),
+    /// Record frames for a record sink, decoded on the output thread.
+    Records,
 }
 
 /// A sink as the writer thread sees it: its formatter and its level.
@@ -167,6 +169,7 @@ impl Formatter {
                 SinkFormat::Pretty(p) => p.format(rec, buf),
                 #[cfg(unix)]
                 SinkFormat::Syslog(f) => f.format(&mut self.format, rec, buf),
+                SinkFormat::Records => crate::sink::records::frame(rec, buf),
             }
             self.batch_bytes += buf.len() - before;
         }
@@ -213,6 +216,7 @@ impl Writer {
                 Format::Pretty(style) => SinkFormat::Pretty(Box::new(PrettyFormat::new(style))),
                 #[cfg(unix)]
                 Format::Syslog(spec) => SinkFormat::Syslog(Box::new(crate::encode::syslog::SyslogFormat::new(*spec))),
+                Format::Records => SinkFormat::Records,
             };
             slots.push(SinkSlot { format, min });
             ios.push(SinkIo::new(t.name, t.out));

@@ -362,12 +362,16 @@ fn the_request_carries_the_child_logger_and_the_id() {
 
 #[cfg(feature = "tracing")]
 #[test]
-fn without_the_span_tracing_events_lack_the_id_and_the_child_logger_keeps_it() {
-    let (got, lines) =
-        serve(|log| AccessLog::new(log).span(false), |base| get_with(&agent(), &format!("{base}/hello"), None));
-    let id = got.request_id.as_str();
-    let by_msg = |m: &str| lines.iter().find(|l| l["msg"] == m).unwrap_or_else(|| panic!("no {m:?} in {lines:#?}"));
-    assert_eq!(by_msg("saying hello")["request_id"], id, "the child logger's record");
-    assert!(by_msg("traced hello").get("request_id").is_none(), "no span: the tracing event has no id");
-    assert_eq!(access_record(&lines, id)["status"], 200);
+fn tracing_events_carry_the_request_id_with_and_without_the_span() {
+    for span in [false, true] {
+        let (got, lines) =
+            serve(|log| AccessLog::new(log).span(span), |base| get_with(&agent(), &format!("{base}/hello"), None));
+        let id = got.request_id.as_str();
+        let by_msg = |m: &str| lines.iter().find(|l| l["msg"] == m).unwrap_or_else(|| panic!("no {m:?} in {lines:#?}"));
+        assert_eq!(by_msg("saying hello")["request_id"], id, "span({span}): the child logger's record");
+        let traced = by_msg("traced hello");
+        assert_eq!(traced["request_id"], id, "span({span}): the tracing event");
+        assert_eq!(common::keys(traced).iter().filter(|k| *k == "request_id").count(), 1);
+        assert_eq!(access_record(&lines, id)["status"], 200);
+    }
 }

@@ -163,8 +163,9 @@ fn a_remote_parent_context_gives_its_trace_id() {
 #[cfg(feature = "tower")]
 #[test]
 fn the_access_log_request_span_carries_the_ids_into_handler_events() {
-    // The `request` span the access log opens is a tracing span like any
-    // other: with tracing-opentelemetry, the handler's events join its trace.
+    // The `request` span the access log opens with `span(true)` is a
+    // tracing span like any other: with tracing-opentelemetry, the
+    // handler's events join its trace.
     use tower_layer::Layer;
     use tower_service::Service;
     #[derive(Clone)]
@@ -189,7 +190,7 @@ fn the_access_log_request_span_carries_the_ids_into_handler_events() {
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
         .with(TracingLayer::new(&log));
     tracing::subscriber::with_default(subscriber, || {
-        let mut svc = logjet::AccessLog::new(&log).layer(Handler);
+        let mut svc = logjet::AccessLog::new(&log).span(true).layer(Handler);
         let fut = std::pin::pin!(svc.call(http::Request::new(())));
         assert!(
             std::future::Future::poll(fut, &mut std::task::Context::from_waker(std::task::Waker::noop())).is_ready()

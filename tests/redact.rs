@@ -405,3 +405,39 @@ fn keys_sharing_a_paths_bit_are_written_unchanged() {
     assert_eq!(plain.text(), redacted.text());
     assert_eq!(redacted.lines().len(), 1001);
 }
+
+/// A user record sink (`sink::Records`) sees the hidden record, like the
+/// formats do: alone, and beside an NDJSON sink.
+#[test]
+fn record_sinks_see_the_hidden_record() {
+    use std::sync::{Arc, Mutex};
+    struct Keep(Arc<Mutex<Vec<String>>>);
+    impl sink::RecordSink for Keep {
+        fn write(&mut self, r: &sink::RecordView<'_>) -> std::io::Result<()> {
+            let fields: Vec<String> = r.fields().map(|(k, v)| format!("{k}={v:?}")).collect();
+            self.0.lock().unwrap().push(fields.join(" "));
+            Ok(())
+        }
+    }
+    for with_json in [false, true] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mem = Mem::new();
+        let mut b = Logger::builder()
+            .sink(sink::Records::new(Keep(seen.clone())))
+            .redact(Redact::paths(["password", "req.auth"]));
+        if with_json {
+            b = b.sink(mem.sink());
+        }
+        let (log, guard) = b.build().unwrap();
+        logjet::info!(
+            log.child(logjet::fields!(password = "S3CRET")),
+            "m",
+            req = &json!({"auth": "S3CRET", "id": 1}),
+            n = 2
+        );
+        guard.flush().unwrap();
+        let got = seen.lock().unwrap().join("\n");
+        assert!(!got.contains("S3CRET") && got.contains("[Redacted]") && got.contains("n="), "{got}");
+        assert!(!mem.text().contains("S3CRET"));
+    }
+}

@@ -1,297 +1,31 @@
 //! The syslog sink against real collectors: a private rsyslog and a private
-//! syslog-ng, each started by the test on loopback with its own config,
-//! ports and socket, and stopped by its PID.
+//! syslog-ng (tests/common/collector.rs), each started by the test on
+//! loopback with its own config, ports and socket, and stopped by its PID.
 //!
-//! `.ci/test` installs rsyslog and unpacks syslog-ng-core into
-//! `target/syslog-ng` (the two Debian packages conflict). Without them these
-//! tests fail, naming what is missing and how to get it: none passes
-//! without a collector having received its records.
+//! Without the collectors these tests fail, naming what is missing and how
+//! to get it (`.ci/test`): none passes without a collector having received
+//! its records.
 #![cfg(unix)]
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::TempDir;
+use common::collector::{Collector, Kind};
 use logjet::sink::{Framing, Syslog, SyslogBody};
 use logjet::{Facility, Level, Logger, Overflow, SyslogFormat};
 use serde_json::Value;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    Rsyslog,
-    SyslogNg,
-}
-
-/// A collector running as a private process.
-struct Collector {
-    kind: Kind,
-    child: Option<Child>,
-    dir: TempDir,
-    udp: u16,
-    tcp: u16,
-    tcp_lf: u16,
-    sock: PathBuf,
-    /// syslog-ng only: a unix stream socket (rsyslog has no such input).
-    stream_sock: PathBuf,
-    out: PathBuf,
-    exe: PathBuf,
-}
-
-/// A collector the test needs is not installed: the test fails, saying what
-/// is missing and how to get it.
-fn missing(what: &str, how: &str) -> ! {
-    panic!("\n\n*** {what} NOT FOUND: this test needs it. Run .ci/test, which installs it ({how}). ***\n");
-}
-
-fn free_port() -> u16 {
-    // A port free for both TCP and UDP.
-    loop {
-        let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-fn find_rsyslogd() -> Option<PathBuf> {
-    ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"].iter().map(PathBuf::from).find(|p| p.exists())
-}
-
-/// The syslog-ng binary unpacked by .ci/test (`dpkg -x` of syslog-ng-core),
-/// or one on the system.
-fn find_syslog_ng() -> Option<(PathBuf, Option<PathBuf>)> {
-    let root = std::env::var_os("LOGJET_SYSLOG_NG_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/syslog-ng"));
-    let unpacked = root.join("usr/sbin/syslog-ng");
-    if unpacked.exists() {
-        return Some((unpacked, Some(root)));
-    }
-    ["/usr/sbin/syslog-ng", "/sbin/syslog-ng"].iter().map(PathBuf::from).find(|p| p.exists()).map(|p| (p, None))
-}
-
-impl Collector {
-    fn rsyslog() -> Collector {
-        let Some(exe) = find_rsyslogd() else {
-            missing("rsyslogd (looked for /usr/sbin/rsyslogd and /sbin/rsyslogd)", "or: apt-get install -y rsyslog");
-        };
-        let mut c = Collector::new(Kind::Rsyslog, exe);
-        c.start();
-        c
-    }
-
-    fn syslog_ng() -> Collector {
-        let Some((exe, _)) = find_syslog_ng() else {
-            missing(
-                "syslog-ng (looked for target/syslog-ng/usr/sbin/syslog-ng and /usr/sbin/syslog-ng)",
-                "it unpacks Debian's syslog-ng-core into target/syslog-ng, as the package conflicts with rsyslog; \
-                 LOGJET_SYSLOG_NG_ROOT may name another such directory",
-            );
-        };
-        let mut c = Collector::new(Kind::SyslogNg, exe);
-        c.start();
-        c
-    }
-
-    fn new(kind: Kind, exe: PathBuf) -> Collector {
-        let dir = TempDir::new(match kind {
-            Kind::Rsyslog => "rsyslog",
-            Kind::SyslogNg => "syslog-ng",
-        });
-        let sock = dir.join("log.sock");
-        let stream_sock = dir.join("stream.sock");
-        let out = dir.join("out.jsonl");
-        Collector {
-            kind,
-            child: None,
-            udp: free_port(),
-            tcp: free_port(),
-            tcp_lf: free_port(),
-            sock,
-            stream_sock,
-            out,
-            dir,
-            exe,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        let d = self.dir.0.display();
-        let (conf, text) = match self.kind {
-            Kind::Rsyslog => (
-                self.dir.join("rsyslog.conf"),
-                format!(
-                    r#"global(workDirectory="{d}" maxMessageSize="64k")
-module(load="imudp")
-module(load="imtcp")
-module(load="imuxsock" SysSock.Use="off")
-input(type="imudp" address="127.0.0.1" port="{udp}")
-input(type="imtcp" address="127.0.0.1" port="{tcp}")
-input(type="imtcp" address="127.0.0.1" port="{tcp_lf}")
-input(type="imuxsock" Socket="{sock}" UseSpecialParser="off" ParseHostname="on")
-template(name="j" type="list" option.jsonf="on") {{
-  property(outname="pri" name="pri" format="jsonf")
-  property(outname="app" name="app-name" format="jsonf")
-  property(outname="procid" name="procid" format="jsonf")
-  property(outname="msgid" name="msgid" format="jsonf")
-  property(outname="host" name="hostname" format="jsonf")
-  property(outname="sd" name="structured-data" format="jsonf")
-  property(outname="msg" name="msg" format="jsonf")
-}}
-action(type="omfile" file="{out}" template="j")
-"#,
-                    udp = self.udp,
-                    tcp = self.tcp,
-                    tcp_lf = self.tcp_lf,
-                    sock = self.sock.display(),
-                    out = self.out.display()
-                ),
-            ),
-            Kind::SyslogNg => (
-                self.dir.join("syslog-ng.conf"),
-                format!(
-                    r#"@version: 3.38
-options {{ keep-hostname(yes); chain-hostnames(no); stats-freq(0); log-msg-size(65536); log-fifo-size(100000); }};
-source s {{
-  network(ip("127.0.0.1") port({udp}) transport("udp") flags(syslog-protocol));
-  syslog(ip("127.0.0.1") port({tcp}) transport("tcp") max-connections(100) log-iw-size(10000));
-  network(ip("127.0.0.1") port({tcp_lf}) transport("tcp") flags(syslog-protocol) max-connections(100) log-iw-size(10000));
-  unix-dgram("{sock}" flags(syslog-protocol));
-  unix-stream("{stream_sock}" flags(syslog-protocol));
-}};
-destination d {{ file("{out}" template("$(format-json pri=${{PRI}} app=${{PROGRAM}} procid=${{PID}} msgid=${{MSGID}} host=${{HOST}} sd=${{SDATA}} msg=${{MESSAGE}})\n")); }};
-log {{ source(s); destination(d); }};
-"#,
-                    udp = self.udp,
-                    tcp = self.tcp,
-                    tcp_lf = self.tcp_lf,
-                    sock = self.sock.display(),
-                    stream_sock = self.stream_sock.display(),
-                    out = self.out.display()
-                ),
-            ),
-        };
-        std::fs::write(&conf, text).unwrap();
-        conf
-    }
-
-    fn start(&mut self) {
-        let conf = self.config();
-        let d = &self.dir.0;
-        let mut cmd = match self.kind {
-            Kind::Rsyslog => {
-                let mut c = Command::new(&self.exe);
-                c.arg("-n").arg("-f").arg(&conf).arg("-i").arg(d.join("rsyslog.pid"));
-                c
-            }
-            Kind::SyslogNg => {
-                let mut c = Command::new(&self.exe);
-                c.arg("-F")
-                    .arg("-f")
-                    .arg(&conf)
-                    .arg(format!("--persist-file={}", d.join("persist").display()))
-                    .arg(format!("--pidfile={}", d.join("syslog-ng.pid").display()))
-                    .arg(format!("--control={}", d.join("ctl").display()));
-                if let Some((_, Some(root))) = find_syslog_ng() {
-                    c.env("LD_LIBRARY_PATH", root.join("usr/lib/syslog-ng"))
-                        .arg(format!("--module-path={}", root.join("usr/lib/syslog-ng/3.38").display()));
-                }
-                c
-            }
-        };
-        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
-        self.child = Some(child);
-        // Ready once every input listens.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let tcp = std::net::TcpStream::connect(("127.0.0.1", self.tcp)).is_ok()
-                && std::net::TcpStream::connect(("127.0.0.1", self.tcp_lf)).is_ok();
-            if tcp && self.sock.exists() && self.udp_listens() {
-                break;
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("{:?} exited at start-up: {status}", self.kind);
-            }
-            assert!(Instant::now() < deadline, "{:?} did not start listening", self.kind);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Whether the UDP input is bound: a probe datagram (which the
-    /// collector logs under another app name) draws no "port unreachable".
-    fn udp_listens(&self) -> bool {
-        let Ok(probe) = std::net::UdpSocket::bind("127.0.0.1:0") else { return false };
-        if probe.connect(("127.0.0.1", self.udp)).is_err() || probe.send(b"<14>readiness probe").is_err() {
-            return false;
-        }
-        let _ = probe.set_read_timeout(Some(Duration::from_millis(50)));
-        let mut buf = [0u8; 16];
-        // Nothing comes back from a collector; an ICMP refusal comes back as
-        // ConnectionRefused. A timeout means the port is bound.
-        match probe.recv(&mut buf) {
-            Err(e) => e.kind() != std::io::ErrorKind::ConnectionRefused,
-            Ok(_) => true,
-        }
-    }
-
-    /// Stops the collector by its PID (SIGTERM, then SIGKILL if it lingers).
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = child.id().to_string();
-            let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while child.try_wait().unwrap().is_none() {
-                if Instant::now() > deadline {
-                    let _ = Command::new("kill").args(["-KILL", &pid]).status();
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = std::fs::remove_file(&self.sock);
-        }
-    }
-
-    /// The received messages whose app name is `app`, waiting (up to 20 s)
-    /// until at least `n` arrived and no more arrive.
-    fn received(&self, app: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut last = usize::MAX;
-        loop {
-            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-            // Only whole lines: the collector may be writing the last one.
-            let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-            let got: Vec<Value> = whole
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("collector output {l}: {e}")))
-                .filter(|v| v["app"] == app)
-                .collect();
-            if (got.len() >= n && got.len() == last) || Instant::now() > deadline {
-                return got;
-            }
-            last = got.len();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn sink(&self, transport: &str) -> Syslog {
-        match transport {
-            "udp" => Syslog::udp(format!("127.0.0.1:{}", self.udp)),
-            "tcp" => Syslog::tcp(format!("127.0.0.1:{}", self.tcp)),
-            "tcp-lf" => Syslog::tcp(format!("127.0.0.1:{}", self.tcp_lf)).framing(Framing::Lf),
-            "unix" => Syslog::unix(&self.sock),
-            "unix-stream" => Syslog::unix_stream(&self.stream_sock),
-            other => panic!("{other}"),
-        }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        self.stop();
+/// The syslog sink for one of the collector's inputs.
+fn syslog_sink(c: &Collector, transport: &str) -> Syslog {
+    match transport {
+        "udp" => Syslog::udp(format!("127.0.0.1:{}", c.udp)),
+        "tcp" => Syslog::tcp(format!("127.0.0.1:{}", c.tcp)),
+        "tcp-lf" => Syslog::tcp(format!("127.0.0.1:{}", c.tcp_lf)).framing(Framing::Lf),
+        "unix" => Syslog::unix(&c.sock),
+        "unix-stream" => Syslog::unix_stream(&c.stream_sock),
+        other => panic!("{other}"),
     }
 }
 
@@ -347,7 +81,7 @@ fn every_transport(c: &Collector, n: u64) {
     for &transport in transports {
         for sd in [false, true] {
             let app = format!("lj-{transport}-{}", if sd { "sd" } else { "json" });
-            let mut sink = c.sink(transport).app_name(&app).facility(Facility::Local0).msgid("test");
+            let mut sink = syslog_sink(c, transport).app_name(&app).facility(Facility::Local0).msgid("test");
             if sd {
                 sink = sink.body(SyslogBody::StructuredData { sd_id: "fields@32473".into() });
             }
@@ -400,7 +134,7 @@ fn hostile_strings(c: &Collector) {
     for transport in ["udp", "tcp", "unix"] {
         for sd in [false, true] {
             let app = format!("lj-hostile-{transport}-{}", if sd { "sd" } else { "json" });
-            let mut sink = c.sink(transport).app_name(&app);
+            let mut sink = syslog_sink(c, transport).app_name(&app);
             if sd {
                 sink = sink.body(SyslogBody::StructuredData { sd_id: "x@32473".into() });
             }
@@ -477,8 +211,7 @@ fn syslog_ng_hostile_strings() {
 #[test]
 fn rfc3164_to_rsyslog() {
     let c = Collector::rsyslog();
-    let sink = c
-        .sink("udp")
+    let sink = syslog_sink(&c, "udp")
         .format(SyslogFormat::Rfc3164)
         .app_name("lj-3164")
         .facility(Facility::Local3)
@@ -496,12 +229,9 @@ fn rfc3164_to_rsyslog() {
 /// The collector goes away in the middle of a stream and comes back: logging
 /// goes on, later records arrive, and the loss is measured.
 fn restart_mid_stream(kind: Kind, transport: &str) {
-    let mut c = match kind {
-        Kind::Rsyslog => Collector::rsyslog(),
-        Kind::SyslogNg => Collector::syslog_ng(),
-    };
+    let mut c = Collector::start_new(kind);
     let app = format!("lj-restart-{transport}");
-    let sink = c.sink(transport).app_name(&app);
+    let sink = syslog_sink(&c, transport).app_name(&app);
     let (log, guard) = Logger::builder().overflow(Overflow::Block).sink(sink).build().unwrap();
     const TOTAL: u64 = 3000;
     let mut seq = 0;

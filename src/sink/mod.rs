@@ -1,5 +1,6 @@
 //! Where records go: standard output and error, files, any writer, the
-//! debug console, the pretty console and syslog.
+//! debug console, the pretty console, syslog, collectors over TCP, your
+//! own [`RecordSink`] and (feature `otlp`) an OTLP/HTTP collector.
 //!
 //! A sink is handed to [`Builder::sink`](crate::Builder::sink) (or
 //! [`Builder::sink_at`](crate::Builder::sink_at) with its own minimum level)
@@ -21,7 +22,8 @@ use std::fmt;
 use std::io::{self, Write};
 
 /// Something records can be written to: [`Stdout`], [`Stderr`], [`File`],
-/// [`Writer`], [`DebugConsole`] or `Syslog`.
+/// [`Writer`], [`DebugConsole`], [`Pretty`], `Syslog`, [`Tcp`], [`Records`]
+/// (your own [`RecordSink`]) or `Otlp`.
 pub trait Sink: private::Sealed {}
 
 pub(crate) mod private {
@@ -45,6 +47,32 @@ pub(crate) mod private {
         fn reopen(&mut self) -> io::Result<()> {
             Ok(())
         }
+
+        /// After a batch that no flush, reopen or shutdown waits for: a
+        /// sink that batches by time (the OTLP exporter) may hold its
+        /// records until [`due`](SinkOut::due); every other sink flushes.
+        fn flush_lazy(&mut self) -> io::Result<()> {
+            self.flush()
+        }
+
+        /// When the sink wants `flush` called although no batch came (the
+        /// oldest record it holds reached its delay).
+        fn due(&self) -> Option<std::time::Instant> {
+            None
+        }
+
+        /// The shutdown deadline passed with the sink still failing: drop
+        /// what it holds (counted by [`take_lost`](SinkOut::take_lost),
+        /// except the records of the batch being written, which that
+        /// batch counts).
+        fn abandon(&mut self) {}
+
+        /// Records the sink had taken (counted as written) and has dropped
+        /// since it was last asked: refused for good by their receiver, or
+        /// abandoned.
+        fn take_lost(&mut self) -> u64 {
+            0
+        }
     }
 
     impl SinkOut for Box<dyn io::Write + Send> {}
@@ -60,6 +88,8 @@ pub(crate) mod private {
         /// Syslog messages, framed for their transport.
         #[cfg(unix)]
         Syslog(Box<crate::encode::syslog::SyslogSpec>),
+        /// Record frames for a record sink (`sink::Records`, `sink::Otlp`).
+        Records,
     }
 
     pub trait Sealed {
@@ -76,6 +106,19 @@ pub use rotation::{Naming, Period};
 
 mod pretty;
 pub use pretty::Pretty;
+
+mod stream;
+mod tcp;
+pub use tcp::Tcp;
+#[cfg(feature = "rustls")]
+pub use tcp::TlsOptions;
+pub(crate) mod records;
+pub use records::{FieldValue, RecordFields, RecordSink, RecordView, Records};
+
+#[cfg(feature = "otlp")]
+mod otlp;
+#[cfg(feature = "otlp")]
+pub use otlp::{Otlp, OtlpEncoding};
 
 #[cfg(unix)]
 mod syslog;

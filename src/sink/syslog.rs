@@ -3,10 +3,11 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
 
 use super::private::{Format, Sealed, SinkOut, Target};
+use super::stream::{self, collector_gone, Boundary, Stream};
 use super::Sink;
 use crate::encode::syslog::{header_field, sd_name, tag, Body, Framing as WireFraming, SyslogSpec};
 
@@ -279,11 +280,18 @@ impl Sink for Syslog {}
 impl Sealed for Syslog {
     fn into_target(self) -> Target {
         let spec = self.spec();
-        Target {
-            name: self.endpoint.to_string(),
-            out: Box::new(Transport { endpoint: self.endpoint, framing: spec.framing, conn: None }),
-            format: Format::Syslog(Box::new(spec)),
-        }
+        let name = self.endpoint.to_string();
+        let boundary = match spec.framing {
+            WireFraming::OctetCounting => Boundary::OctetCounting,
+            _ => Boundary::Lf,
+        };
+        let out: Box<dyn SinkOut> = match self.endpoint {
+            Endpoint::UnixDgram(p) => Box::new(Datagram { to: Dest::Unix(p), sock: None }),
+            Endpoint::Udp(a) => Box::new(Datagram { to: Dest::Udp(a), sock: None }),
+            Endpoint::UnixStream(p) => Box::new(Stream::new(stream::Endpoint::Unix(p), boundary, stream_options())),
+            Endpoint::Tcp(a) => Box::new(Stream::new(stream::Endpoint::Tcp(a), boundary, stream_options())),
+        };
+        Target { name, out, format: Format::Syslog(Box::new(spec)) }
     }
 }
 
@@ -291,53 +299,57 @@ impl Sealed for Syslog {
 // the collector as gone (and retries with backoff).
 use crate::tunables::{SYSLOG_CONNECT_TIMEOUT as CONNECT_TIMEOUT, SYSLOG_WRITE_TIMEOUT as WRITE_TIMEOUT};
 
-enum Conn {
-    UnixDgram(std::os::unix::net::UnixDatagram),
-    UnixStream(std::os::unix::net::UnixStream),
+/// The stream transports (TCP, unix stream): the shared stream, without a
+/// replay window (a message the kernel took counts as delivered).
+fn stream_options() -> stream::Options {
+    stream::Options {
+        connect_timeout: CONNECT_TIMEOUT,
+        write_timeout: WRITE_TIMEOUT,
+        replay: 0,
+        #[cfg(feature = "rustls")]
+        tls: None,
+    }
+}
+
+enum Dest {
+    Unix(PathBuf),
+    Udp(String),
+}
+
+/// A datagram transport (unix datagram, UDP): one message per datagram,
+/// opened lazily, dropped on any error so that the next write opens it
+/// again.
+struct Datagram {
+    to: Dest,
+    sock: Option<DatagramSocket>,
+}
+
+enum DatagramSocket {
+    Unix(std::os::unix::net::UnixDatagram),
     Udp(UdpSocket),
-    Tcp(TcpStream),
 }
 
-/// The connection, opened lazily, dropped on any error so that the next
-/// write opens it again.
-struct Transport {
-    endpoint: Endpoint,
-    framing: WireFraming,
-    conn: Option<Conn>,
-}
-
-impl Transport {
-    fn connect(&mut self) -> io::Result<&mut Conn> {
-        if self.conn.is_none() {
-            let conn = match &self.endpoint {
-                Endpoint::UnixDgram(p) => {
+impl Datagram {
+    fn connect(&mut self) -> io::Result<&mut DatagramSocket> {
+        if self.sock.is_none() {
+            let sock = match &self.to {
+                Dest::Unix(p) => {
                     let s = std::os::unix::net::UnixDatagram::unbound()?;
                     s.connect(p)?;
                     s.set_write_timeout(Some(WRITE_TIMEOUT))?;
-                    Conn::UnixDgram(s)
+                    DatagramSocket::Unix(s)
                 }
-                Endpoint::UnixStream(p) => {
-                    let s = std::os::unix::net::UnixStream::connect(p)?;
-                    s.set_write_timeout(Some(WRITE_TIMEOUT))?;
-                    Conn::UnixStream(s)
-                }
-                Endpoint::Udp(a) => {
+                Dest::Udp(a) => {
                     let addr = resolve(a)?;
                     let s = UdpSocket::bind(if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
                     s.connect(addr)?;
                     s.set_write_timeout(Some(WRITE_TIMEOUT))?;
-                    Conn::Udp(s)
-                }
-                Endpoint::Tcp(a) => {
-                    let s = TcpStream::connect_timeout(&resolve(a)?, CONNECT_TIMEOUT)?;
-                    s.set_write_timeout(Some(WRITE_TIMEOUT))?;
-                    s.set_nodelay(true)?;
-                    Conn::Tcp(s)
+                    DatagramSocket::Udp(s)
                 }
             };
-            self.conn = Some(conn);
+            self.sock = Some(sock);
         }
-        self.conn.as_mut().ok_or_else(|| io::Error::other("no connection"))
+        self.sock.as_mut().ok_or_else(|| io::Error::other("no socket"))
     }
 
     /// Sends the first datagram framed in `buf` (4-byte length, message).
@@ -347,118 +359,13 @@ impl Transport {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "malformed datagram frame"));
         };
         let sent = match self.connect()? {
-            Conn::UnixDgram(s) => s.send(msg),
-            Conn::Udp(s) => s.send(msg),
-            _ => unreachable_stream(),
+            DatagramSocket::Unix(s) => s.send(msg),
+            DatagramSocket::Udp(s) => s.send(msg),
         }?;
         if sent != msg.len() {
             return Err(io::Error::new(io::ErrorKind::WriteZero, "datagram sent in part"));
         }
         Ok(4 + msg.len())
-    }
-
-    /// Writes the framed messages in `buf`, reporting progress only in
-    /// whole messages: after a failure part-way through a message, that
-    /// message is sent again, whole, on the next connection.
-    fn send_stream(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let framing = self.framing;
-        if self.peer_closed() {
-            // The collector went away since the last batch: writing into the
-            // dead connection would lose the first message; open anew.
-            self.conn = None;
-        }
-        let mut written = 0;
-        let result = loop {
-            if written == buf.len() {
-                break Ok(());
-            }
-            let r = match self.connect()? {
-                Conn::UnixStream(s) => s.write(&buf[written..]),
-                Conn::Tcp(s) => s.write(&buf[written..]),
-                _ => unreachable_stream(),
-            };
-            match r {
-                Ok(0) => break Err(io::Error::new(io::ErrorKind::WriteZero, "the collector accepted no bytes")),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        match result {
-            Ok(()) => Ok(written),
-            Err(e) => {
-                self.conn = None;
-                let whole = last_boundary(buf, written, framing);
-                if whole > 0 {
-                    Ok(whole)
-                } else {
-                    Err(collector_gone(e))
-                }
-            }
-        }
-    }
-}
-
-impl Transport {
-    /// Whether the collector closed the stream connection (it never sends
-    /// anything, so a readable socket means end of file or an error). One
-    /// non-blocking read per batch.
-    fn peer_closed(&mut self) -> bool {
-        match &self.conn {
-            Some(Conn::Tcp(s)) => at_eof(s, |on| s.set_nonblocking(on)),
-            Some(Conn::UnixStream(s)) => at_eof(s, |on| s.set_nonblocking(on)),
-            _ => false,
-        }
-    }
-}
-
-/// Reads once without blocking: end of file (or an error) means closed.
-fn at_eof(mut r: impl io::Read, nonblocking: impl Fn(bool) -> io::Result<()>) -> bool {
-    if nonblocking(true).is_err() {
-        return false;
-    }
-    let mut byte = [0u8; 1];
-    let closed = match r.read(&mut byte) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => !matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted),
-    };
-    closed || nonblocking(false).is_err()
-}
-
-fn unreachable_stream<T>() -> io::Result<T> {
-    Err(io::Error::other("transport and framing disagree"))
-}
-
-/// A closed connection is the collector going away, to be reopened: never
-/// the permanent broken pipe of a dead reader.
-fn collector_gone(e: io::Error) -> io::Error {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        io::Error::new(io::ErrorKind::ConnectionAborted, format!("the collector closed the connection ({e})"))
-    } else {
-        e
-    }
-}
-
-/// The end of the last whole message within `buf[..written]`.
-fn last_boundary(buf: &[u8], written: usize, framing: WireFraming) -> usize {
-    let mut at = 0;
-    loop {
-        let next = match framing {
-            WireFraming::Lf => buf[at..].iter().position(|&b| b == b'\n').map(|i| at + i + 1),
-            WireFraming::OctetCounting => {
-                let digits = buf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-                std::str::from_utf8(&buf[at..at + digits])
-                    .ok()
-                    .and_then(|d| d.parse::<usize>().ok())
-                    .map(|n| at + digits + 1 + n)
-            }
-            WireFraming::Datagram => None,
-        };
-        match next {
-            Some(end) if end <= written => at = end,
-            _ => return at,
-        }
     }
 }
 
@@ -468,17 +375,14 @@ fn resolve(addr: &str) -> io::Result<std::net::SocketAddr> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{addr} resolves to no address")))
 }
 
-/// A syslog transport has no path to reopen (it reconnects after errors).
-impl SinkOut for Transport {}
+/// A datagram transport has no path to reopen (it reconnects after errors).
+impl SinkOut for Datagram {}
 
-impl Write for Transport {
+impl Write for Datagram {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let r = match self.framing {
-            WireFraming::Datagram => self.send_datagram(buf),
-            _ => self.send_stream(buf),
-        };
+        let r = self.send_datagram(buf);
         if r.is_err() {
-            self.conn = None;
+            self.sock = None;
         }
         r.map_err(collector_gone)
     }
@@ -491,21 +395,6 @@ impl Write for Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn boundaries_of_whole_messages() {
-        let lf = b"aaa\nbb\ncccc\n";
-        assert_eq!(last_boundary(lf, 0, WireFraming::Lf), 0);
-        assert_eq!(last_boundary(lf, 3, WireFraming::Lf), 0);
-        assert_eq!(last_boundary(lf, 4, WireFraming::Lf), 4);
-        assert_eq!(last_boundary(lf, 9, WireFraming::Lf), 7);
-        assert_eq!(last_boundary(lf, 12, WireFraming::Lf), 12);
-        let oc = b"3 abc10 0123456789";
-        assert_eq!(last_boundary(oc, 4, WireFraming::OctetCounting), 0);
-        assert_eq!(last_boundary(oc, 5, WireFraming::OctetCounting), 5);
-        assert_eq!(last_boundary(oc, 17, WireFraming::OctetCounting), 5);
-        assert_eq!(last_boundary(oc, 18, WireFraming::OctetCounting), 18);
-    }
 
     #[test]
     fn defaults_per_transport() {

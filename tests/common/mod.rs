@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod child;
+#[cfg(unix)]
+pub mod collector;
 
 use std::io;
 use std::path::{Path, PathBuf};
