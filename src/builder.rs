@@ -66,6 +66,9 @@ pub struct Builder {
     debug_spec: Option<String>,
     #[cfg(unix)]
     reopen_on_sighup: bool,
+    redact: Option<crate::Redact>,
+    sample: Option<(Level, f64)>,
+    limit_clock: Option<Arc<AtomicU64>>,
 }
 
 impl Default for Builder {
@@ -93,6 +96,9 @@ impl Builder {
             debug_spec: None,
             #[cfg(unix)]
             reopen_on_sighup: false,
+            redact: None,
+            sample: None,
+            limit_clock: None,
         }
     }
 
@@ -276,6 +282,64 @@ impl Builder {
         self
     }
 
+    /// Hides values before records are written: pino's `redact` option
+    /// (paths in fast-redact's syntax; see [`Redact`](crate::Redact)), for
+    /// every sink's format. A bad path makes [`build`](Builder::build) fail
+    /// with an error naming it. Without this, no record is looked at.
+    ///
+    /// ```
+    /// let (log, guard) = logjet::Logger::builder()
+    ///     .sink(logjet::sink::Writer::new(std::io::sink()))
+    ///     .redact(logjet::Redact::paths(["password", "req.headers.authorization", "*.token"]).censor("***"))
+    ///     .build()?;
+    /// logjet::info!(log, "login", password = "hunter2"); // "password":"***"
+    /// # guard.flush()?;
+    /// assert!(logjet::Logger::builder().redact(logjet::Redact::paths(["a..b"])).build().is_err());
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn redact(mut self, redact: crate::Redact) -> Self {
+        self.redact = Some(redact);
+        self
+    }
+
+    /// Keeps about `rate` (0 to 1) of the records at `level` and below,
+    /// decided at the call site before anything is captured (a per-thread
+    /// random number; no lock). Records sampled out are counted in
+    /// [`Stats::suppressed`](crate::Stats::suppressed). Applies to the
+    /// macros and to [`Logger::event`]; records of more severe levels cost
+    /// what they cost without a sampler. A rate outside 0 to 1 makes
+    /// [`build`](Builder::build) fail.
+    ///
+    /// ```
+    /// use logjet::Level;
+    /// let (log, guard) = logjet::Logger::builder()
+    ///     .level(Level::Trace)
+    ///     .sink(logjet::sink::Writer::new(std::io::sink()))
+    ///     .sample(Level::Debug, 0.1) // about 1 in 10 debug and trace records
+    ///     .build()?;
+    /// for i in 0..1000 {
+    ///     logjet::debug!(log, "cache probe", i = i);
+    /// }
+    /// logjet::info!(log, "always written");
+    /// guard.flush()?;
+    /// let s = log.stats();
+    /// assert_eq!(s.written + s.suppressed, 1001);
+    /// # Ok::<(), logjet::Error>(())
+    /// ```
+    pub fn sample(mut self, level: Level, rate: f64) -> Self {
+        self.sample = Some((level, rate));
+        self
+    }
+
+    /// The clock of this logger's rate limits, in nanoseconds, set by hand
+    /// (for tests: windows open only when the test moves it). Not part of
+    /// the API.
+    #[doc(hidden)]
+    pub fn __limit_clock(mut self, clock: Arc<AtomicU64>) -> Self {
+        self.limit_clock = Some(clock);
+        self
+    }
+
     /// Starts the logger's threads (`logjet-writer` formats,
     /// `logjet-output` writes). Returns the logger and the guard that
     /// flushes it when dropped.
@@ -310,9 +374,17 @@ impl Builder {
         for (k, v) in self.keys.constants() {
             base.push((k, BaseValue::Str(v)));
         }
+        let redactor = match self.redact {
+            Some(r) => Some(Arc::new(crate::redact::Redactor::new(r).map_err(Error::config)?)),
+            None => None,
+        };
+        let sampler = match self.sample {
+            Some((level, rate)) => Some(crate::limit::Sampler::new(level, rate).map_err(Error::config)?),
+            None => None,
+        };
         let format = JsonFormat::new(&base, TimeFormatter::new(time)).with_keys(&self.keys);
         let preformat = if sinks.iter().all(|(_, t)| matches!(t.format, Format::Json)) {
-            Preformat::new(format.clone())
+            Preformat::new(format.clone(), redactor.clone())
         } else {
             None
         };
@@ -325,8 +397,8 @@ impl Builder {
         let (tx, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
         let queue_words = self.capacity.saturating_mul(WORDS_PER_RECORD);
         let shared = Arc::new(Shared::new(self.capacity, queue_words));
-        let writer =
-            Writer::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock).map_err(Error::spawn)?;
+        let writer = Writer::new(rx, shared.clone(), format, sinks, self.shutdown_timeout, clock, redactor)
+            .map_err(Error::spawn)?;
         // Detached: the thread ends by itself once every handle is gone.
         let handle = std::thread::Builder::new()
             .name("logjet-writer".into())
@@ -337,7 +409,11 @@ impl Builder {
         let core = Arc::new(Core {
             id: next_logger_id(),
 
-            threshold: AtomicU8::new((self.level as u8).max(floor)),
+            threshold: AtomicU8::new(0),
+            fast: AtomicU8::new(0),
+            sample_floor: AtomicU8::new(u8::MAX),
+            sampler,
+            limit_clock: self.limit_clock,
             level: AtomicU8::new(self.level as u8),
             floor,
             overflow: self.overflow,
@@ -352,6 +428,7 @@ impl Builder {
             #[cfg(feature = "log")]
             log_bridge: AtomicBool::new(false),
         });
+        core.set_threshold((self.level as u8).max(floor));
         let logger = Logger::from_core(core);
         #[cfg(unix)]
         if self.flush_on_signals {

@@ -70,6 +70,7 @@ mod keys;
 #[cfg(feature = "tracing")]
 mod layer;
 mod level;
+mod limit;
 #[cfg(feature = "log")]
 mod log_bridge;
 mod logger;
@@ -79,6 +80,7 @@ mod output;
 mod panic;
 mod preformat;
 mod record;
+mod redact;
 mod report;
 mod ring;
 #[cfg(feature = "tracing")]
@@ -114,6 +116,7 @@ pub use level::{Level, ParseLevelError};
 pub use log_bridge::init_log;
 pub use logger::{Event, Fields, Logger};
 pub use panic::flush_on_panic;
+pub use redact::Redact;
 pub use send::Overflow;
 #[cfg(unix)]
 pub use signals::flush_on_signals;
@@ -161,6 +164,12 @@ mod operations_snippets {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/overflow.md")]
 mod overflow_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/redaction.md")]
+mod redaction_snippets {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/sampling.md")]
+mod sampling_snippets {}
 #[cfg(all(doctest, unix, feature = "tokio"))]
 #[doc = include_str!("../docs/shutdown.md")]
 mod shutdown_snippets {}
@@ -187,6 +196,7 @@ mod collectors_snippets {}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::global::debug_handle;
+    pub use crate::limit::RateLimit;
     pub use crate::record::{is_plain, Capture, Key, StaticKey};
     pub use crate::value::dispatch::*;
 }

@@ -74,10 +74,33 @@ impl Logger {
     }
 
     /// Whether a record at `level` would be written. This is the check the
-    /// macros make before evaluating anything else: one atomic load.
+    /// macros make before evaluating anything else: one atomic load. (A
+    /// level the [sampler](crate::Builder::sample) samples is enabled; the
+    /// macros then keep only a fraction of its records.)
     #[inline(always)]
     pub fn enabled(&self, level: Level) -> bool {
         level as u8 >= self.core.threshold.load(Ordering::Relaxed)
+    }
+
+    /// For a record a debug handle lets through: the sampler's decision
+    /// when it samples `level` (counted when it says no).
+    #[inline(always)]
+    pub(crate) fn keep_sampled(&self, level: Level) -> bool {
+        match &self.core.sampler {
+            Some(s) if level as u8 <= s.level => self.core.keep_sampled(),
+            _ => true,
+        }
+    }
+
+    /// The macros' check: [`enabled`](Logger::enabled), and for a level the
+    /// sampler samples, its decision (counted when it says no). Without a
+    /// sampler, or for a level it does not sample, the same one load and
+    /// comparison as `enabled`.
+    #[inline(always)]
+    pub(crate) fn enabled_sampled(&self, level: Level) -> bool {
+        let c = &*self.core;
+        let l = level as u8;
+        l >= c.fast.load(Ordering::Relaxed) || (l >= c.sample_floor.load(Ordering::Relaxed) && c.keep_sampled())
     }
 
     /// The configured minimum level.
@@ -100,7 +123,7 @@ impl Logger {
     pub fn set_level(&self, level: Level) {
         let c = &self.core;
         c.level.store(level as u8, Ordering::Relaxed);
-        c.threshold.store((level as u8).max(c.floor), Ordering::Relaxed);
+        c.set_threshold((level as u8).max(c.floor));
         #[cfg(feature = "log")]
         crate::log_bridge::sync_max_level(self);
     }
@@ -122,7 +145,7 @@ impl Logger {
     /// ```
     #[inline(always)]
     pub fn event(&self, level: Level) -> Option<Event<'_>> {
-        if self.enabled(level) {
+        if self.enabled_sampled(level) {
             Some(Event::new(self, level, None))
         } else {
             None

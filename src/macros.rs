@@ -32,12 +32,62 @@
 /// # guard.flush()?;
 /// # Ok::<(), logjet::Error>(())
 /// ```
+///
+/// A call site can be rate-limited: `limit = (n, per)` before the message
+/// lets at most `n` records through per `per` (a `Duration`) at this call
+/// site, and when the next window opens writes one record
+/// `suppressed N records` (fields `suppressed`, `suppressed_msg`: the
+/// call site's message, `call_site`: file and line) before its next
+/// record. Held-back records are counted in
+/// [`Stats::suppressed`](crate::Stats::suppressed); call sites without
+/// `limit` cost nothing more. See docs/sampling.md.
+///
+/// ```
+/// use std::time::Duration;
+/// use logjet::Level;
+/// # let (log, guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
+/// for i in 0..100 {
+///     logjet::log!(log, Level::Warn, limit = (10, Duration::from_secs(1)), "queue full", attempt = i);
+/// }
+/// guard.flush()?;
+/// assert_eq!(log.stats().suppressed, 90);
+/// # Ok::<(), logjet::Error>(())
+/// ```
 #[macro_export]
 macro_rules! log {
     // No handle: the global logger (`Logger::set_global`, `logjet::init`).
     ($level:expr, $msg:literal $($rest:tt)*) => {{
         if let ::core::option::Option::Some(__logjet_global) = $crate::Logger::global() {
             $crate::log!(__logjet_global, $level, $msg $($rest)*);
+        }
+    }};
+    ($level:expr, limit = $lim:tt, $msg:literal $($rest:tt)*) => {{
+        if let ::core::option::Option::Some(__logjet_global) = $crate::Logger::global() {
+            $crate::log!(__logjet_global, $level, limit = $lim, $msg $($rest)*);
+        }
+    }};
+    // A rate-limited call site: its own `static` state.
+    ($logger:expr, $level:expr, limit = ($n:expr, $per:expr $(,)?), $msg:literal $($rest:tt)*) => {{
+        static __LOGJET_LIMIT: $crate::__private::RateLimit = $crate::__private::RateLimit::new();
+        #[allow(unused_imports)]
+        use $crate::__private::LogTarget as _;
+        let __logjet_target = &$logger;
+        let __logjet_level = $level;
+        if __logjet_target.__logjet_enabled(__logjet_level) {
+            if let ::core::option::Option::Some(__logjet_held) =
+                __logjet_target.__logjet_limit(&__LOGJET_LIMIT, $n, $per)
+            {
+                if __logjet_held > 0 {
+                    __logjet_target.__logjet_suppressed(
+                        __logjet_level,
+                        __logjet_held,
+                        $msg,
+                        ::core::concat!(::core::file!(), ":", ::core::line!()),
+                    );
+                }
+                let mut __logjet_rec = __logjet_target.__logjet_start(__logjet_level);
+                $crate::__logjet_event!(@start __logjet_target, __logjet_rec, $msg $($rest)*);
+            }
         }
     }};
     ($logger:expr, $level:expr, $($rest:tt)+) => {{
@@ -55,6 +105,7 @@ macro_rules! log {
 /// Logs at level `trace` (10). See [`log!`] for the syntax.
 #[macro_export]
 macro_rules! trace {
+    (limit = $lim:tt, $msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Trace, limit = $lim, $msg $($rest)*) };
     ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Trace, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Trace, $($rest)+) };
 }
@@ -62,6 +113,7 @@ macro_rules! trace {
 /// Logs at level `debug` (20). See [`log!`] for the syntax.
 #[macro_export]
 macro_rules! debug {
+    (limit = $lim:tt, $msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Debug, limit = $lim, $msg $($rest)*) };
     ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Debug, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Debug, $($rest)+) };
 }
@@ -76,6 +128,7 @@ macro_rules! debug {
 /// ```
 #[macro_export]
 macro_rules! info {
+    (limit = $lim:tt, $msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Info, limit = $lim, $msg $($rest)*) };
     ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Info, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Info, $($rest)+) };
 }
@@ -83,6 +136,7 @@ macro_rules! info {
 /// Logs at level `warn` (40). See [`log!`] for the syntax.
 #[macro_export]
 macro_rules! warn {
+    (limit = $lim:tt, $msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Warn, limit = $lim, $msg $($rest)*) };
     ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Warn, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Warn, $($rest)+) };
 }
@@ -98,6 +152,7 @@ macro_rules! warn {
 /// ```
 #[macro_export]
 macro_rules! error {
+    (limit = $lim:tt, $msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Error, limit = $lim, $msg $($rest)*) };
     ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Error, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Error, $($rest)+) };
 }
@@ -110,6 +165,7 @@ macro_rules! error {
 /// the syntax.
 #[macro_export]
 macro_rules! fatal {
+    (limit = $lim:tt, $msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Fatal, limit = $lim, $msg $($rest)*) };
     ($msg:literal $($rest:tt)*) => { $crate::log!($crate::Level::Fatal, $msg $($rest)*) };
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Fatal, $($rest)+) };
 }

@@ -20,9 +20,11 @@ use std::sync::atomic::Ordering;
 use crate::clock::Converter;
 use crate::encode::json::JsonFormat;
 use crate::record::{Record, RecordRef};
+use crate::redact::{RedactState, Redactor};
 use crate::ring::Producer;
 use crate::shared::Shared;
 use crate::tunables::ORDER_WINDOW;
+use std::sync::Arc;
 
 /// What a logger's callers need to format their own records (held by the
 /// logger's `Core` when every sink takes NDJSON).
@@ -31,16 +33,18 @@ pub(crate) struct Preformat {
     template: JsonFormat,
     /// Callers format every record, behind or not (for measurements).
     pub(crate) always: bool,
+    /// The redact paths, applied as the writer applies them.
+    redact: Option<Arc<Redactor>>,
 }
 
 impl Preformat {
     /// `None` when the environment turns caller formatting off.
-    pub(crate) fn new(template: JsonFormat) -> Option<Preformat> {
+    pub(crate) fn new(template: JsonFormat, redact: Option<Arc<Redactor>>) -> Option<Preformat> {
         let mode = std::env::var("LOGJET_CALLER_FORMAT").unwrap_or_default();
         if mode == "off" {
             return None;
         }
-        Some(Preformat { template, always: mode == "always" })
+        Some(Preformat { template, always: mode == "always", redact })
     }
 
     /// Formats `rec`, with `time` as its time, and queues the line. Returns
@@ -74,8 +78,12 @@ impl Preformat {
         for _ in 0..3 {
             lf.line.clear();
             let nanos = lf.clock.to_nanos(time);
-            lf.format
-                .format(&RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false }, &mut lf.line);
+            let rec = RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false };
+            let mask = lf.format.format(&rec, &mut lf.line);
+            if let Some(r) = lf.redact.as_mut() {
+                // Written again only when a key may match a path.
+                r.check_line(mask, &mut lf.format, &rec, &mut lf.line, 0);
+            }
             if time == 0 {
                 break; // the logger writes no time
             }
@@ -99,6 +107,7 @@ pub(crate) struct LineFormat {
     /// Half of [`ORDER_WINDOW`], in the clock's units.
     restamp_after: u64,
     line: Vec<u8>,
+    redact: Option<RedactState>,
 }
 
 impl LineFormat {
@@ -111,6 +120,7 @@ impl LineFormat {
             clock_gen,
             restamp_after,
             line: Vec::with_capacity(512),
+            redact: pre.redact.clone().map(RedactState::new),
         })
     }
 

@@ -873,6 +873,12 @@ impl<'a> Items<'a> {
         Items { b, keys: Some(keys) }
     }
 
+    /// The bytes not decoded yet (an item's offset is the total less this).
+    #[inline]
+    pub(crate) fn remaining(&self) -> usize {
+        self.b.len()
+    }
+
     #[inline]
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.b.len() < n {

@@ -51,6 +51,16 @@ pub(crate) struct Core {
     /// The lowest level number a record needs to be queued: the larger of
     /// the configured level and the lowest level any sink takes.
     pub(crate) threshold: AtomicU8,
+    /// The threshold the macros compare with: `threshold`, raised above
+    /// the sampled levels when a sampler is set (`crate::limit`).
+    pub(crate) fast: AtomicU8,
+    /// With a sampler, the lowest level that is sampled rather than
+    /// refused (`threshold`); `u8::MAX` when nothing is sampled.
+    pub(crate) sample_floor: AtomicU8,
+    /// The level sampler (`Builder::sample`).
+    pub(crate) sampler: Option<crate::limit::Sampler>,
+    /// The clock of rate limits when a test drives it (nanoseconds).
+    pub(crate) limit_clock: Option<Arc<AtomicU64>>,
     /// The configured level.
     pub(crate) level: AtomicU8,
     /// The lowest level any sink takes.
@@ -95,6 +105,49 @@ enum Pushed {
 }
 
 impl Core {
+    /// Sets the level threshold (and with it the sampler's thresholds).
+    pub(crate) fn set_threshold(&self, threshold: u8) {
+        self.threshold.store(threshold, Ordering::Relaxed);
+        let (fast, floor) = match self.sampler {
+            Some(s) if threshold <= s.level => (s.level + 1, threshold),
+            _ => (threshold, u8::MAX),
+        };
+        self.fast.store(fast, Ordering::Relaxed);
+        self.sample_floor.store(floor, Ordering::Relaxed);
+    }
+
+    /// The sampler's decision for a record it samples.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn keep_sampled(&self) -> bool {
+        match &self.sampler {
+            Some(s) if !s.keep() => {
+                self.shared.suppressed.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// The time rate limits read, in nanoseconds.
+    pub(crate) fn limit_now(&self) -> u64 {
+        match &self.limit_clock {
+            Some(c) => c.load(Ordering::Relaxed),
+            None => crate::limit::monotonic_nanos(),
+        }
+    }
+
+    /// A call site's rate limit: see `crate::limit::RateLimit::admit`; a
+    /// record held back is counted as suppressed.
+    #[inline(never)]
+    pub(crate) fn admit(&self, site: &crate::limit::RateLimit, n: u32, per: Duration) -> Option<u64> {
+        let r = site.admit(self.limit_now(), n, per);
+        if r.is_none() {
+            self.shared.suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
     /// Queues a record under the overflow policy.
     #[inline]
     pub(crate) fn send(&self, rec: &Record) {

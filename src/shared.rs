@@ -54,6 +54,9 @@ pub(crate) struct Shared {
     /// Records dropped by callers (full queue under `Drop`, or logged after
     /// shutdown).
     pub(crate) dropped: CachePadded<AtomicU64>,
+    /// Records not written on purpose: sampled out, or held back by a
+    /// call site's rate limit (`crate::limit`).
+    pub(crate) suppressed: CachePadded<AtomicU64>,
     pub(crate) counters: CachePadded<WriterCounters>,
     pub(crate) writer: OnceLock<Thread>,
     /// The output thread, woken when a deadline is set.
@@ -88,6 +91,7 @@ impl Shared {
             parked: CachePadded::new(AtomicBool::new(false)),
             nudged: CachePadded::new(AtomicBool::new(false)),
             dropped: CachePadded::new(AtomicU64::new(0)),
+            suppressed: CachePadded::new(AtomicU64::new(0)),
             counters: CachePadded::new(WriterCounters::default()),
             writer: OnceLock::new(),
             output: OnceLock::new(),
@@ -211,6 +215,7 @@ impl Shared {
         Stats {
             written: c.written.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed) + c.lost.load(Ordering::Relaxed),
+            suppressed: self.suppressed.load(Ordering::Relaxed),
             bytes_written: c.bytes.load(Ordering::Relaxed),
             write_errors: c.write_errors.load(Ordering::Relaxed),
             queue_high_water: c.high_water.load(Ordering::Relaxed),

@@ -3,8 +3,8 @@
 /// A snapshot of a logger's counters, from [`Logger::stats`](crate::Logger::stats).
 ///
 /// Every record that passed the level check is, once the queues are empty,
-/// either `written` or `dropped`: `written + dropped` is the number of
-/// records logged.
+/// either `written`, `dropped` or `suppressed`: `written + dropped +
+/// suppressed` is the number of records logged.
 ///
 /// ```
 /// let (log, guard) = logjet::Logger::builder()
@@ -28,6 +28,12 @@ pub struct Stats {
     /// [`Overflow::Drop`](crate::Overflow::Drop), logged after shutdown, or
     /// given up on because a sink still failed at the shutdown deadline.
     pub dropped: u64,
+    /// Records not written on purpose: sampled out by
+    /// [`Builder::sample`](crate::Builder::sample), or held back by a call
+    /// site's rate limit (`limit = (n, per)` in the macros). The
+    /// `suppressed N records` notices a rate limit writes are records of
+    /// their own, counted in `written`.
+    pub suppressed: u64,
     /// Bytes handed to the sinks, all sinks together.
     pub bytes_written: u64,
     /// Failed write attempts (each retry that fails counts).

@@ -201,3 +201,14 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const SHUTDOWN_MARGIN_DIVISOR: u32 = 10;
 /// The largest margin before a shutdown's timeout.
 pub(crate) const SHUTDOWN_MARGIN_MAX: Duration = Duration::from_millis(100);
+
+// ---- redaction and rate limits (redact.rs, limit.rs) ----
+
+/// The most redact paths a logger takes: the paths alive at a level of a
+/// value are a 64-bit mask, so matching allocates nothing. pino services
+/// configure a handful; more than this is a build error.
+pub(crate) const REDACT_MAX_PATHS: usize = 64;
+/// The most segments in one redact path. The walk of a nested value
+/// recurses once per segment (never deeper than the longest path), so
+/// this bounds its stack whatever the value's depth.
+pub(crate) const REDACT_MAX_SEGMENTS: usize = 32;

@@ -348,11 +348,29 @@ pub mod dispatch {
         fn __logjet_enabled(&self, level: crate::Level) -> bool;
         fn __logjet_start(&self, level: crate::Level) -> Capture;
         fn __logjet_send(&self, rec: &Capture);
+        /// A call site's rate limit (`limit = (n, per)`): `None` holds the
+        /// record back; `Some(m)`: write it, after a notice when `m > 0`.
+        fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64>;
+        /// The notice of a rate-limited call site: `suppressed N records`.
+        #[cold]
+        #[inline(never)]
+        fn __logjet_suppressed(&self, level: crate::Level, n: u64, msg: &'static str, site: &'static str) {
+            let mut rec = self.__logjet_start(level);
+            rec.u64("suppressed", n);
+            rec.str("suppressed_msg", msg);
+            rec.str("call_site", site);
+            rec.msg_fmt(format_args!("suppressed {n} records"));
+            self.__logjet_send(&rec)
+        }
     }
     impl LogTarget for crate::Logger {
         #[inline(always)]
         fn __logjet_enabled(&self, level: crate::Level) -> bool {
-            self.enabled(level)
+            self.enabled_sampled(level)
+        }
+        #[inline]
+        fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
+            self.core.admit(site, n, per)
         }
         #[inline(always)]
         fn __logjet_start(&self, level: crate::Level) -> Capture {
@@ -366,7 +384,11 @@ pub mod dispatch {
     impl LogTarget for crate::DebugLogger {
         #[inline(always)]
         fn __logjet_enabled(&self, level: crate::Level) -> bool {
-            self.enabled_at(level)
+            self.enabled_at(level) && self.logger().keep_sampled(level)
+        }
+        #[inline]
+        fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
+            self.logger().core.admit(site, n, per)
         }
         #[inline(always)]
         fn __logjet_start(&self, level: crate::Level) -> Capture {
@@ -390,6 +412,10 @@ pub mod dispatch {
         fn __logjet_send(&self, rec: &Capture) {
             (**self).__logjet_send(rec)
         }
+        #[inline(always)]
+        fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
+            (**self).__logjet_limit(site, n, per)
+        }
     }
     /// A handle that may not exist yet ([`debug_ns!`](crate::debug_ns)
     /// before a global logger is set): nothing is enabled.
@@ -411,6 +437,10 @@ pub mod dispatch {
                 t.__logjet_send(rec)
             }
         }
+        #[inline(always)]
+        fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
+            self.as_ref().and_then(|t| t.__logjet_limit(site, n, per))
+        }
     }
     impl<T: LogTarget + ?Sized> LogTarget for std::sync::Arc<T> {
         #[inline(always)]
@@ -424,6 +454,10 @@ pub mod dispatch {
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
             (**self).__logjet_send(rec)
+        }
+        #[inline(always)]
+        fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
+            (**self).__logjet_limit(site, n, per)
         }
     }
 

@@ -67,6 +67,9 @@ struct Formatter {
     clock: crate::clock::Converter,
     /// Shut down: records are counted as dropped instead.
     closed: bool,
+    /// Redaction, when paths are configured (`crate::redact`): applied
+    /// once per record, before every sink's format.
+    redact: Option<Box<crate::redact::RedactState>>,
 }
 
 impl Formatter {
@@ -82,7 +85,11 @@ impl Formatter {
             self.copy_line(rec);
         } else {
             let rec = RecordRef { time: self.clock.to_nanos(rec.time), ..*rec };
-            self.format(&rec);
+            if self.redact.is_none() {
+                self.format(&rec);
+            } else {
+                self.format_redacted(&rec);
+            }
         }
         self.batch.records += 1;
         if self.batch_bytes >= BATCH_BYTES {
@@ -101,6 +108,31 @@ impl Formatter {
                 self.batch_bytes += rec.items.len();
             }
         }
+    }
+
+    /// Formats a record with what the redact paths name hidden: with one
+    /// NDJSON sink, the line is written and then checked (its keys' bits
+    /// against the paths'); otherwise the record is redacted first, once
+    /// for every sink.
+    #[inline(never)]
+    fn format_redacted(&mut self, rec: &RecordRef<'_>) {
+        let mut state = self.redact.take();
+        if let (Some(s), [SinkSlot { format: SinkFormat::Json, min }], [buf]) =
+            (state.as_deref_mut(), self.sinks.as_slice(), self.batch.bufs.as_mut_slice())
+        {
+            if rec.level >= *min {
+                let before = buf.len();
+                let mask = self.format.format(rec, buf);
+                s.check_line(mask, &mut self.format, rec, buf, before);
+                self.batch_bytes += buf.len() - before;
+            }
+        } else {
+            match state.as_deref_mut().and_then(|s| s.apply(rec)) {
+                Some(hidden) => self.format(&hidden),
+                None => self.format(rec),
+            }
+        }
+        self.redact = state;
     }
 
     /// Formats a record (its time already converted) for every sink that
@@ -173,6 +205,7 @@ impl Writer {
         sinks: Vec<(Level, Target)>,
         shutdown_timeout: std::time::Duration,
         clock: crate::clock::Source,
+        redact: Option<Arc<crate::redact::Redactor>>,
     ) -> io::Result<Writer> {
         let mut slots = Vec::with_capacity(sinks.len());
         let mut ios = Vec::with_capacity(sinks.len());
@@ -204,6 +237,7 @@ impl Writer {
                 batch_bytes: 0,
                 clock,
                 closed: false,
+                redact: redact.map(|r| Box::new(crate::redact::RedactState::new(r))),
             },
             shared,
             output,

@@ -626,24 +626,29 @@ impl JsonFormat {
         self
     }
 
-    /// Appends the record as one line (ending in `\n`).
+    /// Appends the record as one line (ending in `\n`). Returns the bits
+    /// of its top-level keys (`encode::unique_keys::key_bit`), which the
+    /// redaction checks after the fact (`crate::redact`).
     #[inline]
-    pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
-        self.format_object(rec, out, None);
+    pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) -> u64 {
+        let mask = self.format_object(rec, out, None);
         out.push(b'\n');
+        mask
     }
 
     /// Appends the record as a JSON object (no newline). With `clip`, long
     /// values are shortened to fit a size limit (see [`Clip`]). No key is
-    /// written twice (see [`crate::encode::unique_keys`]).
+    /// written twice (see [`crate::encode::unique_keys`]). Returns the bits
+    /// of its top-level keys.
     #[inline]
-    pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) {
+    pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> u64 {
         let start = out.len();
         if self.custom.is_some() {
             return self.format_object_custom(rec, out, clip);
         }
         self.keys.refresh();
-        if self.write_object::<false, O>(rec, out, clip) {
+        let (repeats, mask) = self.write_object::<false, O>(rec, out, clip);
+        if repeats {
             // A key repeats: write the record again without the replaced entries.
             let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
             if plan.is_some() {
@@ -651,32 +656,36 @@ impl JsonFormat {
                 self.write_object_skipping(rec, out, clip, Skips::new(plan.as_deref()));
             }
         }
+        mask
     }
 
     /// [`format_object`](JsonFormat::format_object) under keys other than
     /// pino's: a function of its own, so that pino's path is compiled as
     /// it was.
     #[inline(never)]
-    fn format_object_custom<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) {
+    fn format_object_custom<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> u64 {
         let start = out.len();
         self.keys.refresh();
-        if self.write_object::<true, O>(rec, out, clip) {
+        let (repeats, mask) = self.write_object::<true, O>(rec, out, clip);
+        if repeats {
             let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
             if plan.is_some() {
                 out.truncate(start);
                 self.write_object_skipping(rec, out, clip, Skips::new(plan.as_deref()));
             }
         }
+        mask
     }
 
-    /// Writes the object; returns whether a key may repeat.
+    /// Writes the object; returns whether a key may repeat, and the bits
+    /// of its keys.
     #[inline(always)]
     fn write_object<const CUSTOM: bool, O: Out>(
         &mut self,
         rec: &RecordRef<'_>,
         out: &mut O,
         clip: Option<Clip>,
-    ) -> bool {
+    ) -> (bool, u64) {
         self.write_head::<CUSTOM, O>(rec, out);
         let items = rec.bytes();
         let mut msg: Option<&[u8]> = None;
@@ -722,7 +731,7 @@ impl JsonFormat {
             }
         }
         self.write_tail::<CUSTOM, O>(out, clip, msg);
-        seen.duplicate
+        (seen.duplicate, seen.mask())
     }
 
     /// Writes the object leaving out the entries `skips` names (the rare

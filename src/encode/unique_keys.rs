@@ -39,6 +39,12 @@ pub(crate) struct Seen {
 }
 
 impl Seen {
+    /// The bits of every key so far.
+    #[inline(always)]
+    pub(crate) fn mask(&self) -> u64 {
+        self.mask
+    }
+
     /// A field with raw key `k` whose bit is `bit` ([`key_bit`]), in the
     /// record whose items are `items`.
     #[inline(always)]
