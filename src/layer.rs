@@ -370,6 +370,11 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
         let Some(level) = self.takes(meta) else { return };
+        // The level sampler (`Builder::sample`) decides for tracing events
+        // as it does for the macros (and counts what it leaves out).
+        if !self.logger.keep_sampled(level) {
+            return;
+        }
         let mut ev = crate::logger::Event::new(&self.logger, level, None);
         let cap = ev.__capture();
         // A `log` record brought in by tracing-log's LogTracer carries its

@@ -111,6 +111,10 @@ impl log::Log for Bridge {
 
     fn log(&self, record: &log::Record<'_>) {
         let Some(level) = self.takes(record.metadata()) else { return };
+        // The level sampler (`Builder::sample`), as for the macros.
+        if !self.logger.keep_sampled(level) {
+            return;
+        }
         let mut ev = crate::logger::Event::new(&self.logger, level, None);
         let cap = ev.__capture();
         cap.str("target", record.target());

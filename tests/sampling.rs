@@ -215,3 +215,26 @@ fn the_global_logger_takes_the_limit_form() {
     assert_eq!(msgs(&mem.lines()), ["global 0", "global 1"]);
     assert_eq!(log.stats().suppressed, 3);
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_events_are_sampled_like_the_macros() {
+    use tracing_subscriber::prelude::*;
+    for (rate, written) in [(1.0, 300), (0.0, 100)] {
+        let mem = Mem::new();
+        let (log, guard) =
+            Logger::builder().level(Level::Trace).sink(mem.sink()).sample(Level::Debug, rate).build().unwrap();
+        let subscriber = tracing_subscriber::registry().with(logjet::TracingLayer::new(&log));
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..100 {
+                tracing::trace!("t");
+                tracing::debug!("d");
+                tracing::error!("e");
+            }
+        });
+        guard.flush().unwrap();
+        let s = log.stats();
+        assert_eq!((s.written, s.suppressed), (written, 300 - written), "rate {rate}");
+        assert_eq!(mem.lines().iter().filter(|l| l["msg"] == "e").count(), 100, "errors are not sampled");
+    }
+}
