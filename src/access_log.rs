@@ -147,9 +147,9 @@ impl AccessLog {
     /// with it, other layers see the request too (`fmt` prints the span,
     /// tracing-opentelemetry makes it an OpenTelemetry span), at the cost
     /// of the span's creation, entry, exit and close in the registry:
-    /// about 4,000 instructions, 1,136 against 814 ns per request on the
+    /// about 3,100 instructions, 1,152 against 679 ns per request on the
     /// caller with a `TracingLayer` registry on the 2-core VM (`cargo bench
-    /// --bench access_log --features tower,tracing`, 2026-11-27).
+    /// --bench access_log --features tower,tracing`, one run, 2026-11-27).
     ///
     /// ```
     /// # let (log, _guard) = logjet::Logger::builder().sink(logjet::sink::Writer::new(std::io::sink())).build()?;
