@@ -261,26 +261,7 @@ pub const fn is_plain(b: &[u8]) -> bool {
         }
         i += 1;
     }
-    let mut start = 0;
-    while start < b.len() && b[start] == b'_' {
-        start += 1;
-    }
-    let reserved: [&[u8]; 6] = [b"level", b"time", b"pid", b"hostname", b"msg", b"ns"];
-    let mut r = 0;
-    while r < reserved.len() {
-        let word = reserved[r];
-        if b.len() - start == word.len() {
-            let mut j = 0;
-            while j < word.len() && b[start + j] == word[j] {
-                j += 1;
-            }
-            if j == word.len() {
-                return false;
-            }
-        }
-        r += 1;
-    }
-    true
+    !crate::encode::json::is_reserved(b)
 }
 
 /// Something bytes can be appended to: the capture buffer of a record or a

@@ -328,14 +328,30 @@ pub const RESERVED_KEYS: [&str; 6] = ["level", "time", "pid", "hostname", "msg",
 
 /// Whether a user's top-level key must be renamed so that it cannot be
 /// confused with a key logjet writes: any key made of underscores followed
-/// by a reserved key (`level`, `_level`, `__level`, …, `ns`).
+/// by a reserved key (`level`, `_level`, `__level`, …, `ns`). The one
+/// place the rule is written: [`RESERVED_KEYS`] is the list, and the
+/// macros' compile-time key check (`record::is_plain`) calls this too.
 #[inline]
-pub(crate) fn is_reserved(key: &[u8]) -> bool {
-    let mut k = key;
-    while let [b'_', rest @ ..] = k {
-        k = rest;
+pub(crate) const fn is_reserved(key: &[u8]) -> bool {
+    let mut start = 0;
+    while start < key.len() && key[start] == b'_' {
+        start += 1;
     }
-    matches!(k, b"level" | b"time" | b"pid" | b"hostname" | b"msg" | b"ns")
+    let mut r = 0;
+    while r < RESERVED_KEYS.len() {
+        let word = RESERVED_KEYS[r].as_bytes();
+        if key.len() - start == word.len() {
+            let mut j = 0;
+            while j < word.len() && key[start + j] == word[j] {
+                j += 1;
+            }
+            if j == word.len() {
+                return true;
+            }
+        }
+        r += 1;
+    }
+    false
 }
 
 /// Writes `,"key":` for a top-level user key, renaming reserved keys by
