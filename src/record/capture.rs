@@ -1,0 +1,402 @@
+//! The record a caller builds: [`Capture`] (256 bytes: level, time, 219
+//! bytes of items inline, spilling to the heap), the item tags of the
+//! binary format (the module docs of `record`), and [`RecordRef`], a queued
+//! record as the writer sees it.
+
+use std::fmt;
+
+use super::intern::Key;
+use super::out::{copy_small, Out};
+use crate::level::Level;
+
+/// Bytes stored inline in a record before it spills to the heap. Chosen so
+/// that a whole [`Record`] is 256 bytes (four cache lines).
+pub(crate) const INLINE: usize = 219;
+
+pub(crate) const T_MSG: u8 = 1;
+pub(crate) const T_BINDINGS: u8 = 2;
+pub(crate) const T_NS: u8 = 3;
+pub(crate) const T_I64: u8 = 16;
+pub(crate) const T_U64: u8 = 17;
+pub(crate) const T_F64: u8 = 18;
+pub(crate) const T_FALSE: u8 = 19;
+pub(crate) const T_TRUE: u8 = 20;
+pub(crate) const T_NULL: u8 = 21;
+pub(crate) const T_STR: u8 = 22;
+pub(crate) const T_BYTES: u8 = 23;
+pub(crate) const T_JSON: u8 = 24;
+pub(crate) const T_I128: u8 = 25;
+pub(crate) const T_U128: u8 = 26;
+
+/// A record being captured, or the fields of a child logger: a level, a
+/// time and `INLINE` (219) bytes of items inline, spilling to the heap when a
+/// record is larger.
+pub struct Capture {
+    /// Nanoseconds since the Unix epoch, taken by the caller (0 when the
+    /// logger writes no time).
+    pub(crate) time: u64,
+    heap: Option<Vec<u8>>,
+    len: u32,
+    pub(crate) level: Level,
+    inline: [u8; INLINE],
+}
+
+/// A record on its way to the writer.
+pub(crate) type Record = Capture;
+
+/// A record as the writer's formatters see it: its level, its time (in
+/// nanoseconds since the epoch, or 0) and its captured items.
+#[derive(Clone, Copy)]
+pub(crate) struct RecordRef<'a> {
+    pub(crate) level: Level,
+    pub(crate) time: u64,
+    pub(crate) items: &'a [u8],
+    /// `items` is the finished NDJSON line (the caller formatted it, see
+    /// `crate::preformat`), not captured items.
+    pub(crate) line: bool,
+}
+
+impl<'a> RecordRef<'a> {
+    #[inline]
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.items
+    }
+}
+
+impl Capture {
+    #[inline(always)]
+    pub(crate) fn new(level: Level, time: u64) -> Capture {
+        Capture { time, heap: None, len: 0, level, inline: [0; INLINE] }
+    }
+
+    /// A copy (on the heap when the record is large: this is for the rare
+    /// records that do not travel in a thread's queue).
+    pub(crate) fn to_owned_capture(&self) -> Capture {
+        let mut c = Capture::new(self.level, self.time);
+        c.extend(self.bytes());
+        c
+    }
+
+    /// The record as the formatters see it, with its time as given.
+    #[inline]
+    pub(crate) fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef { level: self.level, time: self.time, items: self.bytes(), line: false }
+    }
+
+    /// The captured bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.heap {
+            None => &self.inline[..self.len as usize],
+            Some(v) => v,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, s: &[u8]) {
+        let len = self.len as usize;
+        let mut v = Vec::with_capacity((2 * INLINE).max(len + s.len() + INLINE));
+        v.extend_from_slice(&self.inline[..len]);
+        v.extend_from_slice(s);
+        self.heap = Some(v);
+    }
+
+    #[inline]
+    fn put_u32(&mut self, v: u32) {
+        self.extend(&v.to_le_bytes());
+    }
+
+    /// The inline bytes `len..len + n`, when the record is still inline and
+    /// they fit: the fast path of every write.
+    #[inline(always)]
+    fn inline_room(&mut self, n: usize) -> Option<&mut [u8]> {
+        if self.heap.is_some() {
+            return None;
+        }
+        let len = self.len as usize;
+        let dst = self.inline.get_mut(len..len + n)?;
+        self.len += n as u32;
+        Some(dst)
+    }
+
+    /// `tag`, then the key: `0x80` and a 2-byte id for an interned key;
+    /// else its length (below 0x7F, or 0x7F and a u32) and its bytes.
+    #[inline(always)]
+    fn put_key(&mut self, tag: u8, key: Key<'_>) {
+        if key.id != 0 {
+            let [lo, hi] = key.id.to_le_bytes();
+            if let Some(dst) = self.inline_room(4) {
+                dst.copy_from_slice(&[tag, 0x80, lo, hi]);
+                return;
+            }
+            self.extend(&[tag, 0x80, lo, hi]);
+            return;
+        }
+        self.put_key_text(tag, key);
+    }
+
+    #[inline(never)]
+    fn put_key_text(&mut self, tag: u8, key: Key<'_>) {
+        let k = key.name.as_bytes();
+        if k.len() < 0x7F {
+            let len = k.len() as u8;
+            if let Some(dst) = self.inline_room(2 + k.len()) {
+                dst[0] = tag;
+                dst[1] = len;
+                copy_small(&mut dst[2..], k);
+                return;
+            }
+            self.extend(&[tag, len]);
+        } else {
+            self.extend(&[tag, 0x7F]);
+            self.put_u32(clamp_len(k.len()));
+        }
+        self.extend(&k[..k.len().min(u32::MAX as usize)]);
+    }
+
+    #[inline]
+    fn put_blob(&mut self, s: &[u8]) {
+        let n = clamp_len(s.len());
+        if let Some(dst) = self.inline_room(4 + n as usize) {
+            dst[..4].copy_from_slice(&n.to_le_bytes());
+            copy_small(&mut dst[4..], &s[..n as usize]);
+            return;
+        }
+        self.put_u32(n);
+        self.extend(&s[..n as usize]);
+    }
+
+    /// Captures the pre-encoded JSON fragment of a child logger's bindings,
+    /// with the mask of its keys' bits (no key twice in one fragment).
+    #[inline]
+    pub(crate) fn bindings(&mut self, fragment: &[u8], mask: u64) {
+        self.push(T_BINDINGS);
+        self.extend(&mask.to_le_bytes());
+        self.put_blob(fragment);
+    }
+
+    /// Captures bindings written by `f` as a JSON fragment (`,"k":v,...`,
+    /// no key twice); `f` returns the mask of the keys it wrote.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn bindings_with(&mut self, f: impl FnOnce(&mut Capture) -> u64) {
+        let tag_at = self.len();
+        self.push(T_BINDINGS);
+        let mask_at = self.len();
+        self.extend(&[0; 8]);
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        let mask = f(self);
+        let n = self.len() - start;
+        if n == 0 {
+            self.truncate(tag_at);
+        } else {
+            self.patch_u32(at, clamp_len(n));
+            let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
+            self.patch_u32(mask_at, u32::from_le_bytes([a, b, c, d]));
+            self.patch_u32(mask_at + 4, u32::from_le_bytes([e, f, g, h]));
+        }
+    }
+
+    /// Captures the namespace of a debug handle.
+    #[inline]
+    pub(crate) fn ns(&mut self, ns: &str) {
+        self.push(T_NS);
+        self.put_blob(ns.as_bytes());
+    }
+
+    /// Captures the message. Its bytes are valid UTF-8.
+    #[inline]
+    pub(crate) fn msg(&mut self, msg: &str) {
+        self.push(T_MSG);
+        self.put_blob(msg.as_bytes());
+    }
+
+    /// The capture itself, for the macros (which also take an `Event` or
+    /// `Fields` through the same call).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __capture(&mut self) -> &mut Capture {
+        self
+    }
+
+    /// The message, for the macros.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __msg_fmt(&mut self, args: fmt::Arguments<'_>) {
+        self.msg_fmt(args)
+    }
+
+    /// Captures the message from format arguments, formatting only when the
+    /// arguments are not a plain string.
+    #[inline]
+    pub(crate) fn msg_fmt(&mut self, args: fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(s) => self.msg(s),
+            None => {
+                self.push(T_MSG);
+                let at = self.len();
+                self.put_u32(0);
+                let start = self.len();
+                let mut w = FmtOut { out: self };
+                // A `Display` impl that fails leaves what it wrote; the text
+                // is still valid UTF-8 because `fmt::Write` only takes `&str`.
+                let _ = fmt::write(&mut w, args);
+                let n = self.len() - start;
+                self.patch_u32(at, clamp_len(n));
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn i64<'k>(&mut self, key: impl Into<Key<'k>>, v: i64) {
+        self.put_key(T_I64, key.into());
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn u64<'k>(&mut self, key: impl Into<Key<'k>>, v: u64) {
+        self.put_key(T_U64, key.into());
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn i128<'k>(&mut self, key: impl Into<Key<'k>>, v: i128) {
+        self.put_key(T_I128, key.into());
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn u128<'k>(&mut self, key: impl Into<Key<'k>>, v: u128) {
+        self.put_key(T_U128, key.into());
+        self.extend(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn f64<'k>(&mut self, key: impl Into<Key<'k>>, v: f64) {
+        self.put_key(T_F64, key.into());
+        self.extend(&v.to_bits().to_le_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn bool<'k>(&mut self, key: impl Into<Key<'k>>, v: bool) {
+        self.put_key(if v { T_TRUE } else { T_FALSE }, key.into());
+    }
+
+    #[inline]
+    pub(crate) fn null<'k>(&mut self, key: impl Into<Key<'k>>) {
+        self.put_key(T_NULL, key.into());
+    }
+
+    #[inline]
+    pub(crate) fn str<'k>(&mut self, key: impl Into<Key<'k>>, v: &str) {
+        self.put_key(T_STR, key.into());
+        self.put_blob(v.as_bytes());
+    }
+
+    /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
+    #[inline]
+    pub(crate) fn bytes_lossy<'k>(&mut self, key: impl Into<Key<'k>>, v: &[u8]) {
+        self.put_key(T_BYTES, key.into());
+        self.put_blob(v);
+    }
+
+    /// A value written as a JSON string from its `Display` output.
+    pub(crate) fn display<'k>(&mut self, key: impl Into<Key<'k>>, v: &dyn fmt::Display) {
+        self.put_key(T_STR, key.into());
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        let mut w = FmtOut { out: self };
+        if fmt::write(&mut w, format_args!("{v}")).is_err() {
+            self.extend(b"<Display failed>");
+        }
+        let n = self.len() - start;
+        self.patch_u32(at, clamp_len(n));
+    }
+
+    /// A field whose value is JSON text written by `f`. When `f` fails, what
+    /// it wrote is cut and the value becomes a string naming the failure.
+    pub(crate) fn json_with<'k>(
+        &mut self,
+        key: impl Into<Key<'k>>,
+        f: impl FnOnce(&mut Capture) -> Result<(), String>,
+    ) {
+        self.put_key(T_JSON, key.into());
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        if let Err(e) = f(self) {
+            self.truncate(start);
+            crate::encode::json::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
+        }
+        let n = self.len() - start;
+        self.patch_u32(at, clamp_len(n));
+    }
+}
+
+impl Out for Capture {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.extend(&[b])
+    }
+
+    #[inline]
+    fn extend(&mut self, s: &[u8]) {
+        if let Some(dst) = self.inline_room(s.len()) {
+            copy_small(dst, s);
+            return;
+        }
+        match &mut self.heap {
+            None => self.spill(s),
+            Some(v) => v.extend_from_slice(s),
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        match &self.heap {
+            None => self.len as usize,
+            Some(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match &mut self.heap {
+            None => self.len = self.len.min(len as u32),
+            Some(v) => v.truncate(len),
+        }
+    }
+
+    fn patch_u32(&mut self, at: usize, v: u32) {
+        let b = v.to_le_bytes();
+        match &mut self.heap {
+            None => self.inline[at..at + 4].copy_from_slice(&b),
+            Some(h) => h[at..at + 4].copy_from_slice(&b),
+        }
+    }
+
+    fn tail(&self, from: usize) -> &[u8] {
+        &self.bytes()[from..]
+    }
+}
+
+/// Lengths are stored as u32; anything longer (4 GiB) is cut.
+#[inline]
+fn clamp_len(n: usize) -> u32 {
+    n.min(u32::MAX as usize) as u32
+}
+
+/// `fmt::Write` into a capture buffer.
+struct FmtOut<'a, O: Out> {
+    out: &'a mut O,
+}
+
+impl<O: Out> fmt::Write for FmtOut<'_, O> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.out.extend(s.as_bytes());
+        Ok(())
+    }
+}

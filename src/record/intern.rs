@@ -1,0 +1,222 @@
+//! Keys: the macros' compile-time check ([`is_plain`]), interning a call
+//! site's plain key once (the registry of `,"key":` texts), and the
+//! writer's lock-free copy of the registry ([`KeyTable`]).
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// A field's key, with whether it is known to need neither escaping nor
+/// renaming ("plain": letters, digits, `_`, `.`, `-`, 1 to 127 bytes, not a
+/// reserved key). The macros decide it at compile time, so the writer just
+/// copies such keys; keys known only at run time are checked by the writer.
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'a> {
+    pub(super) name: &'a str,
+    /// The interned id of a call site's plain key (0: not interned).
+    pub(super) id: u16,
+}
+
+impl<'a> Key<'a> {
+    /// A key the writer will check (escape, rename).
+    #[inline]
+    pub const fn runtime(name: &'a str) -> Key<'a> {
+        Key { name, id: 0 }
+    }
+
+    /// The key's text.
+    pub const fn name(&self) -> &'a str {
+        self.name
+    }
+}
+
+impl<'a> From<&'a str> for Key<'a> {
+    #[inline]
+    fn from(name: &'a str) -> Key<'a> {
+        Key::runtime(name)
+    }
+}
+
+/// A call site's key, plain (checked at compile time) and interned on first
+/// use: a record then carries a 2-byte id instead of the key, and the writer
+/// copies the key's `,"key":` text as it is.
+pub struct StaticKey {
+    name: &'static str,
+    /// `,"key":`
+    framed: &'static str,
+    id: AtomicU32,
+}
+
+impl StaticKey {
+    /// `framed` is `,"name":` for a `name` that [`is_plain`].
+    pub const fn new(name: &'static str, framed: &'static str) -> StaticKey {
+        StaticKey { name, framed, id: AtomicU32::new(0) }
+    }
+
+    /// The key, interned.
+    #[inline(always)]
+    pub fn key(&'static self) -> Key<'static> {
+        let id = match self.id.load(Ordering::Relaxed) {
+            0 => self.register(),
+            id => id,
+        };
+        // `register` never stores more than u16::MAX.
+        Key { name: self.name, id: id as u16 }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> u32 {
+        let mut all = registry();
+        let id = match all.iter().position(|k| *k == self.framed) {
+            Some(i) => i + 1,
+            None => {
+                all.push(self.framed);
+                REGISTERED.store(all.len(), Ordering::Release);
+                all.len()
+            }
+        };
+        // Past 65,535 distinct keys, keys are copied instead (id 0... never
+        // stored, so `key()` registers again: still correct).
+        let id = u32::try_from(id).ok().filter(|&id| id <= u32::from(u16::MAX)).unwrap_or(0);
+        if id != 0 {
+            self.id.store(id, Ordering::Relaxed);
+        }
+        id
+    }
+}
+
+/// Every interned key's `,"key":` text; id = index + 1.
+static REGISTRY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// The length of [`REGISTRY`], for readers that keep a copy ([`KeyTable`]):
+/// stored after each push. A reader that sees an id its copy lacks looks it
+/// up in the registry itself, so a stale count is never wrong, only slower.
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
+
+/// The registry, locked (a panic while it was held cannot leave it half
+/// written: it only ever grows by one push).
+fn registry() -> MutexGuard<'static, Vec<&'static str>> {
+    match REGISTRY.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// A copy of the key registry, refreshed when keys were added: lookups
+/// then need no lock.
+#[derive(Default, Clone)]
+pub(crate) struct KeyTable {
+    keys: Vec<Framed>,
+}
+
+/// An interned key as the writer sees it: its `,"key":` text and the bit
+/// of its key in the mask that finds repeated keys
+/// (`encode::unique_keys`), computed once per key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Framed {
+    pub(crate) text: &'static [u8],
+    pub(crate) bit: u64,
+}
+
+impl Framed {
+    pub(super) fn of(framed: &'static str) -> Framed {
+        let text = framed.as_bytes();
+        Framed { text, bit: key_bit(&text[2..text.len() - 2]) }
+    }
+}
+
+/// The bit of key `k` (its text as given, before renaming or escaping) in
+/// the 64-bit mask with which the writer finds a record's repeated keys
+/// (`encode::unique_keys`). Length, first and last byte: cheap, and enough
+/// to tell apart the keys of one record nearly always (a collision only
+/// costs a comparison).
+#[inline(always)]
+pub(crate) fn key_bit(k: &[u8]) -> u64 {
+    let (a, z) = match k {
+        [] => (0, 0),
+        [a, .., z] => (*a, *z),
+        [a] => (*a, *a),
+    };
+    let x = (k.len() as u32) ^ (u32::from(a) << 8) ^ (u32::from(z) << 16);
+    1u64 << (x.wrapping_mul(0x9E37_79B1) >> 26)
+}
+
+impl KeyTable {
+    const fn new() -> KeyTable {
+        KeyTable { keys: Vec::new() }
+    }
+
+    /// Brings the copy up to date (one atomic load when nothing changed).
+    #[inline]
+    pub(crate) fn refresh(&mut self) {
+        if REGISTERED.load(Ordering::Acquire) != self.keys.len() {
+            self.reload();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reload(&mut self) {
+        let all = registry();
+        let known = self.keys.len();
+        self.keys.extend(all[known.min(all.len())..].iter().map(|k| Framed::of(k)));
+    }
+
+    /// Interned key `id` (from the registry itself when the copy does not
+    /// have it yet).
+    #[inline(always)]
+    pub(super) fn get(&self, id: u16) -> Option<Framed> {
+        // Id 0 (no key) wraps to an index nothing has.
+        let i = usize::from(id).wrapping_sub(1);
+        match self.keys.get(i) {
+            Some(k) => Some(*k),
+            None => registered(i).map(Framed::of),
+        }
+    }
+}
+
+/// Registry entry `i`, looked up under the lock (a copy's rare miss).
+#[cold]
+#[inline(never)]
+fn registered(i: usize) -> Option<&'static str> {
+    registry().get(i).copied()
+}
+
+thread_local! {
+    /// This thread's copy of the registry, for decoders that do not keep
+    /// their own [`KeyTable`].
+    static KNOWN: RefCell<KeyTable> = const { RefCell::new(KeyTable::new()) };
+}
+
+/// An interned key.
+#[inline(never)]
+pub(crate) fn interned(id: u16) -> Option<Framed> {
+    let local = KNOWN.try_with(|t| {
+        let mut t = t.try_borrow_mut().ok()?;
+        t.refresh();
+        Some(t.get(id))
+    });
+    match local {
+        Ok(Some(key)) => key,
+        // The thread-local is being destroyed (or in use): ask the registry.
+        _ => registered(usize::from(id).checked_sub(1)?).map(Framed::of),
+    }
+}
+
+/// Letters, digits, `_`, `.`, `-`; 1 to 127 bytes; not `_*` followed by a
+/// reserved key.
+pub const fn is_plain(b: &[u8]) -> bool {
+    if b.is_empty() || b.len() > 127 {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    !crate::encode::json::is_reserved(b)
+}

@@ -1,0 +1,148 @@
+//! The captured record: what the caller builds and the channel carries.
+//!
+//! The caller does not encode JSON. It *captures* the record in a compact
+//! binary form (typed fields, raw string bytes) inside a fixed-size inline
+//! buffer, so that a typical record needs no allocation and the writer thread
+//! does the formatting for each sink. Only values that borrow from the caller
+//! and have no fast path (any `serde::Serialize`, errors, `Display`) are
+//! turned into JSON text at the call site, because they cannot outlive it.
+//!
+//! Layout of the payload, a sequence of items:
+//!
+//! ```text
+//! item   := MSG len:u32 utf8
+//!         | NS len:u32 utf8                       (the namespace of a debug handle)
+//!         | BINDINGS mask:u64 len:u32 json-fragment
+//!                                   (`,"k":v,...`, pre-encoded; mask: its keys'
+//!                                    bits, see `encode::unique_keys::key_bit`)
+//!         | tag key value
+//! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
+//! value  := I64/U64/F64: 8 bytes LE | I128/U128: 16 bytes LE | TRUE | FALSE | NULL
+//!         | STR/BYTES/JSON: len:u32 bytes
+//! ```
+//!
+//! The format is private to the crate and can change in any release.
+//!
+//! The module is split by concept: `intern` (keys: the compile-time
+//! check, interning, the writer's copy of the registry), `capture` (the
+//! record being built and the item tags), `items` (decoding a record's
+//! items) and `out` (the byte sinks formatters write into). Each imports
+//! only the ones before it in that list (`out` and `intern` are leaves).
+
+mod capture;
+mod intern;
+mod items;
+mod out;
+
+pub use capture::Capture;
+pub(crate) use capture::*;
+pub(crate) use intern::*;
+pub use intern::{is_plain, Key, StaticKey};
+pub(crate) use items::*;
+pub use out::Out;
+pub(crate) use out::{copy_small, OutBuf};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+
+    #[test]
+    fn record_is_four_cache_lines() {
+        assert_eq!(std::mem::size_of::<Record>(), 256);
+    }
+
+    #[test]
+    fn items_round_trip_inline_and_spilled() {
+        for pad in [0usize, 10, 300, 5000] {
+            let mut c = Capture::new(Level::Info, 0);
+            let long = "x".repeat(pad);
+            c.ns("app:db");
+            c.bindings(b",\"a\":1", 7);
+            c.i64("i", -5);
+            c.u64("u", u64::MAX);
+            c.f64("f", 3.25);
+            c.bool("t", true);
+            c.bool("f2", false);
+            c.null("n");
+            c.str("s", &long);
+            c.bytes_lossy("b", b"\xff");
+            c.i128("big", i128::MIN);
+            c.u128("ubig", u128::MAX);
+            let k = "k".repeat(300);
+            c.str(k.as_str(), "v");
+            c.msg_fmt(format_args!("hello {}", 42));
+            let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
+            assert_eq!(
+                items,
+                vec![
+                    Item::Ns(b"app:db"),
+                    Item::Bindings(b",\"a\":1", 7),
+                    Item::Field(b"i", Val::I64(-5), None),
+                    Item::Field(b"u", Val::U64(u64::MAX), None),
+                    Item::Field(b"f", Val::F64(3.25), None),
+                    Item::Field(b"t", Val::Bool(true), None),
+                    Item::Field(b"f2", Val::Bool(false), None),
+                    Item::Field(b"n", Val::Null, None),
+                    Item::Field(b"s", Val::Str(long.as_bytes()), None),
+                    Item::Field(b"b", Val::Bytes(b"\xff"), None),
+                    Item::Field(b"big", Val::I128(i128::MIN), None),
+                    Item::Field(b"ubig", Val::U128(u128::MAX), None),
+                    Item::Field(k.as_bytes(), Val::Str(b"v"), None),
+                    Item::Msg(b"hello 42"),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn plain_keys_are_decided_at_compile_time_and_interned() {
+        const { assert!(is_plain(b"request_id")) };
+        for k in ["method", "http.method", "a-b", "x_1", "_x", "levels", "nsx"] {
+            assert!(is_plain(k.as_bytes()), "{k}");
+        }
+        for k in ["", "with space", "quo\"te", "é", "level", "_level", "__msg", "ns", "time", "pid", "hostname"] {
+            assert!(!is_plain(k.as_bytes()), "{k}");
+        }
+        assert!(!is_plain("k".repeat(128).as_bytes()));
+        static A: StaticKey = StaticKey::new("plain", ",\"plain\":");
+        static B: StaticKey = StaticKey::new("plain", ",\"plain\":");
+        let mut c = Capture::new(Level::Info, 0);
+        c.str(A.key(), "v");
+        c.str(Key::runtime("plain"), "w");
+        c.str(B.key(), "x");
+        assert_eq!(A.key().id, B.key().id, "one id per key text");
+        let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
+        let framed = Framed::of(",\"plain\":");
+        assert_eq!(
+            items,
+            [
+                Item::Field(b"plain", Val::Str(b"v"), Some(framed)),
+                Item::Field(b"plain", Val::Str(b"w"), None),
+                Item::Field(b"plain", Val::Str(b"x"), Some(framed)),
+            ]
+        );
+    }
+
+    #[test]
+    fn small_copies_copy_every_length() {
+        for n in 0..40 {
+            let src: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(7).wrapping_add(1)).collect();
+            let mut dst = vec![0u8; n];
+            copy_small(&mut dst, &src);
+            assert_eq!(dst, src, "length {n}");
+        }
+    }
+
+    #[test]
+    fn truncated_capture_stops_without_panic() {
+        let mut c = Capture::new(Level::Info, 0);
+        c.str("key", "value");
+        let b = c.bytes();
+        for cut in 0..b.len() {
+            let n = Items::new(&b[..cut]).count();
+            assert_eq!(n, 0, "cut at {cut}");
+        }
+        assert_eq!(Items::new(&[0xEE, 1, 2]).count(), 0);
+    }
+}
