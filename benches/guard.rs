@@ -160,16 +160,7 @@ fn throughput(records: u64) {
 }
 
 fn latency(records: u64) {
-    let overhead = {
-        let mut v: Vec<u64> = (0..10_000)
-            .map(|_| {
-                let t = Instant::now();
-                t.elapsed().as_nanos() as u64
-            })
-            .collect();
-        v.sort_unstable();
-        v[v.len() / 2]
-    };
+    let overhead = shared::timer_overhead();
     let path = temp_path("latency");
     let (log, guard) = logger(&path);
     let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();

@@ -204,16 +204,7 @@ fn throughput(what: &str, records: u64, builder: impl Fn() -> logjet::Builder, w
 }
 
 fn caller(records: u64) {
-    let overhead = {
-        let mut v: Vec<u64> = (0..10_000)
-            .map(|_| {
-                let t = Instant::now();
-                t.elapsed().as_nanos() as u64
-            })
-            .collect();
-        v.sort_unstable();
-        v[v.len() / 2]
-    };
+    let overhead = shared::timer_overhead();
     println!("caller latency per call (ns, timer cost {overhead} ns subtracted), {records} calls:");
     let run = |what: &str, log: &Logger, f: &dyn Fn(&Logger, u64)| {
         let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000_000, 3).unwrap();

@@ -61,6 +61,19 @@ pub fn flag(argv: &[String], flag: &str, default: u64) -> u64 {
     argv.iter().position(|a| a == flag).and_then(|i| argv.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// The median cost of timing an empty span with two `Instant` reads, in
+/// ns: what the latency benchmarks subtract from each timed call.
+pub fn timer_overhead() -> u64 {
+    let mut v: Vec<u64> = (0..10_000)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
 /// A logger writing NDJSON to `path`, losing nothing (`Overflow::Block`).
 pub fn file_logger(path: &Path) -> (Logger, Guard) {
     Logger::builder().sink(sink::File::append(path).unwrap()).overflow(Overflow::Block).build().unwrap()

@@ -658,21 +658,10 @@ impl JsonFormat {
     /// of its top-level keys.
     #[inline]
     pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> u64 {
-        let start = out.len();
         if self.custom.is_some() {
             return self.format_object_custom(rec, out, clip);
         }
-        self.keys.refresh();
-        let (repeats, mask) = self.write_object::<false, O>(rec, out, clip);
-        if repeats {
-            // A key repeats: write the record again without the replaced entries.
-            let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
-            if plan.is_some() {
-                out.truncate(start);
-                self.write_object_skipping(rec, out, clip, Skips::new(plan.as_deref()));
-            }
-        }
-        mask
+        self.format_object_as::<false, O>(rec, out, clip)
     }
 
     /// [`format_object`](JsonFormat::format_object) under keys other than
@@ -680,9 +669,22 @@ impl JsonFormat {
     /// it was.
     #[inline(never)]
     fn format_object_custom<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> u64 {
+        self.format_object_as::<true, O>(rec, out, clip)
+    }
+
+    /// The object under pino's keys or (`CUSTOM`) configured ones; a key
+    /// that repeats makes it write the record again without the replaced
+    /// entries.
+    #[inline(always)]
+    fn format_object_as<const CUSTOM: bool, O: Out>(
+        &mut self,
+        rec: &RecordRef<'_>,
+        out: &mut O,
+        clip: Option<Clip>,
+    ) -> u64 {
         let start = out.len();
         self.keys.refresh();
-        let (repeats, mask) = self.write_object::<true, O>(rec, out, clip);
+        let (repeats, mask) = self.write_object::<CUSTOM, O>(rec, out, clip);
         if repeats {
             let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
             if plan.is_some() {
