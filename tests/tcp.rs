@@ -42,6 +42,13 @@ fn parsed(kind: Kind, line: &str) -> Value {
     }
 }
 
+/// How many distinct `seq` values `lines` hold: what a wait for "every
+/// record arrived" counts, since a replay after a restart may deliver some
+/// twice (a count of lines would stop waiting before the last ones arrive).
+fn distinct_seqs(lines: &[String], seq_of: impl Fn(&str) -> Option<u64>) -> u64 {
+    lines.iter().filter_map(|l| seq_of(l)).collect::<std::collections::BTreeSet<u64>>().len() as u64
+}
+
 /// Every record arrives, parsed by the collector, with every field; a line
 /// that is not JSON goes to the collector's "bad" output, so an empty one
 /// means no line arrived torn.
@@ -164,7 +171,7 @@ fn restart_with(c: &mut Collector, sink: Tcp, crash: bool) {
     guard.flush().unwrap();
     assert_eq!(log.stats().written, TOTAL);
 
-    let lines = c.lines_of(&c.json_out, |got| got.len() as u64 >= TOTAL);
+    let lines = c.lines_of(&c.json_out, |got| distinct_seqs(got, |l| parsed(kind, l)["seq"].as_u64()) >= TOTAL);
     let mut count = BTreeMap::new();
     for line in &lines {
         *count.entry(parsed(kind, line)["seq"].as_u64().unwrap()).or_insert(0u32) += 1;
@@ -358,11 +365,14 @@ mod tls {
             TlsCollector { port, lines, connections }
         }
 
-        fn wait_for(&self, n: usize) -> Vec<String> {
+        /// The lines received, once `n` distinct records arrived (or after
+        /// 20 s): duplicates from the replay do not count.
+        fn wait_for(&self, n: u64) -> Vec<String> {
             let deadline = Instant::now() + Duration::from_secs(20);
+            let seq_of = |l: &str| serde_json::from_str::<Value>(l).ok()?["seq"].as_u64();
             loop {
                 let got = self.lines.lock().unwrap().clone();
-                if got.len() >= n || Instant::now() > deadline {
+                if super::distinct_seqs(&got, seq_of) >= n || Instant::now() > deadline {
                     return got;
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -391,7 +401,7 @@ mod tls {
         }
         guard.flush().unwrap();
         assert_eq!(log.stats().written, N);
-        let lines = collector.wait_for(N as usize);
+        let lines = collector.wait_for(N);
         let mut count = BTreeMap::new();
         for l in &lines {
             let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}"));

@@ -348,11 +348,17 @@ log {{
     /// The received syslog messages whose app name is `app`, waiting (up to
     /// 20 s) until at least `n` arrived and no more arrive.
     pub fn received(&self, app: &str, n: usize) -> Vec<Value> {
+        self.received_until(app, |ours| ours.len() >= n)
+    }
+
+    /// The received syslog messages whose app name is `app`, waiting (up to
+    /// 20 s) until `done` says enough arrived and no more arrive.
+    pub fn received_until(&self, app: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let parse =
             |l: &String| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("collector output {l}: {e}"));
-        let ours = |lines: &[String]| lines.iter().map(parse).filter(|v| v["app"] == app).count();
-        let lines = self.lines_of(&self.out, |got| ours(got) >= n);
-        lines.iter().map(parse).filter(|v| v["app"] == app).collect()
+        let ours = |lines: &[String]| lines.iter().map(parse).filter(|v| v["app"] == app).collect::<Vec<_>>();
+        let lines = self.lines_of(&self.out, |got| done(&ours(got)));
+        ours(&lines)
     }
 }
 
