@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::encode::json::{BaseValue, JsonFormat};
+use crate::format::json::{BaseValue, JsonFormat};
 use crate::error::Error;
 use crate::filter::Namespaces;
 use crate::guard::Guard;

@@ -12,7 +12,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::encode::json::{write_field_key, write_str};
+use crate::format::json::{write_field_key, write_str};
 use crate::level::Level;
 use crate::logger::Logger;
 use crate::record::{Capture, Out};
@@ -171,7 +171,7 @@ fn layer_key(name: &str) -> Cow<'_, str> {
 struct SpanData {
     json: Vec<u8>,
     /// Each field's name, the range of its `,"k":v` entry in `json` and the
-    /// bit of its key as written (`encode::unique_keys::key_bit`).
+    /// bit of its key as written (`format::unique_keys::key_bit`).
     entries: Vec<(&'static str, Range<usize>, u64)>,
 }
 
@@ -192,7 +192,7 @@ impl SpanVisitor<'_> {
     fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
         let name = field.name();
         let key = layer_key(name);
-        let bit = crate::encode::unique_keys::key_bit(key.as_bytes());
+        let bit = crate::format::unique_keys::key_bit(key.as_bytes());
         let d = &mut *self.data;
         if let Some(i) = d.entries.iter().position(|(k, ..)| *k == name) {
             // A field recorded again: rebuild without its old entry.
@@ -213,19 +213,19 @@ impl SpanVisitor<'_> {
 
 impl Visit for SpanVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, |o| crate::encode::json::write_f64(o, value));
+        self.put(field, |o| crate::format::json::write_f64(o, value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, |o| crate::encode::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, |o| crate::encode::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value));
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, |o| crate::encode::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, |o| crate::encode::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.put(field, |o| o.extend_from_slice(if value { b"true" } else { b"false" }));
@@ -234,7 +234,7 @@ impl Visit for SpanVisitor<'_> {
         self.put(field, |o| write_str(o, value.as_bytes()));
     }
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        self.put(field, |o| crate::encode::json::write_str_lossy(o, value));
+        self.put(field, |o| crate::format::json::write_str_lossy(o, value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.put(field, |o| crate::value::write_error(o, "dyn Error", value));

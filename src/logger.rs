@@ -50,7 +50,7 @@ pub(crate) struct Bindings {
     /// Each key and the range of its `,"k":v` entry in `json`.
     /// (A key given as `&'static str` is not copied.)
     entries: Vec<(Cow<'static, [u8]>, Range<usize>)>,
-    /// The bits of the keys (`encode::unique_keys::key_bit`).
+    /// The bits of the keys (`format::unique_keys::key_bit`).
     pub(crate) mask: u64,
 }
 
@@ -166,7 +166,7 @@ impl Logger {
     /// ```
     pub fn child(&self, fields: Fields) -> Logger {
         let mut fresh = Vec::new();
-        let fresh_entries = crate::encode::json::encode_fields(fields.cap.bytes(), &mut fresh);
+        let fresh_entries = crate::format::json::encode_fields(fields.cap.bytes(), &mut fresh);
         let mut json = Vec::new();
         let mut entries = Vec::new();
         let mut keep = |key: &[u8], src: &[u8], r: &Range<usize>| {
@@ -191,7 +191,7 @@ impl Logger {
             bindings: if json.is_empty() {
                 None
             } else {
-                let mask = entries.iter().fold(0, |m, (k, _)| m | crate::encode::unique_keys::key_bit(k));
+                let mask = entries.iter().fold(0, |m, (k, _)| m | crate::format::unique_keys::key_bit(k));
                 Some(Arc::new(Bindings { json, entries, mask }))
             },
         }
@@ -216,10 +216,10 @@ impl Logger {
             }
         }
         let start = json.len();
-        crate::encode::json::write_field_key(&mut json, key.as_bytes());
-        crate::encode::json::write_str(&mut json, value.as_bytes());
+        crate::format::json::write_field_key(&mut json, key.as_bytes());
+        crate::format::json::write_str(&mut json, value.as_bytes());
         entries.push((Cow::Borrowed(key.as_bytes()), start..json.len()));
-        let mask = entries.iter().fold(0, |m, (k, _)| m | crate::encode::unique_keys::key_bit(k));
+        let mask = entries.iter().fold(0, |m, (k, _)| m | crate::format::unique_keys::key_bit(k));
         Logger { core: self.core.clone(), bindings: Some(Arc::new(Bindings { json, entries, mask })) }
     }
 
@@ -497,7 +497,7 @@ impl Default for Fields {
 impl fmt::Debug for Fields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut json = Vec::new();
-        crate::encode::json::encode_fields(self.cap.bytes(), &mut json);
+        crate::format::json::encode_fields(self.cap.bytes(), &mut json);
         f.debug_tuple("Fields").field(&String::from_utf8_lossy(&json)).finish()
     }
 }

@@ -18,7 +18,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::clock::Converter;
-use crate::encode::json::JsonFormat;
+use crate::format::json::JsonFormat;
 use crate::record::{Record, RecordRef};
 use crate::redact::{RedactState, Redactor};
 use crate::ring::Producer;

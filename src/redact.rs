@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use crate::encode::json::{escape_into, fragment_entries, is_reserved, unescape_json_string, write_str};
+use crate::format::json::{escape_into, fragment_entries, is_reserved, unescape_json_string, write_str};
 use crate::record::{Item, Items, RecordRef, Val, T_BINDINGS, T_JSON, T_STR};
 use crate::tunables::{REDACT_MAX_PATHS, REDACT_MAX_SEGMENTS};
 
@@ -634,7 +634,7 @@ impl RedactState {
     pub(crate) fn check_line<O: crate::record::Out>(
         &mut self,
         mask: u64,
-        fmt: &mut crate::encode::json::JsonFormat,
+        fmt: &mut crate::format::json::JsonFormat,
         rec: &RecordRef<'_>,
         out: &mut O,
         before: usize,
@@ -648,7 +648,7 @@ impl RedactState {
     #[inline(never)]
     fn rewrite_line<O: crate::record::Out>(
         &mut self,
-        fmt: &mut crate::encode::json::JsonFormat,
+        fmt: &mut crate::format::json::JsonFormat,
         rec: &RecordRef<'_>,
         out: &mut O,
         before: usize,

@@ -124,7 +124,7 @@ pub(crate) const COMPRESS_BUFFER: usize = 256 * 1024;
 /// answer costs one lookup under a read lock), so a service that makes
 /// targets at run time cannot grow the cache without bound. The debug
 /// console keeps as many namespaces' colours and `+ms` clocks
-/// (encode/console.rs).
+/// (format/console.rs).
 pub(crate) const DEBUG_TARGETS_CACHED: usize = 1024;
 /// Loggers a thread keeps `DEBUG` answers for; past this many (loggers made
 /// and dropped), the thread forgets them all.

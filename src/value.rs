@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::encode::json::write_str;
-use crate::encode::ser::EscapeFmt;
+use crate::format::json::write_str;
+use crate::format::ser::EscapeFmt;
 use crate::record::{Capture, Key, Out};
 
 /// A type with a fast path: captured as a typed value, formatted later by the
@@ -151,7 +151,7 @@ impl Value for f32 {
     /// Written with `f32` precision (`0.1f32` is written `0.1`).
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.json_with(key, |c| {
-            crate::encode::json::write_f32(c, *self);
+            crate::format::json::write_f32(c, *self);
             Ok(())
         })
     }
@@ -271,7 +271,7 @@ pub(crate) fn capture_error(c: &mut Capture, key: Key<'_>, type_name: &str, e: &
 
 /// Captures any `Serialize` value as JSON text.
 pub(crate) fn capture_serde<T: serde::Serialize + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
-    c.json_with(key, |c| crate::encode::ser::to_json(c, v))
+    c.json_with(key, |c| crate::format::ser::to_json(c, v))
 }
 
 /// The machinery the macros expand to. Not part of the API.

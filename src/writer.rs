@@ -22,43 +22,22 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::control::{FlushOutcome, FlushTicket, Msg};
-use crate::encode::console::ConsoleFormat;
-use crate::encode::json::JsonFormat;
-use crate::encode::pretty::PrettyFormat;
+use crate::format::json::JsonFormat;
+use crate::format::Formats;
 use crate::level::Level;
 use crate::merge::{Due, Merge};
 use crate::output::{Batch, Output, SinkIo};
-use crate::record::{Capture, Out, OutBuf, RecordRef};
+use crate::record::{Capture, RecordRef};
 use crate::report::{mark_logjet_thread, panic_message, report};
 use crate::shared::{Shared, Snapshot};
-use crate::sink::private::{Format, Target};
+use crate::sink::private::Target;
 use crate::tunables::{BATCH_BYTES, DEEP_AFTER, DEEP_MAX, DROP_REPORT_EVERY, MAX_POLL, MIN_POLL, ORDER_WINDOW};
-
-/// A sink's own formatter.
-enum SinkFormat {
-    /// The shared NDJSON line.
-    Json,
-    Console(ConsoleFormat),
-    Pretty(Box<PrettyFormat>),
-    #[cfg(unix)]
-    Syslog(Box<crate::encode::syslog::SyslogFormat>),
-    /// Record frames for a record sink, decoded on the output thread.
-    Records,
-}
-
-/// A sink as the writer thread sees it: its formatter and its level.
-struct SinkSlot {
-    format: SinkFormat,
-    min: Level,
-}
 
 /// Formats records into the batch: what the merge hands each record to.
 struct Formatter {
     shared: Arc<Shared>,
-    format: JsonFormat,
-    sinks: Vec<SinkSlot>,
-    /// One formatted line, when it goes to several sinks.
-    line: OutBuf,
+    /// Every sink's formatter.
+    formats: Formats,
     /// The batch being formatted: one buffer per sink, the records in it
     /// and the flushes waiting for them.
     batch: Batch,
@@ -99,80 +78,24 @@ impl Formatter {
         }
     }
 
-    /// Copies a line the caller formatted to every sink that takes its
-    /// level (callers format only when every sink takes NDJSON).
+    /// Copies a line the caller formatted to every sink that takes it.
     fn copy_line(&mut self, rec: &RecordRef<'_>) {
-        for (s, buf) in self.sinks.iter().zip(self.batch.bufs.iter_mut()) {
-            if rec.level >= s.min && matches!(s.format, SinkFormat::Json) {
-                buf.extend(rec.items);
-                self.batch_bytes += rec.items.len();
-            }
-        }
+        self.batch_bytes += self.formats.copy_line(rec, &mut self.batch.bufs);
     }
 
-    /// Formats a record with what the redact paths name hidden: with one
-    /// NDJSON sink, the line is written and then checked (its keys' bits
-    /// against the paths'); otherwise the record is redacted first, once
-    /// for every sink.
+    /// Formats a record with what the redact paths name hidden.
     #[inline(never)]
     fn format_redacted(&mut self, rec: &RecordRef<'_>) {
-        let mut state = self.redact.take();
-        if let (Some(s), [SinkSlot { format: SinkFormat::Json, min }], [buf]) =
-            (state.as_deref_mut(), self.sinks.as_slice(), self.batch.bufs.as_mut_slice())
-        {
-            if rec.level >= *min {
-                let before = buf.len();
-                let mask = self.format.format(rec, buf);
-                s.check_line(mask, &mut self.format, rec, buf, before);
-                self.batch_bytes += buf.len() - before;
-            }
-        } else {
-            match state.as_deref_mut().and_then(|s| s.apply(rec)) {
-                Some(hidden) => self.format(&hidden),
-                None => self.format(rec),
-            }
+        if let Some(state) = self.redact.as_deref_mut() {
+            self.batch_bytes += self.formats.format_redacted(state, rec, &mut self.batch.bufs);
         }
-        self.redact = state;
     }
 
     /// Formats a record (its time already converted) for every sink that
     /// takes its level.
+    #[inline]
     fn format(&mut self, rec: &RecordRef<'_>) {
-        let level = rec.level;
-        if let ([SinkSlot { format: SinkFormat::Json, min }], [buf]) =
-            (self.sinks.as_slice(), self.batch.bufs.as_mut_slice())
-        {
-            // The common case: one NDJSON sink, formatted in place.
-            if level >= *min {
-                let before = buf.len();
-                self.format.format(rec, buf);
-                self.batch_bytes += buf.len() - before;
-            }
-            return;
-        }
-        let mut line_ready = false;
-        for (s, buf) in self.sinks.iter_mut().zip(self.batch.bufs.iter_mut()) {
-            if level < s.min {
-                continue;
-            }
-            let before = buf.len();
-            match &mut s.format {
-                SinkFormat::Json => {
-                    if !line_ready {
-                        self.line.clear();
-                        self.format.format(rec, &mut self.line);
-                        line_ready = true;
-                    }
-                    buf.extend(self.line.as_slice());
-                }
-                SinkFormat::Console(c) => c.format(rec, buf),
-                SinkFormat::Pretty(p) => p.format(rec, buf),
-                #[cfg(unix)]
-                SinkFormat::Syslog(f) => f.format(&mut self.format, rec, buf),
-                SinkFormat::Records => crate::sink::records::frame(rec, buf),
-            }
-            self.batch_bytes += buf.len() - before;
-        }
+        self.batch_bytes += self.formats.format(rec, &mut self.batch.bufs);
     }
 }
 
@@ -207,18 +130,10 @@ impl Writer {
         clock: crate::clock::Source,
         redact: Option<Arc<crate::redact::Redactor>>,
     ) -> io::Result<Writer> {
-        let mut slots = Vec::with_capacity(sinks.len());
+        let mut formats = Vec::with_capacity(sinks.len());
         let mut ios = Vec::with_capacity(sinks.len());
         for (min, t) in sinks {
-            let format = match t.format {
-                Format::Json => SinkFormat::Json,
-                Format::Console(style) => SinkFormat::Console(ConsoleFormat::new(style)),
-                Format::Pretty(style) => SinkFormat::Pretty(Box::new(PrettyFormat::new(style))),
-                #[cfg(unix)]
-                Format::Syslog(spec) => SinkFormat::Syslog(Box::new(crate::encode::syslog::SyslogFormat::new(*spec))),
-                Format::Records => SinkFormat::Records,
-            };
-            slots.push(SinkSlot { format, min });
+            formats.push((min, t.format));
             ios.push(SinkIo::new(t.name, t.out));
         }
         let (output, batch) = Output::start(shared.clone(), ios)?;
@@ -230,9 +145,7 @@ impl Writer {
             queues: Merge::new(shared.clone()),
             fmt: Formatter {
                 shared: shared.clone(),
-                format,
-                sinks: slots,
-                line: OutBuf::with_capacity(1024),
+                formats: Formats::new(format, formats),
                 batch,
                 batch_bytes: 0,
                 clock,

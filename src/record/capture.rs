@@ -329,7 +329,7 @@ impl Capture {
         let start = self.len();
         if let Err(e) = f(self) {
             self.truncate(start);
-            crate::encode::json::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
+            crate::format::json::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
         }
         let n = self.len() - start;
         self.patch_u32(at, clamp_len(n));

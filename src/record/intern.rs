@@ -112,7 +112,7 @@ pub(crate) struct KeyTable {
 
 /// An interned key as the writer sees it: its `,"key":` text and the bit
 /// of its key in the mask that finds repeated keys
-/// (`encode::unique_keys`), computed once per key.
+/// (`format::unique_keys`), computed once per key.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Framed {
     pub(crate) text: &'static [u8],
@@ -128,7 +128,7 @@ impl Framed {
 
 /// The bit of key `k` (its text as given, before renaming or escaping) in
 /// the 64-bit mask with which the writer finds a record's repeated keys
-/// (`encode::unique_keys`). Length, first and last byte: cheap, and enough
+/// (`format::unique_keys`). Length, first and last byte: cheap, and enough
 /// to tell apart the keys of one record nearly always (a collision only
 /// costs a comparison).
 #[inline(always)]
@@ -218,5 +218,5 @@ pub const fn is_plain(b: &[u8]) -> bool {
         }
         i += 1;
     }
-    !crate::encode::json::is_reserved(b)
+    !crate::format::json::is_reserved(b)
 }

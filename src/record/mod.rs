@@ -14,7 +14,7 @@
 //!         | NS len:u32 utf8                       (the namespace of a debug handle)
 //!         | BINDINGS mask:u64 len:u32 json-fragment
 //!                                   (`,"k":v,...`, pre-encoded; mask: its keys'
-//!                                    bits, see `encode::unique_keys::key_bit`)
+//!                                    bits, see `format::unique_keys::key_bit`)
 //!         | tag key value
 //! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
 //! value  := I64/U64/F64: 8 bytes LE | I128/U128: 16 bytes LE | TRUE | FALSE | NULL

@@ -82,12 +82,12 @@ pub(crate) mod private {
         /// NDJSON lines.
         Json,
         /// npm debug's console format, records from debug handles only.
-        Console(crate::encode::console::ConsoleStyle),
+        Console(crate::format::console::ConsoleStyle),
         /// The pretty format, every record.
         Pretty(crate::pretty::Style),
         /// Syslog messages, framed for their transport.
         #[cfg(unix)]
-        Syslog(Box<crate::encode::syslog::SyslogSpec>),
+        Syslog(Box<crate::format::syslog::SyslogSpec>),
         /// Record frames for a record sink (`sink::Records`, `sink::Otlp`).
         Records,
     }
@@ -320,8 +320,8 @@ impl DebugConsole {
         self
     }
 
-    fn style(&self, env: &dyn Fn(&str) -> Option<String>) -> crate::encode::console::ConsoleStyle {
-        use crate::encode::console::{ConsoleStyle, ANSI256, BASIC};
+    fn style(&self, env: &dyn Fn(&str) -> Option<String>) -> crate::format::console::ConsoleStyle {
+        use crate::format::console::{ConsoleStyle, ANSI256, BASIC};
         let colors = self
             .colors
             .or_else(|| env("DEBUG_COLORS").map(|v| js_truthy(&v)))
@@ -371,9 +371,9 @@ impl Sealed for DebugConsole {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::console::{ANSI256, BASIC};
+    use crate::format::console::{ANSI256, BASIC};
 
-    fn style_with(sink: DebugConsole, vars: &[(&str, &str)]) -> crate::encode::console::ConsoleStyle {
+    fn style_with(sink: DebugConsole, vars: &[(&str, &str)]) -> crate::format::console::ConsoleStyle {
         let map: std::collections::HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         sink.style(&|k| map.get(k).cloned())

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::private::{Format, Sealed, SinkOut, Target};
 use super::Sink;
-use crate::encode::json::{fragment_entries, is_reserved, unescape_json_string};
-use crate::encode::unique_keys::{plan_if_repeated, Skips};
+use crate::format::json::{fragment_entries, is_reserved, unescape_json_string};
+use crate::format::unique_keys::{plan_if_repeated, Skips};
 use crate::level::Level;
-use crate::record::{Item, Items, KeyTable, Out, OutBuf, RecordRef, Val};
+use crate::record::{Item, Items, KeyTable, Val};
 use crate::report::panic_message;
 
 /// A sink of your own: receives every record it takes, as typed data, on
@@ -155,12 +155,9 @@ impl<'a> RecordView<'a> {
         }
     }
 
-    /// Decodes a frame (without its length prefix).
-    fn decode(frame: &'a [u8], keys: &'a KeyTable) -> Option<RecordView<'a>> {
-        let (&level, rest) = frame.split_first()?;
-        let (time, items) = rest.split_at_checked(8)?;
-        let nanos = u64::from_le_bytes(time.try_into().ok()?);
-        let level = Level::from_number(level)?;
+    /// Decodes a frame's items.
+    fn decode(frame: crate::format::frame::Frame<'a>, keys: &'a KeyTable) -> RecordView<'a> {
+        let crate::format::frame::Frame { level, nanos, items } = frame;
         let (mut message, mut namespace) = ("", None);
         for item in Items::with_keys(items, keys) {
             match item {
@@ -170,7 +167,7 @@ impl<'a> RecordView<'a> {
             }
         }
         let plan = plan_if_repeated(items, keys);
-        Some(RecordView { level, nanos, items, keys, message, namespace, plan })
+        RecordView { level, nanos, items, keys, message, namespace, plan }
     }
 }
 
@@ -422,10 +419,8 @@ impl<C: Consumer> io::Write for RecordsOut<C> {
         }
         self.keys.refresh();
         let mut at = 0;
-        while let Some(len) = buf.get(at..at + 4) {
-            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            let end = (at + 4).saturating_add(len).min(buf.len());
-            if let Some(view) = RecordView::decode(&buf[at + 4..end], &self.keys) {
+        while let Some((end, frame)) = crate::format::frame::read(buf, at) {
+            if let Some(view) = frame.map(|f| RecordView::decode(f, &self.keys)) {
                 let consumer = &mut self.consumer;
                 let refused = match catch_unwind(AssertUnwindSafe(|| consumer.write(&view))) {
                     Ok(Ok(())) => None,
@@ -465,29 +460,19 @@ impl<C: Consumer> SinkOut for RecordsOut<C> {
     }
 }
 
-/// Appends `rec` (its time already in Unix nanoseconds) to a record sink's
-/// buffer: `len:u32 level:u8 time:u64 items`, the items as captured.
-#[inline]
-pub(crate) fn frame(rec: &RecordRef<'_>, out: &mut OutBuf) {
-    let Ok(len) = u32::try_from(rec.items.len() + 9) else { return };
-    out.extend(&len.to_le_bytes());
-    out.push(rec.level.number());
-    out.extend(&rec.time.to_le_bytes());
-    out.extend(rec.items);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Capture;
+    use crate::record::{Capture, OutBuf, RecordRef};
 
     fn view_of(c: &Capture, f: impl FnOnce(&RecordView<'_>)) {
         let mut out = OutBuf::with_capacity(64);
         let rec = RecordRef { level: c.level, time: 1_700_000_000_123_456_789, items: c.bytes(), line: false };
-        frame(&rec, &mut out);
+        crate::format::frame::write(&rec, &mut out);
         let keys = KeyTable::default();
         let buf = out.as_slice();
-        let view = RecordView::decode(&buf[4..], &keys).expect("a frame");
+        let (_, frame) = crate::format::frame::read(buf, 0).expect("a frame");
+        let view = RecordView::decode(frame.expect("a whole frame"), &keys);
         f(&view)
     }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::private::{Format, Sealed, SinkOut, Target};
 use super::stream::{self, collector_gone, Boundary, Stream};
 use super::Sink;
-use crate::encode::syslog::{header_field, sd_name, tag, Body, Framing as WireFraming, SyslogSpec};
+use crate::format::syslog::{header_field, sd_name, tag, Body, Framing as WireFraming, SyslogSpec};
 
 /// The message format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! U+0080–U+009F and U+2028/U+2029, so that a line can never be split or
 //! made to look like two lines by any tool that reads it.
 
-use crate::encode::unique_keys::{Seen, Skips};
+use crate::format::unique_keys::{Seen, Skips};
 use crate::record::{Item, Out, RecordRef, Val};
 use crate::time::TimeFormatter;
 
@@ -643,7 +643,7 @@ impl JsonFormat {
     }
 
     /// Appends the record as one line (ending in `\n`). Returns the bits
-    /// of its top-level keys (`encode::unique_keys::key_bit`), which the
+    /// of its top-level keys (`format::unique_keys::key_bit`), which the
     /// redaction checks after the fact (`crate::redact`).
     #[inline]
     pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) -> u64 {
@@ -654,7 +654,7 @@ impl JsonFormat {
 
     /// Appends the record as a JSON object (no newline). With `clip`, long
     /// values are shortened to fit a size limit (see [`Clip`]). No key is
-    /// written twice (see [`crate::encode::unique_keys`]). Returns the bits
+    /// written twice (see [`crate::format::unique_keys`]). Returns the bits
     /// of its top-level keys.
     #[inline]
     pub(crate) fn format_object<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O, clip: Option<Clip>) -> u64 {
@@ -686,7 +686,7 @@ impl JsonFormat {
         self.keys.refresh();
         let (repeats, mask) = self.write_object::<CUSTOM, O>(rec, out, clip);
         if repeats {
-            let plan = crate::encode::unique_keys::plan(rec.bytes(), &self.keys);
+            let plan = crate::format::unique_keys::plan(rec.bytes(), &self.keys);
             if plan.is_some() {
                 out.truncate(start);
                 self.write_object_skipping(rec, out, clip, Skips::new(plan.as_deref()));

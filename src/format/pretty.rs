@@ -37,10 +37,10 @@ use std::ops::Range;
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-use crate::encode::json::{
+use crate::format::json::{
     escape_into, fragment_entries, is_reserved, skip_value, unescape_json_string, write_str, write_val,
 };
-use crate::encode::unique_keys::{key_bit, plan, Seen, Skips};
+use crate::format::unique_keys::{key_bit, plan, Seen, Skips};
 use crate::level::Level;
 use crate::record::{Item, Items, KeyTable, Out, RecordRef, Val};
 
@@ -833,7 +833,7 @@ impl PrettyFormat {
     }
 
     /// Appends the record's lines. No key is shown twice (see
-    /// [`crate::encode::unique_keys`]): a record that repeats one has its
+    /// [`crate::format::unique_keys`]): a record that repeats one has its
     /// fields written again without the replaced entries.
     pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
         self.keys.refresh();
@@ -931,7 +931,7 @@ mod tests {
     fn sample() -> Capture {
         let mut c = Capture::new(Level::Info, T);
         let bound = b",\"request_id\":42,\"we ird\":\"a,b\",\"o\":{\"x\":[1,2]}";
-        c.bindings(bound, crate::encode::unique_keys::fragment_mask(bound));
+        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
         c.str("host", "db1");
         c.u64("pool", 8);
         c.f64("ratio", 0.5);
@@ -1050,7 +1050,7 @@ mod tests {
     fn a_key_is_shown_once() {
         let mut c = Capture::new(Level::Info, T);
         let bound = b",\"dup\":\"bound\",\"other\":1";
-        c.bindings(bound, crate::encode::unique_keys::fragment_mask(bound));
+        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
         c.str("dup", "field");
         c.i64("rep", 1);
         c.i64("rep", 2);

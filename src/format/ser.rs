@@ -8,7 +8,7 @@
 //! member replaces an earlier one with the same key (two fields renamed to
 //! one name, a `#[serde(flatten)]` field over its parent's, a map whose keys
 //! become equal as strings), as everywhere in a record (see
-//! [`crate::encode::unique_keys`]).
+//! [`crate::format::unique_keys`]).
 
 use std::cell::Cell;
 use std::collections::HashMap;

@@ -8,7 +8,7 @@
 //! replaces a binding, a later field an earlier one, and an inner span's
 //! field an outer one. Inside nested values (`serde::Serialize`) the later
 //! member of an object replaces the earlier one the same way (see
-//! [`crate::encode::ser`]).
+//! [`crate::format::ser`]).
 //!
 //! Keys are compared as they are written. Renaming a reserved key (`level`
 //! is written `_level`, `_level` is written `__level`, see [`is_reserved`])
@@ -21,7 +21,7 @@
 //! it compare keys ([`Seen::collision`]), and only a real duplicate makes it
 //! write the record again, leaving out the replaced entries ([`plan`]).
 
-use crate::encode::json::{fragment_entries, is_reserved, unescape_json_string};
+use crate::format::json::{fragment_entries, is_reserved, unescape_json_string};
 pub(crate) use crate::record::key_bit;
 use crate::record::{Item, Items, KeyTable};
 
@@ -188,7 +188,7 @@ fn literal_of(k: &[u8]) -> Vec<u8> {
     if is_reserved(k) {
         lit.push(b'_');
     }
-    crate::encode::json::escape_into(&mut lit, k);
+    crate::format::json::escape_into(&mut lit, k);
     lit.push(b'"');
     lit
 }

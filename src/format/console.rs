@@ -16,8 +16,8 @@
 
 use std::collections::HashMap;
 
-use crate::encode::json::{escape_into, fragment_entries, unescape_json_string, write_val};
-use crate::encode::unique_keys::{plan_if_repeated, Skips};
+use crate::format::json::{escape_into, fragment_entries, unescape_json_string, write_val};
+use crate::format::unique_keys::{plan_if_repeated, Skips};
 use crate::record::{Item, Items, KeyTable, Out, RecordRef};
 
 /// npm debug's palettes (debug/src/node.js).
@@ -224,7 +224,7 @@ fn write_key<O: Out + ?Sized>(out: &mut O, k: &[u8]) {
     if plain {
         out.extend(k);
     } else {
-        crate::encode::json::write_str(out, k);
+        crate::format::json::write_str(out, k);
     }
 }
 
@@ -238,7 +238,7 @@ mod tests {
         let mut c = Capture::new(Level::Debug, ms * 1_000_000);
         c.ns(ns);
         let bound = b",\"request_id\":42,\"we ird\":\"a,b\",\"o\":{\"x\":[1,2]}";
-        c.bindings(bound, crate::encode::unique_keys::fragment_mask(bound));
+        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
         c.str("host", "db1");
         c.u64("pool", 8);
         c.msg(msg);

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-use crate::encode::json::{write_int, Clip, JsonFormat};
+use crate::format::json::{write_int, Clip, JsonFormat};
 use crate::level::Level;
 use crate::record::{Item, Items, Out, RecordRef, Val};
 
@@ -253,7 +253,7 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
             Item::Ns(ns) => params.push((b"ns".as_slice(), ParamVal::Text(ns))),
             Item::Field(k, v, _) => params.push((k, ParamVal::Val(v))),
             Item::Bindings(b, _) if clip.is_none_or(|c| c.bindings) => {
-                for (k, v) in crate::encode::json::fragment_entries(b) {
+                for (k, v) in crate::format::json::fragment_entries(b) {
                     params.push((k, ParamVal::Json(v)));
                 }
             }
@@ -261,16 +261,16 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
         }
     }
     // Each parameter's name as written; a later one replaces an earlier
-    // one with the same name (see `encode::unique_keys`): a field replaces a
+    // one with the same name (see `format::unique_keys`): a field replaces a
     // binding, and names that `sd_name` makes equal count as equal.
     let names: Vec<String> = params
         .iter()
         .map(|(k, v)| match v {
-            ParamVal::Json(_) => sd_name(&crate::encode::json::unescape_json_string(k).unwrap_or_default()),
+            ParamVal::Json(_) => sd_name(&crate::format::json::unescape_json_string(k).unwrap_or_default()),
             ParamVal::Text(_) => sd_name(&String::from_utf8_lossy(k)),
             // Reserved keys renamed as in JSON (`ns` → `_ns`), so that no
             // field replaces the namespace.
-            ParamVal::Val(_) if crate::encode::json::is_reserved(k) => {
+            ParamVal::Val(_) if crate::format::json::is_reserved(k) => {
                 sd_name(&format!("_{}", String::from_utf8_lossy(k)))
             }
             ParamVal::Val(_) => sd_name(&String::from_utf8_lossy(k)),
@@ -291,7 +291,7 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
             ParamVal::Text(t) => text.extend_from_slice(t),
             ParamVal::Val(Val::Str(s)) => text.extend_from_slice(s),
             ParamVal::Val(Val::Bytes(b)) => text.extend_from_slice(String::from_utf8_lossy(b).as_bytes()),
-            ParamVal::Val(v) => crate::encode::json::write_val(&mut text, *v),
+            ParamVal::Val(v) => crate::format::json::write_val(&mut text, *v),
             ParamVal::Json(j) => text.extend_from_slice(&json_string_or_raw(j)),
         }
         write_sd_value(out, &text, cap);
@@ -318,7 +318,7 @@ enum ParamVal<'a> {
 /// A bound value is JSON: a string is written as its text, anything else
 /// as its JSON.
 fn json_string_or_raw(j: &[u8]) -> Vec<u8> {
-    match crate::encode::json::unescape_json_string(j) {
+    match crate::format::json::unescape_json_string(j) {
         Some(s) => s.into_bytes(),
         None => j.to_vec(),
     }
@@ -348,7 +348,7 @@ fn write_sd_text(out: &mut Vec<u8>, s: &[u8], cap: usize, in_param: bool) {
             }
             c if (c as u32) < 0x20 || (0x7F..=0x9F).contains(&(c as u32)) || c == '\u{2028}' || c == '\u{2029}' => {
                 let mut b = [0u8; 4];
-                crate::encode::json::escape_into(out, c.encode_utf8(&mut b).as_bytes());
+                crate::format::json::escape_into(out, c.encode_utf8(&mut b).as_bytes());
             }
             c => {
                 let mut b = [0u8; 4];
@@ -361,7 +361,7 @@ fn write_sd_text(out: &mut Vec<u8>, s: &[u8], cap: usize, in_param: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::json::BaseValue;
+    use crate::format::json::BaseValue;
     use crate::record::Capture;
     use crate::time::{TimeFormat, TimeFormatter};
 
@@ -386,7 +386,7 @@ mod tests {
     fn rec(level: Level) -> Capture {
         let mut c = Capture::new(level, 1_732_200_000_123_000_000);
         let bound = b",\"request_id\":42,\"user\":\"a]\\\"b\"";
-        c.bindings(bound, crate::encode::unique_keys::fragment_mask(bound));
+        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
         c.str("path", "/x]\"\\\n");
         c.u64("n", 7);
         c.msg("hello\nworld");
