@@ -166,81 +166,108 @@ fn layer_key(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// A span's fields, encoded once as `,"k":v` entries (stored in the span's
-/// extensions).
+/// A span's fields, encoded once as `,"k":v` entries and as captured items
+/// (stored in the span's extensions).
 struct SpanData {
     json: Vec<u8>,
-    /// Each field's name, the range of its `,"k":v` entry in `json` and the
-    /// bit of its key as written (`format::unique_keys::key_bit`).
-    entries: Vec<(&'static str, Range<usize>, u64)>,
+    /// The same fields as captured items (`record::Items`).
+    items: Vec<u8>,
+    /// Each field's name, the range of its `,"k":v` entry in `json`, the
+    /// bit of its key as written (`format::unique_keys::key_bit`) and the
+    /// range of its item in `items`.
+    entries: Vec<(&'static str, Range<usize>, u64, Range<usize>)>,
 }
 
 impl SpanData {
     /// Adds or replaces fields.
     fn record(&mut self, visit: impl FnOnce(&mut SpanVisitor<'_>)) {
-        let mut v = SpanVisitor { data: self };
+        let mut v = SpanVisitor { data: self, item: Capture::new(crate::Level::Info, 0) };
         visit(&mut v);
     }
 }
 
-/// Records span fields into [`SpanData`] as JSON.
+/// Records span fields into [`SpanData`] as JSON and as items.
 struct SpanVisitor<'a> {
     data: &'a mut SpanData,
+    /// One field's item, before it is copied into the span's.
+    item: Capture,
 }
 
 impl SpanVisitor<'_> {
-    fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
+    fn put(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>), capture: impl FnOnce(&mut Capture, &str)) {
         let name = field.name();
         let key = layer_key(name);
         let bit = crate::format::unique_keys::key_bit(key.as_bytes());
         let d = &mut *self.data;
         if let Some(i) = d.entries.iter().position(|(k, ..)| *k == name) {
             // A field recorded again: rebuild without its old entry.
-            let (_, old, _) = d.entries.remove(i);
-            let removed = old.len();
+            let (_, old, _, old_item) = d.entries.remove(i);
             d.json.drain(old.clone());
-            for (_, r, _) in d.entries.iter_mut().filter(|(_, r, _)| r.start >= old.end) {
-                *r = r.start - removed..r.end - removed;
+            d.items.drain(old_item.clone());
+            for (_, r, _, ri) in d.entries.iter_mut() {
+                if r.start >= old.end {
+                    *r = r.start - old.len()..r.end - old.len();
+                }
+                if ri.start >= old_item.end {
+                    *ri = ri.start - old_item.len()..ri.end - old_item.len();
+                }
             }
         }
         // Written in place: no buffer of its own per field.
         let start = d.json.len();
         write_field_key(&mut d.json, key.as_bytes());
         write(&mut d.json);
-        d.entries.push((name, start..d.json.len(), bit));
+        self.item.truncate(0);
+        capture(&mut self.item, &key);
+        let item_start = d.items.len();
+        d.items.extend_from_slice(self.item.bytes());
+        d.entries.push((name, start..d.json.len(), bit, item_start..d.items.len()));
     }
 }
 
 impl Visit for SpanVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, |o| crate::format::json::write_f64(o, value));
+        self.put(field, |o| crate::format::json::write_f64(o, value), |c, k| c.f64(k, value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, |o| crate::format::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.i64(k, value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, |o| crate::format::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.u64(k, value));
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, |o| crate::format::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.i128(k, value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, |o| crate::format::json::write_int(o, value));
+        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.u128(k, value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, |o| o.extend_from_slice(if value { b"true" } else { b"false" }));
+        self.put(field, |o| o.extend_from_slice(if value { b"true" } else { b"false" }), |c, k| c.bool(k, value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, |o| write_str(o, value.as_bytes()));
+        self.put(field, |o| write_str(o, value.as_bytes()), |c, k| c.str(k, value));
     }
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        self.put(field, |o| crate::format::json::write_str_lossy(o, value));
+        self.put(field, |o| crate::format::json::write_str_lossy(o, value), |c, k| c.bytes_lossy(k, value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, |o| crate::value::write_error(o, "dyn Error", value));
+        self.put(
+            field,
+            |o| crate::value::write_error(o, "dyn Error", value),
+            |c, k| {
+                c.json_with(k, |c| {
+                    crate::value::write_error(c, "dyn Error", value);
+                    Ok(())
+                })
+            },
+        );
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, |o| crate::value::write_display(o, &format_args!("{value:?}")));
+        self.put(
+            field,
+            |o| crate::value::write_display(o, &format_args!("{value:?}")),
+            |c, k| c.display(k, &format_args!("{value:?}")),
+        );
     }
 }
 
@@ -354,7 +381,11 @@ where
         // to ~48 bytes (`,"request_id":"` and 32 hex digits fit), so the
         // JSON is not moved while it is written.
         let n = attrs.fields().len();
-        let mut data = SpanData { json: Vec::with_capacity(16 + n * 48), entries: Vec::with_capacity(n) };
+        let mut data = SpanData {
+            json: Vec::with_capacity(16 + n * 48),
+            items: Vec::with_capacity(16 + n * 32),
+            entries: Vec::with_capacity(n),
+        };
         data.record(|v| attrs.record(v));
         ext.insert(data);
     }
@@ -408,7 +439,7 @@ where
         }
         // The request being handled on this thread (`AccessLog`), outside
         // every span.
-        crate::scope::with_current(|b| cap.bindings(&b.json, b.mask));
+        crate::scope::with_current(|b| b.capture(cap));
         if self.span_fields != SpanFields::Omit || self.span_names {
             self.write_spans(event, &ctx, cap);
         }
@@ -511,7 +542,7 @@ impl TracingLayer {
                         c.extend(b"{\"name\":");
                         write_str(c, s.name().as_bytes());
                         if let Some(d) = s.extensions().get::<SpanData>() {
-                            for (name, range, _) in &d.entries {
+                            for (name, range, ..) in &d.entries {
                                 let entry = &d.json[range.clone()];
                                 // `name` is the span's: a field `name` is
                                 // written `_name`, `_name` `__name`, and so on
@@ -552,21 +583,36 @@ impl TracingLayer {
                 // field of the event itself replaces.
                 let Some(scope) = ctx.event_scope(event) else { return };
                 let fields = event.metadata().fields();
-                cap.bindings_with(|c| {
-                    let mut mask = 0;
-                    for (i, s) in scope.from_root().enumerate() {
-                        let this = depth - 1 - i as u32;
-                        if let Some(d) = s.extensions().get::<SpanData>() {
-                            for (name, range, bit) in &d.entries {
-                                if fields.field(name).is_none() && !seen.deeper_than(name, this) {
-                                    c.extend(&d.json[range.clone()]);
-                                    mask |= bit;
+                // Whether field `name` of the span at `depth` is written.
+                let kept = |name: &str, depth: u32| fields.field(name).is_none() && !seen.deeper_than(name, depth);
+                cap.bindings_with(
+                    |c| {
+                        let mut mask = 0;
+                        for (i, s) in scope.from_root().enumerate() {
+                            if let Some(d) = s.extensions().get::<SpanData>() {
+                                for (name, range, bit, _) in &d.entries {
+                                    if kept(name, depth - 1 - i as u32) {
+                                        c.extend(&d.json[range.clone()]);
+                                        mask |= bit;
+                                    }
                                 }
                             }
                         }
-                    }
-                    mask
-                });
+                        mask
+                    },
+                    |c| {
+                        let Some(scope) = ctx.event_scope(event) else { return };
+                        for (i, s) in scope.from_root().enumerate() {
+                            if let Some(d) = s.extensions().get::<SpanData>() {
+                                for (name, _, _, range) in &d.entries {
+                                    if kept(name, depth - 1 - i as u32) {
+                                        c.extend(&d.items[range.clone()]);
+                                    }
+                                }
+                            }
+                        }
+                    },
+                );
             }
         }
     }

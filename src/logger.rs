@@ -43,15 +43,82 @@ pub struct Logger {
     pub(crate) bindings: Option<Arc<Bindings>>,
 }
 
-/// The pre-encoded fields of a child logger.
+/// The bound fields of a child logger, captured once at `child()`: as an
+/// NDJSON fragment, which the NDJSON formatter copies, and as captured
+/// items, which every other formatter reads like the call's fields.
 pub(crate) struct Bindings {
     /// `,"k":v,"k2":v2`
     pub(crate) json: Vec<u8>,
-    /// Each key and the range of its `,"k":v` entry in `json`.
-    /// (A key given as `&'static str` is not copied.)
-    entries: Vec<(Cow<'static, [u8]>, Range<usize>)>,
-    /// The bits of the keys (`format::unique_keys::key_bit`).
+    /// The same fields as captured items (`record::Items`).
+    pub(crate) items: Vec<u8>,
+    /// Each key, the range of its `,"k":v` entry in `json` and that of
+    /// its item in `items`. (A key given as `&'static str` is not copied.)
+    entries: Vec<(Cow<'static, [u8]>, Range<usize>, Range<usize>)>,
+    /// The bits of the keys (`record::key_bit`).
     pub(crate) mask: u64,
+}
+
+impl Bindings {
+    /// The parent's fields that `fresh` (captured items) does not bind
+    /// again, then the last of each key of `fresh`, in order; `None` when
+    /// that is no field at all.
+    fn merge(parent: Option<&Bindings>, fresh: &[u8]) -> Option<Bindings> {
+        // Each field of `fresh`: its key and the range of its item.
+        let mut new: Vec<(&[u8], Range<usize>)> = Vec::new();
+        let mut it = crate::record::Items::new(fresh);
+        loop {
+            let start = fresh.len() - it.remaining();
+            let Some(item) = it.next() else { break };
+            if let crate::record::Item::Field(k, ..) = item {
+                new.push((k, start..fresh.len() - it.remaining()));
+            }
+        }
+        let mut b = Bindings { json: Vec::new(), items: Vec::new(), entries: Vec::new(), mask: 0 };
+        if let Some(p) = parent {
+            for (k, j, i) in &p.entries {
+                if !new.iter().any(|(nk, _)| *nk == &**k) {
+                    b.push(k.clone(), &p.json[j.clone()], &p.items[i.clone()]);
+                }
+            }
+        }
+        let mut json = Vec::new();
+        for (n, (k, r)) in new.iter().enumerate() {
+            if new[n + 1..].iter().any(|(later, _)| later == k) {
+                continue;
+            }
+            json.clear();
+            if let Some(crate::record::Item::Field(k, v, _)) = crate::record::Items::new(&fresh[r.clone()]).next() {
+                crate::format::json::write_field_key(&mut json, k);
+                crate::format::json::write_val(&mut json, v);
+            }
+            b.push(Cow::Owned(k.to_vec()), &json, &fresh[r.clone()]);
+        }
+        (!b.entries.is_empty()).then_some(b)
+    }
+
+    /// Appends one field: its key, its `,"k":v` entry and its item.
+    fn push(&mut self, key: Cow<'static, [u8]>, json: &[u8], item: &[u8]) {
+        let (j, i) = (self.json.len(), self.items.len());
+        self.json.extend_from_slice(json);
+        self.items.extend_from_slice(item);
+        self.mask |= crate::record::key_bit(&key);
+        self.entries.push((key, j..self.json.len(), i..self.items.len()));
+    }
+
+    /// Adds these fields to a record.
+    #[inline(always)]
+    pub(crate) fn capture(&self, rec: &mut Capture) {
+        rec.bindings(&self.json, &self.items, self.mask);
+    }
+
+    /// The bindings of the fields `f` captures (for tests: what a child
+    /// made with the same fields carries).
+    #[cfg(test)]
+    pub(crate) fn of(f: impl FnOnce(&mut Capture)) -> Bindings {
+        let mut c = Capture::new(Level::Info, 0);
+        f(&mut c);
+        Bindings::merge(None, c.bytes()).expect("some fields")
+    }
 }
 
 impl fmt::Debug for Logger {
@@ -165,36 +232,8 @@ impl Logger {
     /// # Ok::<(), logjet::Error>(())
     /// ```
     pub fn child(&self, fields: Fields) -> Logger {
-        let mut fresh = Vec::new();
-        let fresh_entries = crate::format::json::encode_fields(fields.cap.bytes(), &mut fresh);
-        let mut json = Vec::new();
-        let mut entries = Vec::new();
-        let mut keep = |key: &[u8], src: &[u8], r: &Range<usize>| {
-            let start = json.len();
-            json.extend_from_slice(&src[r.clone()]);
-            entries.push((Cow::Owned(key.to_vec()), start..json.len()));
-        };
-        if let Some(parent) = &self.bindings {
-            for (k, r) in &parent.entries {
-                if !fresh_entries.iter().any(|(fk, _)| **fk == **k) {
-                    keep(k, &parent.json, r);
-                }
-            }
-        }
-        for (i, (k, r)) in fresh_entries.iter().enumerate() {
-            if !fresh_entries[i + 1..].iter().any(|(later, _)| later == k) {
-                keep(k, &fresh, r);
-            }
-        }
-        Logger {
-            core: self.core.clone(),
-            bindings: if json.is_empty() {
-                None
-            } else {
-                let mask = entries.iter().fold(0, |m, (k, _)| m | crate::format::unique_keys::key_bit(k));
-                Some(Arc::new(Bindings { json, entries, mask }))
-            },
-        }
+        let parent = self.bindings.as_deref();
+        Logger { core: self.core.clone(), bindings: Bindings::merge(parent, fields.cap.bytes()).map(Arc::new) }
     }
 
     /// A child with one string field bound, the same as
@@ -203,24 +242,30 @@ impl Logger {
     #[cfg(feature = "tower")]
     pub(crate) fn child_str(&self, key: &'static str, value: &str) -> Logger {
         let parent = self.bindings.as_deref();
+        let mut item = Capture::new(Level::Info, 0);
+        item.str(key, value);
+        let item = item.bytes();
         // Room for the escaper's fast path (the string and 18 bytes), so
         // that the buffer is allocated once; `json` stays a `Vec`, never
         // shrunk into a `Box`, for the same reason.
-        let mut json = Vec::with_capacity(parent.map_or(0, |p| p.json.len()) + 2 * key.len() + value.len() + 32);
-        let mut entries = Vec::with_capacity(parent.map_or(0, |p| p.entries.len()) + 1);
-        for (k, r) in parent.iter().flat_map(|p| p.entries.iter().map(move |(k, r)| (k, &p.json[r.clone()]))) {
+        let mut b = Bindings {
+            json: Vec::with_capacity(parent.map_or(0, |p| p.json.len()) + 2 * key.len() + value.len() + 32),
+            items: Vec::with_capacity(parent.map_or(0, |p| p.items.len()) + item.len()),
+            entries: Vec::with_capacity(parent.map_or(0, |p| p.entries.len()) + 1),
+            mask: 0,
+        };
+        for (k, j, i) in parent.iter().flat_map(|p| p.entries.iter().map(move |(k, j, i)| (k, &p.json[j.clone()], &p.items[i.clone()]))) {
             if **k != *key.as_bytes() {
-                let start = json.len();
-                json.extend_from_slice(r);
-                entries.push((k.clone(), start..json.len()));
+                b.push(k.clone(), j, i);
             }
         }
-        let start = json.len();
-        crate::format::json::write_field_key(&mut json, key.as_bytes());
-        crate::format::json::write_str(&mut json, value.as_bytes());
-        entries.push((Cow::Borrowed(key.as_bytes()), start..json.len()));
-        let mask = entries.iter().fold(0, |m, (k, _)| m | crate::format::unique_keys::key_bit(k));
-        Logger { core: self.core.clone(), bindings: Some(Arc::new(Bindings { json, entries, mask })) }
+        let (j, i) = (b.json.len(), b.items.len());
+        crate::format::json::write_field_key(&mut b.json, key.as_bytes());
+        crate::format::json::write_str(&mut b.json, value.as_bytes());
+        b.items.extend_from_slice(item);
+        b.mask |= crate::record::key_bit(key.as_bytes());
+        b.entries.push((Cow::Borrowed(key.as_bytes()), j..b.json.len(), i..b.items.len()));
+        Logger { core: self.core.clone(), bindings: Some(Arc::new(b)) }
     }
 
     /// Waits until every record logged before this call (from any thread)
@@ -301,7 +346,7 @@ impl Logger {
             rec.ns(ns);
         }
         if let Some(b) = &self.bindings {
-            rec.bindings(&b.json, b.mask);
+            b.capture(&mut rec);
         }
         rec
     }

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use crate::format::json::{escape_into, fragment_entries, is_reserved, unescape_json_string, write_str};
+use crate::format::json::{escape_into, is_reserved, unescape_json_string, write_field_key, write_str, write_val};
 use crate::record::{Item, Items, RecordRef, Val, T_BINDINGS, T_JSON, T_STR};
 use crate::tunables::{REDACT_MAX_PATHS, REDACT_MAX_SEGMENTS};
 
@@ -601,9 +601,12 @@ pub(crate) struct RedactState {
     r: Arc<Redactor>,
     /// The rewritten record's items.
     items: Vec<u8>,
-    /// A rewritten value, or bindings fragment.
+    /// A rewritten value.
     val: Vec<u8>,
+    /// A rewritten item, or bindings fragment.
     frag: Vec<u8>,
+    /// Rewritten bound fields.
+    bound: Vec<u8>,
     tmp: String,
     keys: crate::record::KeyTable,
 }
@@ -615,6 +618,7 @@ impl RedactState {
             items: Vec::new(),
             val: Vec::new(),
             frag: Vec::new(),
+            bound: Vec::new(),
             tmp: String::new(),
             keys: Default::default(),
         }
@@ -676,52 +680,50 @@ impl RedactState {
             let end = items.len() - it.remaining();
             match item {
                 Item::Field(k, v, framed) => {
-                    if r.wild_first == 0 {
-                        let bit = framed.map_or_else(|| crate::record::key_bit(k), |f| f.bit);
-                        if bit & r.first_bits == 0 {
-                            continue;
-                        }
-                    }
-                    let m = r.match_key(r.all, 0, k);
-                    if m == 0 {
-                        continue;
-                    }
-                    let vlen = encoded_len(v);
-                    let key_part = &items[start + 1..end - vlen];
-                    if r.ends_at(m, 0) {
-                        begin(&mut self.items, items, &mut copied, &mut started, start);
-                        if !r.remove {
-                            self.items.push(T_STR);
-                            self.items.extend_from_slice(key_part);
-                            blob(&mut self.items, &r.censor);
-                        }
-                    } else if let Val::Json(j) = v {
-                        if !r.value(j, m, &mut self.val, &mut self.tmp) {
-                            continue;
-                        }
-                        begin(&mut self.items, items, &mut copied, &mut started, start);
-                        if !(r.remove && self.val.is_empty()) {
-                            self.items.push(T_JSON);
-                            self.items.extend_from_slice(key_part);
-                            blob(&mut self.items, &self.val);
-                        }
-                    } else {
-                        continue;
-                    }
-                    copied = end;
-                }
-                Item::Bindings(frag, mask) => {
-                    if r.wild_first == 0 && (mask & r.first_bits == 0 || !r.needles.iter().any(|n| contains(frag, n))) {
-                        continue;
-                    }
-                    if !bindings(r, frag, &mut self.frag, &mut self.val, &mut self.tmp) {
+                    if !hide(r, &items[start..end], k, v, framed, &mut self.frag, &mut self.val, &mut self.tmp) {
                         continue;
                     }
                     begin(&mut self.items, items, &mut copied, &mut started, start);
+                    self.items.extend_from_slice(&self.frag);
+                    copied = end;
+                }
+                Item::Bindings(b) => {
+                    if r.wild_first == 0 && (b.mask & r.first_bits == 0 || !r.needles.iter().any(|n| contains(b.json, n)))
+                    {
+                        continue;
+                    }
+                    // The bound fields again, each hidden as a call's
+                    // field would be; their fragment written anew from them.
+                    self.bound.clear();
+                    let mut changed = false;
+                    let mut bit = it.bound(b);
+                    loop {
+                        let s = b.items.len() - bit.remaining();
+                        let Some(Item::Field(k, v, framed)) = bit.next() else { break };
+                        let e = b.items.len() - bit.remaining();
+                        if hide(r, &b.items[s..e], k, v, framed, &mut self.frag, &mut self.val, &mut self.tmp) {
+                            changed = true;
+                            self.bound.extend_from_slice(&self.frag);
+                        } else {
+                            self.bound.extend_from_slice(&b.items[s..e]);
+                        }
+                    }
+                    if !changed {
+                        continue;
+                    }
+                    begin(&mut self.items, items, &mut copied, &mut started, start);
+                    self.frag.clear();
+                    for f in Items::with_keys(&self.bound, &self.keys) {
+                        if let Item::Field(k, v, _) = f {
+                            write_field_key(&mut self.frag, k);
+                            write_val(&mut self.frag, v);
+                        }
+                    }
                     if !self.frag.is_empty() {
                         self.items.push(T_BINDINGS);
-                        self.items.extend_from_slice(&mask.to_le_bytes());
+                        self.items.extend_from_slice(&b.mask.to_le_bytes());
                         blob(&mut self.items, &self.frag);
+                        blob(&mut self.items, &self.bound);
                     }
                     copied = end;
                 }
@@ -736,52 +738,50 @@ impl RedactState {
     }
 }
 
-/// Rewrites bindings fragment `frag` into `out`; returns whether anything
-/// was hidden.
-fn bindings(r: &Redactor, frag: &[u8], out: &mut Vec<u8>, val: &mut Vec<u8>, tmp: &mut String) -> bool {
-    out.clear();
-    let mut changed = false;
-    for (lit, v) in fragment_entries(frag) {
-        let Some(written) = unescape_json_string(lit) else {
-            // Not logjet's own text: hide the entry's value.
-            changed = true;
-            if !r.remove {
-                out.push(b',');
-                out.extend_from_slice(lit);
-                out.push(b':');
-                out.extend_from_slice(&r.censor_json);
-            }
-            continue;
-        };
-        // A reserved key is written with one more underscore.
-        let raw = if is_reserved(written.as_bytes()) { &written.as_bytes()[1..] } else { written.as_bytes() };
-        let m = r.match_key(r.all, 0, raw);
-        if m != 0 && r.ends_at(m, 0) {
-            changed = true;
-            if !r.remove {
-                out.push(b',');
-                out.extend_from_slice(lit);
-                out.push(b':');
-                out.extend_from_slice(&r.censor_json);
-            }
-            continue;
+/// Field `k` = `v` (captured as `item`) with what the paths name hidden:
+/// `true` when a path matches, with its replacement item in `out` (empty
+/// when it is removed); `false` when it is kept as it is.
+#[allow(clippy::too_many_arguments)]
+fn hide(
+    r: &Redactor,
+    item: &[u8],
+    k: &[u8],
+    v: Val<'_>,
+    framed: Option<crate::record::Framed>,
+    out: &mut Vec<u8>,
+    val: &mut Vec<u8>,
+    tmp: &mut String,
+) -> bool {
+    if r.wild_first == 0 {
+        let bit = framed.map_or_else(|| crate::record::key_bit(k), |f| f.bit);
+        if bit & r.first_bits == 0 {
+            return false;
         }
-        if m != 0 && r.value(v, m, val, tmp) {
-            changed = true;
-            if !(r.remove && val.is_empty()) {
-                out.push(b',');
-                out.extend_from_slice(lit);
-                out.push(b':');
-                out.extend_from_slice(val);
-            }
-            continue;
-        }
-        out.push(b',');
-        out.extend_from_slice(lit);
-        out.push(b':');
-        out.extend_from_slice(v);
     }
-    changed
+    let m = r.match_key(r.all, 0, k);
+    if m == 0 {
+        return false;
+    }
+    let key_part = &item[1..item.len() - encoded_len(v)];
+    out.clear();
+    if r.ends_at(m, 0) {
+        if !r.remove {
+            out.push(T_STR);
+            out.extend_from_slice(key_part);
+            blob(out, &r.censor);
+        }
+        return true;
+    }
+    let Val::Json(j) = v else { return false };
+    if !r.value(j, m, val, tmp) {
+        return false;
+    }
+    if !(r.remove && val.is_empty()) {
+        out.push(T_JSON);
+        out.extend_from_slice(key_part);
+        blob(out, val);
+    }
+    true
 }
 
 /// The first change of a record: its items so far go into `dst`.

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use crate::format::json::{escape_into, fragment_entries, unescape_json_string, write_val};
+use crate::format::json::{escape_into, write_val};
 use crate::format::unique_keys::{plan_if_repeated, Skips};
 use crate::record::{Item, Items, KeyTable, Out, RecordRef};
 
@@ -149,32 +149,16 @@ impl ConsoleFormat {
         self.keys.refresh();
         let plan = plan_if_repeated(rec.bytes(), &self.keys);
         let mut skips = Skips::new(plan.as_deref());
-        for item in Items::with_keys(rec.bytes(), &self.keys) {
-            match item {
-                Item::Field(k, v, _) => {
-                    if skips.skip() {
-                        continue;
-                    }
-                    out.push(b' ');
-                    write_key(out, k);
-                    out.push(b'=');
-                    write_val(out, v);
+        // Bound fields (a child logger's) and the call's alike.
+        for item in Items::with_keys(rec.bytes(), &self.keys).flat() {
+            if let Item::Field(k, v, _) = item {
+                if skips.skip() {
+                    continue;
                 }
-                Item::Bindings(b, _) => {
-                    for (k, v) in fragment_entries(b) {
-                        if skips.skip() {
-                            continue;
-                        }
-                        out.push(b' ');
-                        match unescape_json_string(k) {
-                            Some(name) => write_key(out, name.as_bytes()),
-                            None => out.extend(k),
-                        }
-                        out.push(b'=');
-                        out.extend(v);
-                    }
-                }
-                _ => {}
+                out.push(b' ');
+                write_key(out, k);
+                out.push(b'=');
+                write_val(out, v);
             }
         }
         if palette.is_some() {
@@ -237,8 +221,15 @@ mod tests {
     fn rec(ms: u64, ns: &str, msg: &str) -> Capture {
         let mut c = Capture::new(Level::Debug, ms * 1_000_000);
         c.ns(ns);
-        let bound = b",\"request_id\":42,\"we ird\":\"a,b\",\"o\":{\"x\":[1,2]}";
-        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
+        crate::logger::Bindings::of(|c| {
+            c.u64("request_id", 42);
+            c.str("we ird", "a,b");
+            c.json_with("o", |c| {
+                c.extend(b"{\"x\":[1,2]}");
+                Ok(())
+            });
+        })
+        .capture(&mut c);
         c.str("host", "db1");
         c.u64("pool", 8);
         c.msg(msg);

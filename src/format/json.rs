@@ -6,7 +6,7 @@
 //! made to look like two lines by any tool that reads it.
 
 use crate::format::unique_keys::{Seen, Skips};
-use crate::record::{Item, Out, RecordRef, Val};
+use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, Val};
 use crate::time::TimeFormatter;
 
 /// What to do with each byte of a UTF-8 string.
@@ -387,24 +387,15 @@ pub(crate) fn write_val<O: Out + ?Sized>(out: &mut O, v: Val<'_>) {
     }
 }
 
-/// Turns captured fields into the JSON fragment `,"k":v,...` that a child
-/// logger stores for its bindings. Returns each key with the byte range of
-/// its `,"k":v` entry in the fragment.
-pub(crate) fn encode_fields(captured: &[u8], out: &mut Vec<u8>) -> Vec<(Box<[u8]>, std::ops::Range<usize>)> {
-    let mut entries = Vec::new();
+/// Captured fields as the NDJSON fragment `,"k":v,...` (what
+/// `Fields`'s `Debug` shows).
+pub(crate) fn encode_fields(captured: &[u8], out: &mut Vec<u8>) {
     for item in crate::record::Items::new(captured) {
-        match item {
-            Item::Field(k, v, _) => {
-                let start = out.len();
-                write_field_key(out, k);
-                write_val(out, v);
-                entries.push((Box::from(k), start..out.len()));
-            }
-            Item::Bindings(b, _) => out.extend_from_slice(b),
-            Item::Msg(_) | Item::Ns(_) => {}
+        if let Item::Field(k, v, _) = item {
+            write_field_key(out, k);
+            write_val(out, v);
         }
     }
-    entries
 }
 
 /// Splits a bindings fragment `,"k":v,"k2":v2` (logjet's own encoding)
@@ -589,28 +580,20 @@ impl CustomKeys {
         }
     }
 
-    /// Copies a bindings fragment (written with pino's renaming), renaming
-    /// the keys these keys reserve.
-    fn write_bindings<O: Out + ?Sized>(&self, out: &mut O, frag: &[u8]) {
-        let maybe = self.needles.iter().any(|n| frag.windows(n.len()).any(|w| w == &n[..]));
+    /// Writes bound fields: their fragment (written with pino's renaming)
+    /// as it is when it holds no key these keys rename, else each field
+    /// again from its item.
+    fn write_bindings<O: Out + ?Sized>(&self, out: &mut O, b: Bound<'_>, keys: &KeyTable) {
+        let maybe = self.needles.iter().any(|n| b.json.windows(n.len()).any(|w| w == &n[..]));
         if !maybe {
-            out.extend(frag);
+            out.extend(b.json);
             return;
         }
-        for (lit, v) in fragment_entries(frag) {
-            out.push(b',');
-            let renamed = match unescape_json_string(lit) {
-                Some(name) => self.renames(name.as_bytes()),
-                None => false,
-            };
-            if renamed {
-                out.extend(b"\"_");
-                out.extend(&lit[1..]);
-            } else {
-                out.extend(lit);
+        for item in Items::with_keys(b.items, keys) {
+            if let Item::Field(k, v, _) = item {
+                self.write_field_key(out, k);
+                write_val(out, v);
             }
-            out.push(b':');
-            out.extend(v);
         }
     }
 }
@@ -733,12 +716,12 @@ impl JsonFormat {
                         Some(c) => c.write_val(out, v),
                     }
                 }
-                Item::Bindings(b, mask) => {
-                    seen.bindings(mask, b, items, &self.keys);
+                Item::Bindings(b) => {
+                    seen.bindings(b, items, &self.keys);
                     match (clip, CUSTOM, self.custom.as_deref()) {
                         (Some(c), _, _) if !c.bindings => {}
-                        (_, true, Some(c)) => c.write_bindings(out, b),
-                        _ => out.extend(b),
+                        (_, true, Some(c)) => c.write_bindings(out, b, &self.keys),
+                        _ => out.extend(b.json),
                     }
                 }
                 Item::Ns(ns) => {
@@ -781,26 +764,19 @@ impl JsonFormat {
                         Some(c) => c.write_val(out, v),
                     }
                 }
-                Item::Bindings(b, _) => {
-                    for (k, v) in fragment_entries(b) {
+                Item::Bindings(b) => {
+                    // Bound values are never clipped: kept whole or left out.
+                    for item in Items::with_keys(b.items, &self.keys) {
+                        let Item::Field(k, v, framed) = item else { continue };
                         if skips.skip() || clip.is_some_and(|c| !c.bindings) {
                             continue;
                         }
-                        match self.custom.as_deref() {
-                            Some(c) => {
-                                let mut entry = b",".to_vec();
-                                entry.extend_from_slice(k);
-                                entry.push(b':');
-                                entry.extend_from_slice(v);
-                                c.write_bindings(out, &entry);
-                            }
-                            None => {
-                                out.push(b',');
-                                out.extend(k);
-                                out.push(b':');
-                                out.extend(v);
-                            }
+                        match (framed, self.custom.as_deref()) {
+                            (_, Some(c)) => c.write_field_key(out, k),
+                            (Some(f), None) => out.extend(f.text),
+                            (None, None) => write_field_key(out, k),
                         }
+                        write_val(out, v);
                     }
                 }
                 Item::Ns(ns) => {

@@ -891,15 +891,16 @@ impl PrettyFormat {
                         KeyText { text: k, underscore: framed.is_none() && is_reserved(k), plain: framed.is_some() };
                     self.r.val_field(&mut self.fields, key, v);
                 }
-                Item::Bindings(b, mask) => {
-                    seen.bindings(mask, b, items, keys);
-                    for (k, v) in fragment_entries(b) {
+                Item::Bindings(b) => {
+                    seen.bindings(b, items, keys);
+                    for bound in Items::with_keys(b.items, keys) {
+                        let Item::Field(k, v, framed) = bound else { continue };
                         if skip() {
                             continue;
                         }
-                        // Written as the line has it (renamed, escaped).
-                        let name = string_literal(k).unwrap_or(Cow::Borrowed(k));
-                        self.r.json_field(&mut self.fields, KeyText::of(&name), v);
+                        let key =
+                            KeyText { text: k, underscore: framed.is_none() && is_reserved(k), plain: framed.is_some() };
+                        self.r.val_field(&mut self.fields, key, v);
                     }
                 }
                 Item::Ns(n) => ns = Some(at(n)),
@@ -930,8 +931,15 @@ mod tests {
 
     fn sample() -> Capture {
         let mut c = Capture::new(Level::Info, T);
-        let bound = b",\"request_id\":42,\"we ird\":\"a,b\",\"o\":{\"x\":[1,2]}";
-        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
+        crate::logger::Bindings::of(|c| {
+            c.u64("request_id", 42);
+            c.str("we ird", "a,b");
+            c.json_with("o", |c| {
+                c.extend(b"{\"x\":[1,2]}");
+                Ok(())
+            });
+        })
+        .capture(&mut c);
         c.str("host", "db1");
         c.u64("pool", 8);
         c.f64("ratio", 0.5);
@@ -1049,8 +1057,11 @@ mod tests {
     #[test]
     fn a_key_is_shown_once() {
         let mut c = Capture::new(Level::Info, T);
-        let bound = b",\"dup\":\"bound\",\"other\":1";
-        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
+        crate::logger::Bindings::of(|c| {
+            c.str("dup", "bound");
+            c.i64("other", 1);
+        })
+        .capture(&mut c);
         c.str("dup", "field");
         c.i64("rep", 1);
         c.i64("rep", 2);

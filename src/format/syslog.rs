@@ -245,16 +245,18 @@ impl SyslogFormat {
 /// characters are escaped too, so a message stays one line.
 fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Option<Clip>) {
     let mut msg: &[u8] = b"";
-    // Keys of bound fields are JSON string literals; the others are raw.
     let mut params: Vec<(&[u8], ParamVal<'_>)> = Vec::new();
-    for item in Items::new(rec.bytes()) {
+    let mut items = Items::new(rec.bytes());
+    while let Some(item) = items.next() {
         match item {
             Item::Msg(m) => msg = m,
             Item::Ns(ns) => params.push((b"ns".as_slice(), ParamVal::Text(ns))),
             Item::Field(k, v, _) => params.push((k, ParamVal::Val(v))),
-            Item::Bindings(b, _) if clip.is_none_or(|c| c.bindings) => {
-                for (k, v) in crate::format::json::fragment_entries(b) {
-                    params.push((k, ParamVal::Json(v)));
+            Item::Bindings(b) if clip.is_none_or(|c| c.bindings) => {
+                for bound in items.bound(b) {
+                    if let Item::Field(k, v, _) = bound {
+                        params.push((k, ParamVal::Val(v)));
+                    }
                 }
             }
             Item::Bindings(..) => {}
@@ -266,7 +268,6 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
     let names: Vec<String> = params
         .iter()
         .map(|(k, v)| match v {
-            ParamVal::Json(_) => sd_name(&crate::format::json::unescape_json_string(k).unwrap_or_default()),
             ParamVal::Text(_) => sd_name(&String::from_utf8_lossy(k)),
             // Reserved keys renamed as in JSON (`ns` → `_ns`), so that no
             // field replaces the namespace.
@@ -292,7 +293,6 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
             ParamVal::Val(Val::Str(s)) => text.extend_from_slice(s),
             ParamVal::Val(Val::Bytes(b)) => text.extend_from_slice(String::from_utf8_lossy(b).as_bytes()),
             ParamVal::Val(v) => crate::format::json::write_val(&mut text, *v),
-            ParamVal::Json(j) => text.extend_from_slice(&json_string_or_raw(j)),
         }
         write_sd_value(out, &text, cap);
         out.push(b'"');
@@ -312,16 +312,6 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
 enum ParamVal<'a> {
     Text(&'a [u8]),
     Val(Val<'a>),
-    Json(&'a [u8]),
-}
-
-/// A bound value is JSON: a string is written as its text, anything else
-/// as its JSON.
-fn json_string_or_raw(j: &[u8]) -> Vec<u8> {
-    match crate::format::json::unescape_json_string(j) {
-        Some(s) => s.into_bytes(),
-        None => j.to_vec(),
-    }
 }
 
 /// An SD-PARAM value: `"`, `\` and `]` escaped with a backslash (RFC 5424
@@ -385,8 +375,11 @@ mod tests {
 
     fn rec(level: Level) -> Capture {
         let mut c = Capture::new(level, 1_732_200_000_123_000_000);
-        let bound = b",\"request_id\":42,\"user\":\"a]\\\"b\"";
-        c.bindings(bound, crate::format::unique_keys::fragment_mask(bound));
+        crate::logger::Bindings::of(|c| {
+            c.u64("request_id", 42);
+            c.str("user", "a]\"b");
+        })
+        .capture(&mut c);
         c.str("path", "/x]\"\\\n");
         c.u64("n", 7);
         c.msg("hello\nworld");

@@ -21,9 +21,8 @@
 //! it compare keys ([`Seen::collision`]), and only a real duplicate makes it
 //! write the record again, leaving out the replaced entries ([`plan`]).
 
-use crate::format::json::{fragment_entries, is_reserved, unescape_json_string};
 pub(crate) use crate::record::key_bit;
-use crate::record::{Item, Items, KeyTable};
+use crate::record::{Bound, Item, Items, KeyTable};
 
 /// What a formatter has seen of a record's keys so far.
 #[derive(Default)]
@@ -56,15 +55,15 @@ impl Seen {
         self.fields += 1;
     }
 
-    /// A bindings item whose keys have the bits `mask`. One fragment never
-    /// repeats a key (children and spans merge theirs when made).
+    /// Bound fields. They never repeat a key among themselves (children
+    /// and spans merge theirs when made).
     #[inline(always)]
-    pub(crate) fn bindings(&mut self, mask: u64, fragment: &[u8], items: &[u8], keys: &KeyTable) {
-        if self.mask & mask != 0 {
-            self.bindings_collision(fragment, items, keys);
+    pub(crate) fn bindings(&mut self, b: Bound<'_>, items: &[u8], keys: &KeyTable) {
+        if self.mask & b.mask != 0 {
+            self.bindings_collision(b, items, keys);
         }
-        self.mask |= mask;
-        self.bound |= mask;
+        self.mask |= b.mask;
+        self.bound |= b.mask;
     }
 
     /// `k` shares a bit with an earlier key: is it the same key?
@@ -81,10 +80,7 @@ impl Seen {
                         return;
                     }
                 }
-                Item::Bindings(frag, _)
-                    if self.bound & bit != 0
-                        && fragment_entries(frag).iter().any(|(lit, _)| literal_is_key(lit, k)) =>
-                {
+                Item::Bindings(b) if self.bound & bit != 0 && bound_keys(b, keys).any(|k2| k2 == k) => {
                     self.duplicate = true;
                     return;
                 }
@@ -93,33 +89,41 @@ impl Seen {
         }
     }
 
-    /// A bindings fragment shares bits with earlier keys: does it repeat one?
+    /// Bound fields share bits with earlier keys: do they repeat one?
     #[cold]
     #[inline(never)]
-    fn bindings_collision(&mut self, fragment: &[u8], items: &[u8], keys: &KeyTable) {
-        let mut earlier: Vec<Vec<u8>> = Vec::new();
+    fn bindings_collision(&mut self, b: Bound<'_>, items: &[u8], keys: &KeyTable) {
+        let mut earlier: Vec<&[u8]> = Vec::new();
         for item in Items::with_keys(items, keys) {
             match item {
-                // Items before this fragment: its own bytes end the search.
-                Item::Bindings(f, _) if std::ptr::eq(f, fragment) => break,
-                Item::Bindings(f, _) => earlier.extend(fragment_entries(f).iter().map(|(lit, _)| lit.to_vec())),
-                Item::Field(k, ..) => earlier.push(literal_of(k)),
+                // Items before these: their own bytes end the search.
+                Item::Bindings(b2) if std::ptr::eq(b2.items, b.items) => break,
+                Item::Bindings(b2) => earlier.extend(bound_keys(b2, keys)),
+                Item::Field(k, ..) => earlier.push(k),
                 _ => {}
             }
         }
-        self.duplicate |= fragment_entries(fragment).iter().any(|(lit, _)| earlier.iter().any(|e| e == lit));
+        self.duplicate |= bound_keys(b, keys).any(|k| earlier.contains(&k));
     }
 }
 
+/// The keys of bound fields, as given.
+fn bound_keys<'a>(b: Bound<'a>, keys: &'a KeyTable) -> impl Iterator<Item = &'a [u8]> {
+    Items::with_keys(b.items, keys).filter_map(|item| match item {
+        Item::Field(k, ..) => Some(k),
+        _ => None,
+    })
+}
+
 /// Which entries of a record to leave out: one flag per entry, in order
-/// (each bound entry of each bindings item, each field), `true` where a
+/// (each bound field of each bindings item, each field), `true` where a
 /// later entry has the same key. `None` when no key repeats.
 pub(crate) fn plan(items: &[u8], keys: &KeyTable) -> Option<Vec<bool>> {
-    let mut written: Vec<Vec<u8>> = Vec::new();
+    let mut written: Vec<&[u8]> = Vec::new();
     for item in Items::with_keys(items, keys) {
         match item {
-            Item::Bindings(f, _) => written.extend(fragment_entries(f).iter().map(|(lit, _)| lit.to_vec())),
-            Item::Field(k, ..) => written.push(literal_of(k)),
+            Item::Bindings(b) => written.extend(bound_keys(b, keys)),
+            Item::Field(k, ..) => written.push(k),
             _ => {}
         }
     }
@@ -134,7 +138,7 @@ pub(crate) fn plan_if_repeated(items: &[u8], keys: &KeyTable) -> Option<Vec<bool
     for item in Items::with_keys(items, keys) {
         match item {
             Item::Field(k, _, framed) => seen.field(k, framed.map_or_else(|| key_bit(k), |f| f.bit), items, keys),
-            Item::Bindings(f, mask) => seen.bindings(mask, f, items, keys),
+            Item::Bindings(b) => seen.bindings(b, items, keys),
             _ => {}
         }
     }
@@ -165,63 +169,18 @@ impl<'a> Skips<'a> {
     }
 }
 
-/// The mask of a bindings fragment's keys, read back from its text (for
-/// tests, which write fragments by hand).
-#[cfg(test)]
-pub(crate) fn fragment_mask(fragment: &[u8]) -> u64 {
-    fragment_entries(fragment).iter().fold(0, |m, (lit, _)| {
-        let written = unescape_json_string(lit).unwrap_or_default();
-        // A written key that looks reserved was renamed from one underscore less.
-        let raw = match is_reserved(written.as_bytes()) {
-            true => &written[1..],
-            false => &written[..],
-        };
-        m | key_bit(raw.as_bytes())
-    })
-}
-
-/// Key `k` as a JSON string literal in a bindings fragment: renamed when
-/// reserved, escaped, quoted.
-fn literal_of(k: &[u8]) -> Vec<u8> {
-    let mut lit = Vec::with_capacity(k.len() + 3);
-    lit.push(b'"');
-    if is_reserved(k) {
-        lit.push(b'_');
-    }
-    crate::format::json::escape_into(&mut lit, k);
-    lit.push(b'"');
-    lit
-}
-
-/// Whether the string literal `lit` of a bindings fragment is raw key `k`.
-fn literal_is_key(lit: &[u8], k: &[u8]) -> bool {
-    if !lit.contains(&b'\\') {
-        let inner = &lit[1.min(lit.len())..lit.len().saturating_sub(1)];
-        return match is_reserved(k) {
-            true => inner.strip_prefix(b"_") == Some(k),
-            false => inner == k,
-        };
-    }
-    literal_of(k) == lit || unescape_json_string(lit).is_some_and(|s| literal_of(s.as_bytes()) == literal_of(k))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::level::Level;
     use crate::record::Capture;
 
-    fn mask_of(keys: &[&str]) -> u64 {
-        keys.iter().fold(0, |m, k| m | key_bit(k.as_bytes()))
-    }
-
     fn check(c: &Capture) -> Option<Vec<bool>> {
         plan_if_repeated(c.bytes(), &KeyTable::default())
     }
 
-    #[test]
-    fn a_fragment_mask_is_the_mask_of_its_raw_keys() {
-        assert_eq!(fragment_mask(b",\"_level\":1,\"a\\\"b\":2,\"x\":3"), mask_of(&["level", "a\"b", "x"]));
+    fn bind(c: &mut Capture, f: impl FnOnce(&mut Capture)) {
+        crate::logger::Bindings::of(f).capture(c);
     }
 
     #[test]
@@ -240,7 +199,7 @@ mod tests {
         c.i64(b.as_str(), 2);
         assert_eq!(check(&c), None);
         let mut c = Capture::new(Level::Info, 0);
-        c.bindings(format!(",\"{a}\":1").as_bytes(), mask_of(&[a]));
+        bind(&mut c, |c| c.i64(a.as_str(), 1));
         c.i64(b.as_str(), 2);
         assert_eq!(check(&c), None);
     }
@@ -254,13 +213,16 @@ mod tests {
         assert_eq!(check(&c), Some(vec![true, false, false]));
 
         let mut c = Capture::new(Level::Info, 0);
-        c.bindings(b",\"dup\":\"b\",\"other\":1", mask_of(&["dup", "other"]));
+        bind(&mut c, |c| {
+            c.str("dup", "b");
+            c.i64("other", 1);
+        });
         c.str("dup", "f");
         assert_eq!(check(&c), Some(vec![true, false, false]));
 
         // Reserved keys compare as written: `level` is `_level`, `_level` is `__level`.
         let mut c = Capture::new(Level::Info, 0);
-        c.bindings(b",\"_level\":1", mask_of(&["level"]));
+        bind(&mut c, |c| c.i64("level", 1));
         c.i64("_level", 2);
         assert_eq!(check(&c), None);
         c.i64("level", 3);
@@ -268,7 +230,7 @@ mod tests {
 
         // Keys that need escaping.
         let mut c = Capture::new(Level::Info, 0);
-        c.bindings(b",\"a\\\"b\":1", mask_of(&["a\"b"]));
+        bind(&mut c, |c| c.i64("a\"b", 1));
         c.i64("a\"b", 2);
         assert_eq!(check(&c), Some(vec![true, false]));
     }
@@ -276,8 +238,11 @@ mod tests {
     #[test]
     fn two_bindings_items_with_one_key() {
         let mut c = Capture::new(Level::Info, 0);
-        c.bindings(b",\"svc\":\"a\"", mask_of(&["svc"]));
-        c.bindings(b",\"span\":1,\"svc\":\"b\"", mask_of(&["span", "svc"]));
+        bind(&mut c, |c| c.str("svc", "a"));
+        bind(&mut c, |c| {
+            c.i64("span", 1);
+            c.str("svc", "b");
+        });
         assert_eq!(check(&c), Some(vec![true, false, false]));
     }
 }

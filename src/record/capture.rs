@@ -167,19 +167,29 @@ impl Capture {
         self.extend(&s[..n as usize]);
     }
 
-    /// Captures the pre-encoded JSON fragment of a child logger's bindings,
-    /// with the mask of its keys' bits (no key twice in one fragment).
+    /// Captures bound fields (a child logger's, the request's): their
+    /// NDJSON fragment `json` (`,"k":v,...`, which the NDJSON formatter
+    /// copies), the same fields as captured `items` (which every other
+    /// formatter reads like the call's fields) and the mask of their keys'
+    /// bits. No key twice among them.
     #[inline]
-    pub(crate) fn bindings(&mut self, fragment: &[u8], mask: u64) {
+    pub(crate) fn bindings(&mut self, json: &[u8], items: &[u8], mask: u64) {
         self.push(T_BINDINGS);
         self.extend(&mask.to_le_bytes());
-        self.put_blob(fragment);
+        self.put_blob(json);
+        self.put_blob(items);
     }
 
-    /// Captures bindings written by `f` as a JSON fragment (`,"k":v,...`,
-    /// no key twice); `f` returns the mask of the keys it wrote.
+    /// Captures bound fields written by `json` as an NDJSON fragment
+    /// (`,"k":v,...`, no key twice; it returns the mask of the keys it
+    /// wrote) and by `items` as captured fields, the same ones in the same
+    /// order. Nothing when `json` writes nothing.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn bindings_with(&mut self, f: impl FnOnce(&mut Capture) -> u64) {
+    pub(crate) fn bindings_with(
+        &mut self,
+        json: impl FnOnce(&mut Capture) -> u64,
+        items: impl FnOnce(&mut Capture),
+    ) {
         let tag_at = self.len();
         self.push(T_BINDINGS);
         let mask_at = self.len();
@@ -187,16 +197,22 @@ impl Capture {
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
-        let mask = f(self);
+        let mask = json(self);
         let n = self.len() - start;
         if n == 0 {
             self.truncate(tag_at);
-        } else {
-            self.patch_u32(at, clamp_len(n));
-            let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
-            self.patch_u32(mask_at, u32::from_le_bytes([a, b, c, d]));
-            self.patch_u32(mask_at + 4, u32::from_le_bytes([e, f, g, h]));
+            return;
         }
+        self.patch_u32(at, clamp_len(n));
+        let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
+        self.patch_u32(mask_at, u32::from_le_bytes([a, b, c, d]));
+        self.patch_u32(mask_at + 4, u32::from_le_bytes([e, f, g, h]));
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        items(self);
+        let n = self.len() - start;
+        self.patch_u32(at, clamp_len(n));
     }
 
     /// Captures the namespace of a debug handle.

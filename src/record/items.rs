@@ -28,10 +28,22 @@ pub(crate) enum Val<'a> {
 pub(crate) enum Item<'a> {
     Msg(&'a [u8]),
     Ns(&'a [u8]),
-    /// A bindings fragment and the mask of its keys' bits.
-    Bindings(&'a [u8], u64),
+    /// Bound fields (a child logger's, a span's).
+    Bindings(Bound<'a>),
     /// A key, a value, and for an interned key its `,"key":` text and bit.
     Field(&'a [u8], Val<'a>, Option<Framed>),
+}
+
+/// Bound fields, borrowed from the record: the same fields twice, as an
+/// NDJSON fragment and as captured items.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bound<'a> {
+    /// `,"k":v,...`, for the NDJSON formatter to copy.
+    pub(crate) json: &'a [u8],
+    /// The fields as captured (`Items` decodes them to `Item::Field`s).
+    pub(crate) items: &'a [u8],
+    /// The bits of their keys (`record::key_bit`).
+    pub(crate) mask: u64,
 }
 
 /// Iterates over the items of a capture. Stops at the first malformed item
@@ -50,6 +62,20 @@ impl<'a> Items<'a> {
     /// interned keys.
     pub(crate) fn with_keys(b: &'a [u8], keys: &'a KeyTable) -> Items<'a> {
         Items { b, keys: Some(keys) }
+    }
+
+    /// The fields of bound fields `b`, decoded with this decoder's keys.
+    #[inline]
+    pub(crate) fn bound(&self, b: Bound<'a>) -> Items<'a> {
+        Items { b: b.items, keys: self.keys }
+    }
+
+    /// The items with bound fields taken out of their bindings items: each
+    /// bound field comes as an `Item::Field`, where its bindings item
+    /// stands (for formatters that write bound fields like the call's).
+    #[inline]
+    pub(crate) fn flat(self) -> Flat<'a> {
+        Flat { outer: self, bound: None }
     }
 
     /// The bytes not decoded yet (an item's offset is the total less this).
@@ -112,7 +138,8 @@ impl<'a> Iterator for Items<'a> {
             T_NS => return Some(Item::Ns(self.blob()?)),
             T_BINDINGS => {
                 let mask = u64::from_le_bytes(self.arr8()?);
-                return Some(Item::Bindings(self.blob()?, mask));
+                let json = self.blob()?;
+                return Some(Item::Bindings(Bound { json, items: self.blob()?, mask }));
             }
             _ => {}
         }
@@ -147,5 +174,32 @@ impl<'a> Iterator for Items<'a> {
             }
         };
         Some(Item::Field(key, val, framed))
+    }
+}
+
+/// [`Items::flat`]: the items, bound fields as fields.
+pub(crate) struct Flat<'a> {
+    outer: Items<'a>,
+    bound: Option<Items<'a>>,
+}
+
+impl<'a> Iterator for Flat<'a> {
+    type Item = Item<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Item<'a>> {
+        loop {
+            if let Some(b) = &mut self.bound {
+                match b.next() {
+                    Some(item @ Item::Field(..)) => return Some(item),
+                    Some(_) => continue,
+                    None => self.bound = None,
+                }
+            }
+            match self.outer.next()? {
+                Item::Bindings(b) => self.bound = Some(self.outer.bound(b)),
+                item => return Some(item),
+            }
+        }
     }
 }

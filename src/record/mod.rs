@@ -12,9 +12,11 @@
 //! ```text
 //! item   := MSG len:u32 utf8
 //!         | NS len:u32 utf8                       (the namespace of a debug handle)
-//!         | BINDINGS mask:u64 len:u32 json-fragment
-//!                                   (`,"k":v,...`, pre-encoded; mask: its keys'
-//!                                    bits, see `format::unique_keys::key_bit`)
+//!         | BINDINGS mask:u64 len:u32 json-fragment len:u32 item*
+//!                                   (bound fields, twice: `,"k":v,...` pre-encoded
+//!                                    for the NDJSON formatter, and as field items
+//!                                    for every other one; mask: their keys' bits,
+//!                                    see `record::key_bit`)
 //!         | tag key value
 //! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
 //! value  := I64/U64/F64: 8 bytes LE | I128/U128: 16 bytes LE | TRUE | FALSE | NULL
@@ -58,7 +60,9 @@ mod tests {
             let mut c = Capture::new(Level::Info, 0);
             let long = "x".repeat(pad);
             c.ns("app:db");
-            c.bindings(b",\"a\":1", 7);
+            let mut bound = Capture::new(Level::Info, 0);
+            bound.i64("a", 1);
+            c.bindings(b",\"a\":1", bound.bytes(), 7);
             c.i64("i", -5);
             c.u64("u", u64::MAX);
             c.f64("f", 3.25);
@@ -73,11 +77,13 @@ mod tests {
             c.str(k.as_str(), "v");
             c.msg_fmt(format_args!("hello {}", 42));
             let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
+            let flat: Vec<Item<'_>> = Items::new(c.bytes()).flat().take(3).collect();
+            assert_eq!(flat, [Item::Ns(b"app:db"), Item::Field(b"a", Val::I64(1), None), Item::Field(b"i", Val::I64(-5), None)]);
             assert_eq!(
                 items,
                 vec![
                     Item::Ns(b"app:db"),
-                    Item::Bindings(b",\"a\":1", 7),
+                    Item::Bindings(Bound { json: b",\"a\":1", items: bound.bytes(), mask: 7 }),
                     Item::Field(b"i", Val::I64(-5), None),
                     Item::Field(b"u", Val::U64(u64::MAX), None),
                     Item::Field(b"f", Val::F64(3.25), None),

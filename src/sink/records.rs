@@ -18,10 +18,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::private::{Format, Sealed, SinkOut, Target};
 use super::Sink;
-use crate::format::json::{fragment_entries, is_reserved, unescape_json_string};
+use crate::format::json::unescape_json_string;
 use crate::format::unique_keys::{plan_if_repeated, Skips};
 use crate::level::Level;
-use crate::record::{Item, Items, KeyTable, Val};
+use crate::record::{Flat, Item, Items, KeyTable, Val};
 use crate::report::panic_message;
 
 /// A sink of your own: receives every record it takes, as typed data, on
@@ -148,11 +148,7 @@ impl<'a> RecordView<'a> {
 
     /// The record's fields: bound fields first, then the call's.
     pub fn fields(&self) -> RecordFields<'_> {
-        RecordFields {
-            items: Items::with_keys(self.items, self.keys),
-            bound: Vec::new().into_iter(),
-            skips: Skips::new(self.plan.as_deref()),
-        }
+        RecordFields { items: Items::with_keys(self.items, self.keys).flat(), skips: Skips::new(self.plan.as_deref()) }
     }
 
     /// Decodes a frame's items.
@@ -270,8 +266,7 @@ impl<'a> FieldValue<'a> {
 
 /// The fields of a [`RecordView`]: `(key, value)` pairs.
 pub struct RecordFields<'a> {
-    items: Items<'a>,
-    bound: std::vec::IntoIter<(&'a [u8], &'a [u8])>,
+    items: Flat<'a>,
     skips: Skips<'a>,
 }
 
@@ -280,21 +275,10 @@ impl<'a> Iterator for RecordFields<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some((lit, val)) = self.bound.next() {
-                if self.skips.skip() {
-                    continue;
-                }
-                return Some((bound_key(lit), FieldValue::from_json(val)));
-            }
-            match self.items.next()? {
-                Item::Bindings(frag, _) => self.bound = fragment_entries(frag).into_iter(),
-                Item::Field(k, v, _) => {
-                    if self.skips.skip() {
-                        continue;
-                    }
+            if let Item::Field(k, v, _) = self.items.next()? {
+                if !self.skips.skip() {
                     return Some((text(k), FieldValue::of(v)));
                 }
-                Item::Msg(_) | Item::Ns(_) => {}
             }
         }
     }
@@ -308,22 +292,6 @@ fn text(b: &[u8]) -> Cow<'_, str> {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(b),
     }
-}
-
-/// A bound key as given: its JSON literal unescaped, and a reserved key's
-/// renaming (one more leading underscore) undone.
-fn bound_key(lit: &[u8]) -> Cow<'_, str> {
-    let key: Cow<'_, str> = match lit.strip_prefix(b"\"").and_then(|l| l.strip_suffix(b"\"")) {
-        Some(inner) if !inner.contains(&b'\\') => String::from_utf8_lossy(inner),
-        _ => Cow::Owned(unescape_json_string(lit).unwrap_or_else(|| String::from_utf8_lossy(lit).into_owned())),
-    };
-    if is_reserved(key.as_bytes()) {
-        return match key {
-            Cow::Borrowed(k) => Cow::Borrowed(&k[1..]),
-            Cow::Owned(k) => Cow::Owned(k[1..].to_owned()),
-        };
-    }
-    key
 }
 
 /// Your [`RecordSink`] as a [`Sink`] for
@@ -463,7 +431,7 @@ impl<C: Consumer> SinkOut for RecordsOut<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Capture, OutBuf, RecordRef};
+    use crate::record::{Capture, Out, OutBuf, RecordRef};
 
     fn view_of(c: &Capture, f: impl FnOnce(&RecordView<'_>)) {
         let mut out = OutBuf::with_capacity(64);
@@ -480,7 +448,17 @@ mod tests {
     fn every_kind_of_value_comes_back_typed() {
         let mut c = Capture::new(Level::Warn, 0);
         c.ns("app:db");
-        c.bindings(b",\"svc\":\"api\",\"_level\":\"b\",\"n\":-3,\"obj\":{\"a\":[1,2]},\"esc\":\"a\\\"b\"", 0);
+        crate::logger::Bindings::of(|c| {
+            c.str("svc", "api");
+            c.str("level", "b");
+            c.i64("n", -3);
+            c.json_with("obj", |c| {
+                c.extend(b"{\"a\":[1,2]}");
+                Ok(())
+            });
+            c.str("esc", "a\"b");
+        })
+        .capture(&mut c);
         c.i64("i", -5);
         c.u64("u", u64::MAX);
         c.f64("f", 3.25);
@@ -534,7 +512,11 @@ mod tests {
     #[test]
     fn a_repeated_key_gives_only_its_last_value() {
         let mut c = Capture::new(Level::Info, 0);
-        c.bindings(b",\"dup\":1,\"keep\":2", crate::record::key_bit(b"dup") | crate::record::key_bit(b"keep"));
+        crate::logger::Bindings::of(|c| {
+            c.i64("dup", 1);
+            c.i64("keep", 2);
+        })
+        .capture(&mut c);
         c.i64("x", 0);
         c.i64("dup", 3);
         view_of(&c, |v| {
