@@ -39,6 +39,9 @@ fn main() {
     if argv.iter().any(|a| a == "--list") {
         return;
     }
+    if child_logger(&argv) {
+        return;
+    }
     let get = |name: &str, default: u64| shared::flag(&argv, name, default);
     if argv.iter().any(|a| a == "--child-instr") {
         // Under callgrind, with one file per thread: this one, the
@@ -178,4 +181,62 @@ fn latency(records: u64) {
         h.value_at_quantile(0.999),
         h.max()
     );
+}
+
+/// The workload record through a child logger (three bound fields: a
+/// string, a string that needs escaping, a number; their keys share no bit
+/// of the one-key rule's mask with the record's, which would add the exact
+/// check to every record, see `format/unique_keys.rs`), counted by callgrind
+/// like [`instructions`]: what bound fields cost the caller (copying them
+/// into the record) and the writer (writing them into the line). Returns
+/// true when this process is the one measured (`--child-logger-instr N`).
+fn child_logger(argv: &[String]) -> bool {
+    let bind = |log: &logjet::Logger| {
+        log.child(logjet::fields!(app = "billing", zone = "eu-west-1 \"b\"", worker = std::hint::black_box(3)))
+    };
+    if argv.iter().any(|a| a == "--child-logger-instr") {
+        let records = shared::flag(argv, "--child-logger-instr", 100_000);
+        let path = temp_path("child-instr");
+        let (log, guard) = logger(&path);
+        let child = bind(&log);
+        std::thread::spawn(move || (0..records).for_each(|i| log_request(&child, i))).join().unwrap();
+        guard.shutdown().unwrap();
+        verify(&path, records);
+        return true;
+    }
+    if argv.iter().any(|a| a == "--child-instr") {
+        return false;
+    }
+    let records = 100_000u64;
+    let dir = std::env::temp_dir().join(format!("logjet-guard-cg-child-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("valgrind")
+        .env("LOGJET_CALLER_FORMAT", "off")
+        .arg("--tool=callgrind")
+        .arg("--separate-threads=yes")
+        .arg(format!("--callgrind-out-file={}/cg.out", dir.display()))
+        .arg(std::env::current_exe().unwrap())
+        .args(["--child-logger-instr", &records.to_string()])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let (mut caller, mut writer) = (f64::NAN, f64::NAN);
+            for thread in 2..10 {
+                let Ok(text) = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))) else { continue };
+                let total = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
+                let total = total.unwrap_or(f64::NAN) / records as f64;
+                if text.contains("logjet::writer::Writer") {
+                    writer = total;
+                } else if !text.contains("logjet::output::OutputThread") {
+                    caller = total;
+                }
+            }
+            println!("instructions per record, a child logger's (3 bound fields), the writer formats (callgrind, {records} records):");
+            println!("  caller {caller:.0}\n  writer {writer:.0}\n");
+        }
+        Ok(o) => println!("instructions (child logger): callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),
+        Err(_) => println!("instructions (child logger): valgrind not installed (apt-get install valgrind), skipped\n"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    false
 }

@@ -163,3 +163,170 @@ impl Formats {
         added
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::record::Capture;
+    use crate::time::{TimeFormat, TimeFormatter};
+
+    /// A record of a child of a child logger whose bound fields are hard
+    /// to write (nested serde values, quotes, newlines, `]`, invalid UTF-8,
+    /// numbers at their limits, a key that needs quoting), a call field
+    /// repeating a bound key, from a debug handle's namespace.
+    fn record() -> Capture {
+        #[derive(serde::Serialize)]
+        struct Nested {
+            list: Vec<i32>,
+            text: &'static str,
+            inner: Option<Box<Nested>>,
+        }
+        let (log, _guard) =
+            crate::Logger::builder().sink(crate::sink::Writer::new(std::io::sink())).build().expect("a logger");
+        let parent = log.child(crate::fields!(svc = "api", dup = 1, shadowed = "parent's"));
+        let nested = Nested {
+            list: vec![1, -2, 3],
+            text: "q\"uote ] and\nnewline",
+            inner: Some(Box::new(Nested { list: vec![], text: "", inner: None })),
+        };
+        let mut fresh = crate::fields!(
+            text = "a \"quoted\" ] word\nand a second line\ttab \u{7f}",
+            neg = i64::MIN,
+            big = u64::MAX,
+            huge = u128::MAX,
+            ratio = 2.5,
+            ok = true,
+            shadowed = "child's"
+        )
+        .with("nested", &nested)
+        .with("we ird", &"spaced key");
+        fresh.__capture().bytes_lossy("raw", b"ok\xff\xfe end");
+        let child = parent.child(fresh);
+        let mut rec = child.start(Level::Info, Some("app:db"));
+        rec.time = 1_732_200_000_123_000_000;
+        rec.str("dup", "the call's");
+        rec.u64("n", 7);
+        rec.msg("hello");
+        rec
+    }
+
+    /// The NDJSON line's entries other than level, time, `ns` and `msg`.
+    fn ndjson_fields(rec: &RecordRef<'_>) -> Vec<(String, Value)> {
+        let mut json = JsonFormat::new(&[], TimeFormatter::new(TimeFormat::EpochMillis));
+        let mut out = Vec::new();
+        json.format(rec, &mut out);
+        let line = std::str::from_utf8(&out).expect("UTF-8");
+        assert_eq!(line.matches("\"dup\"").count(), 1, "{line}");
+        let Value::Object(map) = serde_json::from_str(line).expect("JSON") else { panic!("an object: {line}") };
+        map.into_iter().filter(|(k, _)| !matches!(k.as_str(), "level" | "time" | "ns" | "msg")).collect()
+    }
+
+    #[test]
+    fn console_shows_a_childs_bound_fields_as_the_ndjson_line_has_them() {
+        let rec = record();
+        let expect = ndjson_fields(&rec.as_ref());
+        let keys: Vec<&str> = expect.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "svc", "text", "neg", "big", "huge", "ratio", "ok", "shadowed", "nested", "we ird", "raw", "dup", "n"
+            ],
+            "the parent's fields the child does not bind again, the child's, then the call's"
+        );
+        assert_eq!(expect[7].1, "child's");
+        assert_eq!(expect[10].1, "ok\u{fffd}\u{fffd} end");
+
+        let mut console = console::ConsoleFormat::new(console::ConsoleStyle { palette: None, hide_date: true });
+        let mut out = Vec::new();
+        console.format(&rec.as_ref(), &mut out);
+        let text = std::str::from_utf8(&out).expect("UTF-8");
+        let mut rest = text.strip_prefix("app:db hello").expect(text).strip_suffix('\n').expect(text).as_bytes();
+        // ` key=value`: the key plain or a JSON string, the value JSON.
+        let mut got = Vec::new();
+        while let Some(r) = rest.strip_prefix(b" ") {
+            let (key, r) = if r.first() == Some(&b'"') {
+                let mut s = serde_json::Deserializer::from_slice(r).into_iter::<String>();
+                let k = s.next().expect("a key").expect("a JSON string");
+                (k, &r[s.byte_offset()..])
+            } else {
+                let eq = r.iter().position(|&b| b == b'=').expect("=");
+                (String::from_utf8(r[..eq].to_vec()).expect("UTF-8"), &r[eq..])
+            };
+            let r = r.strip_prefix(b"=").expect("=");
+            let mut s = serde_json::Deserializer::from_slice(r).into_iter::<Value>();
+            got.push((key, s.next().expect("a value").expect("JSON")));
+            rest = &r[s.byte_offset()..];
+        }
+        assert!(rest.is_empty(), "{text}");
+        assert_eq!(got, expect, "{text}");
+    }
+
+    #[test]
+    fn syslog_structured_data_shows_a_childs_bound_fields_as_the_ndjson_line_has_them() {
+        let rec = record();
+        let rec = rec.as_ref();
+        let expect = ndjson_fields(&rec);
+        let spec = syslog::SyslogSpec {
+            rfc3164: false,
+            facility: 16,
+            hostname: syslog::header_field("web", 255),
+            app_name: syslog::header_field("billing", 48),
+            procid: "1".into(),
+            msgid: None,
+            body: syslog::Body::Sd("f@1".into()),
+            framing: syslog::Framing::Lf,
+            max_len: 64 * 1024,
+        };
+        let mut f = syslog::SyslogFormat::new(spec);
+        let mut json = JsonFormat::new(&[], TimeFormatter::new(TimeFormat::EpochMillis));
+        let mut out = Vec::new();
+        f.format(&mut json, &rec, &mut out);
+        let text = String::from_utf8(out).expect("UTF-8");
+        let sd = &text[text.find("[f@1 ").expect(&text) + 5..];
+        // `name="value"` params until the unescaped `]`.
+        let mut got = Vec::new();
+        let mut chars = sd.chars();
+        loop {
+            let name: String = chars.by_ref().take_while(|&c| c != '=').collect();
+            assert_eq!(chars.next(), Some('"'), "{text}");
+            let mut value = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next() {
+                        Some('n') => value.push('\n'),
+                        Some('t') => value.push('\t'),
+                        Some('r') => value.push('\r'),
+                        Some('u') => {
+                            let hex: String = chars.by_ref().take(4).collect();
+                            value.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("a char"));
+                        }
+                        Some(c) => value.push(c),
+                        None => panic!("{text}"),
+                    },
+                    c => value.push(c),
+                }
+            }
+            got.push((name, value));
+            match chars.next() {
+                Some(' ') => continue,
+                Some(']') => break,
+                other => panic!("{other:?} in {text}"),
+            }
+        }
+        assert_eq!(chars.as_str(), " hello\n");
+        let ns = got.remove(0);
+        assert_eq!(ns, ("ns".to_owned(), "app:db".to_owned()));
+        assert_eq!(got.len(), expect.len(), "{text}");
+        for ((name, value), (k, v)) in got.iter().zip(&expect) {
+            assert_eq!(*name, syslog::sd_name(k), "{text}");
+            // A string as its text, anything else as its JSON.
+            match v {
+                Value::String(s) => assert_eq!(value, s, "{k} in {text}"),
+                v => assert_eq!(&serde_json::from_str::<Value>(value).expect(value), v, "{k} in {text}"),
+            }
+        }
+    }
+}

@@ -292,6 +292,11 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
             ParamVal::Text(t) => text.extend_from_slice(t),
             ParamVal::Val(Val::Str(s)) => text.extend_from_slice(s),
             ParamVal::Val(Val::Bytes(b)) => text.extend_from_slice(String::from_utf8_lossy(b).as_bytes()),
+            // A serde value that is a string: its text, as for a `&str`.
+            ParamVal::Val(Val::Json(j)) => match crate::format::json::unescape_json_string(j) {
+                Some(s) => text.extend_from_slice(s.as_bytes()),
+                None => text.extend_from_slice(j),
+            },
             ParamVal::Val(v) => crate::format::json::write_val(&mut text, *v),
         }
         write_sd_value(out, &text, cap);
