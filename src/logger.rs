@@ -47,23 +47,35 @@ pub struct Logger {
 /// NDJSON fragment, which the NDJSON formatter copies, and as captured
 /// items, which every other formatter reads like the call's fields.
 pub(crate) struct Bindings {
-    /// `,"k":v,"k2":v2`
-    pub(crate) json: Vec<u8>,
-    /// The same fields as captured items (`record::Items`).
-    pub(crate) items: Vec<u8>,
-    /// Each key, the range of its `,"k":v` entry in `json` and that of
-    /// its item in `items`. (A key given as `&'static str` is not copied.)
+    /// The bindings item every record of the logger carries
+    /// (`Capture::bindings_item`), copied in one piece.
+    item: Vec<u8>,
+    /// Where the fragment `,"k":v,"k2":v2` and the items lie in `item`.
+    json: Range<usize>,
+    items: Range<usize>,
+    /// Each key, the range of its `,"k":v` entry in the fragment and that
+    /// of its item among the items. (A key given as `&'static str` is not
+    /// copied.)
     entries: Vec<(Cow<'static, [u8]>, Range<usize>, Range<usize>)>,
-    /// The bits of the keys (`record::key_bit`).
-    pub(crate) mask: u64,
 }
 
 impl Bindings {
+    /// `,"k":v,"k2":v2`
+    pub(crate) fn json(&self) -> &[u8] {
+        &self.item[self.json.clone()]
+    }
+
+    /// The fields as captured items.
+    fn items(&self) -> &[u8] {
+        &self.item[self.items.clone()]
+    }
+
     /// The parent's fields that `fresh` (captured items) does not bind
     /// again, then the last of each key of `fresh`, in order; `None` when
     /// that is no field at all.
     fn merge(parent: Option<&Bindings>, fresh: &[u8]) -> Option<Bindings> {
-        // Each field of `fresh`: its key and the range of its item.
+        // Each field of `fresh` bound (the last of its key): its key, its
+        // item and its `,"k":v` entry in `fresh_json`.
         let mut new: Vec<(&[u8], Range<usize>)> = Vec::new();
         let mut it = crate::record::Items::new(fresh);
         loop {
@@ -73,42 +85,60 @@ impl Bindings {
                 new.push((k, start..fresh.len() - it.remaining()));
             }
         }
-        let mut b = Bindings { json: Vec::new(), items: Vec::new(), entries: Vec::new(), mask: 0 };
-        if let Some(p) = parent {
-            for (k, j, i) in &p.entries {
-                if !new.iter().any(|(nk, _)| *nk == &**k) {
-                    b.push(k.clone(), &p.json[j.clone()], &p.items[i.clone()]);
-                }
-            }
-        }
-        let mut json = Vec::new();
+        let mut fresh_json = Vec::new();
+        let mut kept_new = Vec::new();
         for (n, (k, r)) in new.iter().enumerate() {
             if new[n + 1..].iter().any(|(later, _)| later == k) {
                 continue;
             }
-            json.clear();
+            let start = fresh_json.len();
             if let Some(crate::record::Item::Field(k, v, _)) = crate::record::Items::new(&fresh[r.clone()]).next() {
-                crate::format::json::write_field_key(&mut json, k);
-                crate::format::json::write_val(&mut json, v);
+                crate::format::json::write_field_key(&mut fresh_json, k);
+                crate::format::json::write_val(&mut fresh_json, v);
             }
-            b.push(Cow::Owned(k.to_vec()), &json, &fresh[r.clone()]);
+            kept_new.push((*k, r.clone(), start..fresh_json.len()));
         }
-        (!b.entries.is_empty()).then_some(b)
+        let mut pieces: Vec<(Cow<'static, [u8]>, &[u8], &[u8])> = Vec::new();
+        if let Some(p) = parent {
+            for (k, j, i) in &p.entries {
+                if !new.iter().any(|(nk, _)| *nk == &**k) {
+                    pieces.push((k.clone(), &p.json()[j.clone()], &p.items()[i.clone()]));
+                }
+            }
+        }
+        for (k, r, j) in kept_new {
+            pieces.push((Cow::Owned(k.to_vec()), &fresh_json[j], &fresh[r]));
+        }
+        (!pieces.is_empty()).then(|| Bindings::of_pieces(pieces))
     }
 
-    /// Appends one field: its key, its `,"k":v` entry and its item.
-    fn push(&mut self, key: Cow<'static, [u8]>, json: &[u8], item: &[u8]) {
-        let (j, i) = (self.json.len(), self.items.len());
-        self.json.extend_from_slice(json);
-        self.items.extend_from_slice(item);
-        self.mask |= crate::record::key_bit(&key);
-        self.entries.push((key, j..self.json.len(), i..self.items.len()));
+    /// The bindings of `pieces`: each key, its `,"k":v` entry and its item.
+    fn of_pieces(pieces: Vec<(Cow<'static, [u8]>, &[u8], &[u8])>) -> Bindings {
+        let mask = pieces.iter().fold(0, |m, (k, ..)| m | crate::record::key_bit(k));
+        let len: usize = pieces.iter().map(|(_, j, i)| j.len() + i.len()).sum();
+        let mut item = Vec::with_capacity(17 + len);
+        let (json, items) = Capture::bindings_item(
+            &mut item,
+            mask,
+            |o| pieces.iter().for_each(|(_, j, _)| o.extend_from_slice(j)),
+            |o| pieces.iter().for_each(|(_, _, i)| o.extend_from_slice(i)),
+        );
+        let (mut j, mut i) = (0, 0);
+        let entries = pieces
+            .into_iter()
+            .map(|(k, js, is)| {
+                let e = (k, j..j + js.len(), i..i + is.len());
+                (j, i) = (j + js.len(), i + is.len());
+                e
+            })
+            .collect();
+        Bindings { item, json, items, entries }
     }
 
     /// Adds these fields to a record.
     #[inline(always)]
     pub(crate) fn capture(&self, rec: &mut Capture) {
-        rec.bindings(&self.json, &self.items, self.mask);
+        rec.bindings(&self.item);
     }
 
     /// The bindings of the fields `f` captures (for tests: what a child
@@ -125,7 +155,7 @@ impl fmt::Debug for Logger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Logger")
             .field("level", &self.level())
-            .field("bindings", &self.bindings.as_ref().map(|b| String::from_utf8_lossy(&b.json)))
+            .field("bindings", &self.bindings.as_ref().map(|b| String::from_utf8_lossy(b.json())))
             .finish()
     }
 }
@@ -242,30 +272,42 @@ impl Logger {
     #[cfg(feature = "tower")]
     pub(crate) fn child_str(&self, key: &'static str, value: &str) -> Logger {
         let parent = self.bindings.as_deref();
-        let mut item = Capture::new(Level::Info, 0);
-        item.str(key, value);
-        let item = item.bytes();
-        // Room for the escaper's fast path (the string and 18 bytes), so
-        // that the buffer is allocated once; `json` stays a `Vec`, never
-        // shrunk into a `Box`, for the same reason.
-        let mut b = Bindings {
-            json: Vec::with_capacity(parent.map_or(0, |p| p.json.len()) + 2 * key.len() + value.len() + 32),
-            items: Vec::with_capacity(parent.map_or(0, |p| p.items.len()) + item.len()),
-            entries: Vec::with_capacity(parent.map_or(0, |p| p.entries.len()) + 1),
-            mask: 0,
+        let mut single = Capture::new(Level::Info, 0);
+        single.str(key, value);
+        let new_item = single.bytes();
+        let kept = || {
+            parent.into_iter().flat_map(|p| {
+                p.entries.iter().filter(|(k, ..)| **k != *key.as_bytes()).map(move |(k, j, i)| {
+                    (k, &p.json()[j.clone()], &p.items()[i.clone()])
+                })
+            })
         };
-        for (k, j, i) in parent.iter().flat_map(|p| p.entries.iter().map(move |(k, j, i)| (k, &p.json[j.clone()], &p.items[i.clone()]))) {
-            if **k != *key.as_bytes() {
-                b.push(k.clone(), j, i);
-            }
+        let mask = kept().fold(crate::record::key_bit(key.as_bytes()), |m, (k, ..)| m | crate::record::key_bit(k));
+        // Room for the escaper's fast path (the string and 18 bytes), so
+        // that the buffer is allocated once.
+        let room = parent.map_or(0, |p| p.item.len()) + 2 * key.len() + value.len() + new_item.len() + 64;
+        let mut item = Vec::with_capacity(room);
+        let (json, items) = Capture::bindings_item(
+            &mut item,
+            mask,
+            |o| {
+                kept().for_each(|(_, j, _)| o.extend_from_slice(j));
+                crate::format::json::write_field_key(o, key.as_bytes());
+                crate::format::json::write_str(o, value.as_bytes());
+            },
+            |o| {
+                kept().for_each(|(_, _, i)| o.extend_from_slice(i));
+                o.extend_from_slice(new_item);
+            },
+        );
+        let mut entries = Vec::with_capacity(parent.map_or(0, |p| p.entries.len()) + 1);
+        let (mut j, mut i) = (0, 0);
+        for (k, js, is) in kept() {
+            entries.push((k.clone(), j..j + js.len(), i..i + is.len()));
+            (j, i) = (j + js.len(), i + is.len());
         }
-        let (j, i) = (b.json.len(), b.items.len());
-        crate::format::json::write_field_key(&mut b.json, key.as_bytes());
-        crate::format::json::write_str(&mut b.json, value.as_bytes());
-        b.items.extend_from_slice(item);
-        b.mask |= crate::record::key_bit(key.as_bytes());
-        b.entries.push((Cow::Borrowed(key.as_bytes()), j..b.json.len(), i..b.items.len()));
-        Logger { core: self.core.clone(), bindings: Some(Arc::new(b)) }
+        entries.push((Cow::Borrowed(key.as_bytes()), j..json.len(), i..items.len()));
+        Logger { core: self.core.clone(), bindings: Some(Arc::new(Bindings { item, json, items, entries })) }
     }
 
     /// Waits until every record logged before this call (from any thread)

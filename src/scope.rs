@@ -67,7 +67,7 @@ mod tests {
 
     fn current() -> Option<Vec<u8>> {
         let mut out = None;
-        with_current(|b| out = Some(b.json.clone()));
+        with_current(|b| out = Some(b.json().to_vec()));
         out
     }
 

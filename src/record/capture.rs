@@ -168,16 +168,29 @@ impl Capture {
     }
 
     /// Captures bound fields (a child logger's, the request's): their
-    /// NDJSON fragment `json` (`,"k":v,...`, which the NDJSON formatter
-    /// copies), the same fields as captured `items` (which every other
-    /// formatter reads like the call's fields) and the mask of their keys'
-    /// bits. No key twice among them.
+    /// whole item, made once by [`bindings_item`](Capture::bindings_item),
+    /// so that a record copies it in one piece.
     #[inline]
-    pub(crate) fn bindings(&mut self, json: &[u8], items: &[u8], mask: u64) {
-        self.push(T_BINDINGS);
-        self.extend(&mask.to_le_bytes());
-        self.put_blob(json);
-        self.put_blob(items);
+    pub(crate) fn bindings(&mut self, item: &[u8]) {
+        self.extend(item);
+    }
+
+    /// Writes the item of bound fields into `out` (emptied first): the
+    /// mask of their keys' bits, their NDJSON fragment (`,"k":v,...`,
+    /// which the NDJSON formatter copies), written by `json`, and the same
+    /// fields as captured items (which every other formatter reads like
+    /// the call's fields), written by `items`. No key twice among them.
+    /// Returns where the fragment and the items lie in `out`.
+    pub(crate) fn bindings_item(
+        out: &mut Vec<u8>,
+        mask: u64,
+        json: impl FnOnce(&mut Vec<u8>),
+        items: impl FnOnce(&mut Vec<u8>),
+    ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        out.clear();
+        out.push(T_BINDINGS);
+        out.extend_from_slice(&mask.to_le_bytes());
+        (length_prefixed(out, json), length_prefixed(out, items))
     }
 
     /// Captures bound fields written by `json` as an NDJSON fragment
@@ -396,6 +409,18 @@ impl Out for Capture {
     fn tail(&self, from: usize) -> &[u8] {
         &self.bytes()[from..]
     }
+}
+
+/// What `write` appends to `out`, behind its length as a u32 (cut to
+/// 4 GiB); returns where it lies.
+fn length_prefixed(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> std::ops::Range<usize> {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    write(out);
+    let n = clamp_len(out.len() - at - 4);
+    out.truncate(at + 4 + n as usize);
+    out[at..at + 4].copy_from_slice(&n.to_le_bytes());
+    at + 4..out.len()
 }
 
 /// Lengths are stored as u32; anything longer (4 GiB) is cut.

@@ -62,7 +62,9 @@ mod tests {
             c.ns("app:db");
             let mut bound = Capture::new(Level::Info, 0);
             bound.i64("a", 1);
-            c.bindings(b",\"a\":1", bound.bytes(), 7);
+            let mut item = Vec::new();
+            Capture::bindings_item(&mut item, 7, |o| o.extend_from_slice(b",\"a\":1"), |o| o.extend_from_slice(bound.bytes()));
+            c.bindings(&item);
             c.i64("i", -5);
             c.u64("u", u64::MAX);
             c.f64("f", 3.25);
