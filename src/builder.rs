@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::format::json::{BaseValue, JsonFormat};
 use crate::error::Error;
 use crate::filter::Namespaces;
+use crate::format::json::{BaseValue, JsonFormat};
 use crate::guard::Guard;
 use crate::level::Level;
 use crate::logger::Logger;

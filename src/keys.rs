@@ -231,11 +231,11 @@ impl Keys {
     /// `"key":value` of the level, without the leading `{` or comma.
     pub(crate) fn level_member(&self, level: Level) -> Vec<u8> {
         let mut v = Vec::new();
-        crate::format::json::write_str(&mut v, self.level.as_bytes());
+        crate::format::escape::write_str(&mut v, self.level.as_bytes());
         v.push(b':');
         match self.level_style {
-            LevelStyle::Number => crate::format::json::write_int(&mut v, level.number()),
-            LevelStyle::Label => crate::format::json::write_str(&mut v, level.as_str().as_bytes()),
+            LevelStyle::Number => crate::format::number::write_int(&mut v, level.number()),
+            LevelStyle::Label => crate::format::escape::write_str(&mut v, level.as_str().as_bytes()),
             LevelStyle::Gcp => {
                 let name = match level {
                     Level::Trace | Level::Debug => "DEBUG",
@@ -244,7 +244,7 @@ impl Keys {
                     Level::Error => "ERROR",
                     Level::Fatal => "CRITICAL",
                 };
-                crate::format::json::write_str(&mut v, name.as_bytes());
+                crate::format::escape::write_str(&mut v, name.as_bytes());
             }
             LevelStyle::Otel => {
                 let (text, number) = match level {
@@ -255,9 +255,9 @@ impl Keys {
                     Level::Error => ("ERROR", 17),
                     Level::Fatal => ("FATAL", 21),
                 };
-                crate::format::json::write_str(&mut v, text.as_bytes());
+                crate::format::escape::write_str(&mut v, text.as_bytes());
                 v.extend_from_slice(b",\"SeverityNumber\":");
-                crate::format::json::write_int(&mut v, number);
+                crate::format::number::write_int(&mut v, number);
             }
         }
         v

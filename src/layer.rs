@@ -12,7 +12,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::format::json::{write_field_key, write_str};
+use crate::format::escape::write_str;
+use crate::format::json::write_field_key;
 use crate::level::Level;
 use crate::logger::Logger;
 use crate::record::{Capture, Out};
@@ -227,19 +228,19 @@ impl SpanVisitor<'_> {
 
 impl Visit for SpanVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, |o| crate::format::json::write_f64(o, value), |c, k| c.f64(k, value));
+        self.put(field, |o| crate::format::number::write_f64(o, value), |c, k| c.f64(k, value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.i64(k, value));
+        self.put(field, |o| crate::format::number::write_int(o, value), |c, k| c.i64(k, value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.u64(k, value));
+        self.put(field, |o| crate::format::number::write_int(o, value), |c, k| c.u64(k, value));
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.i128(k, value));
+        self.put(field, |o| crate::format::number::write_int(o, value), |c, k| c.i128(k, value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, |o| crate::format::json::write_int(o, value), |c, k| c.u128(k, value));
+        self.put(field, |o| crate::format::number::write_int(o, value), |c, k| c.u128(k, value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.put(field, |o| o.extend_from_slice(if value { b"true" } else { b"false" }), |c, k| c.bool(k, value));
@@ -248,7 +249,7 @@ impl Visit for SpanVisitor<'_> {
         self.put(field, |o| write_str(o, value.as_bytes()), |c, k| c.str(k, value));
     }
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        self.put(field, |o| crate::format::json::write_str_lossy(o, value), |c, k| c.bytes_lossy(k, value));
+        self.put(field, |o| crate::format::escape::write_str_lossy(o, value), |c, k| c.bytes_lossy(k, value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.put(

@@ -277,9 +277,10 @@ impl Logger {
         let new_item = single.bytes();
         let kept = || {
             parent.into_iter().flat_map(|p| {
-                p.entries.iter().filter(|(k, ..)| **k != *key.as_bytes()).map(move |(k, j, i)| {
-                    (k, &p.json()[j.clone()], &p.items()[i.clone()])
-                })
+                p.entries
+                    .iter()
+                    .filter(|(k, ..)| **k != *key.as_bytes())
+                    .map(move |(k, j, i)| (k, &p.json()[j.clone()], &p.items()[i.clone()]))
             })
         };
         let mask = kept().fold(crate::record::key_bit(key.as_bytes()), |m, (k, ..)| m | crate::record::key_bit(k));
@@ -293,7 +294,7 @@ impl Logger {
             |o| {
                 kept().for_each(|(_, j, _)| o.extend_from_slice(j));
                 crate::format::json::write_field_key(o, key.as_bytes());
-                crate::format::json::write_str(o, value.as_bytes());
+                crate::format::escape::write_str(o, value.as_bytes());
             },
             |o| {
                 kept().for_each(|(_, _, i)| o.extend_from_slice(i));

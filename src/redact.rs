@@ -22,7 +22,8 @@
 
 use std::sync::Arc;
 
-use crate::format::json::{escape_into, is_reserved, unescape_json_string, write_field_key, write_str, write_val};
+use crate::format::escape::{escape_into, unescape_json_string, write_str};
+use crate::format::json::{is_reserved, write_field_key, write_val};
 use crate::record::{Item, Items, RecordRef, Val, T_BINDINGS, T_JSON, T_STR};
 use crate::tunables::{REDACT_MAX_PATHS, REDACT_MAX_SEGMENTS};
 
@@ -688,7 +689,8 @@ impl RedactState {
                     copied = end;
                 }
                 Item::Bindings(b) => {
-                    if r.wild_first == 0 && (b.mask & r.first_bits == 0 || !r.needles.iter().any(|n| contains(b.json, n)))
+                    if r.wild_first == 0
+                        && (b.mask & r.first_bits == 0 || !r.needles.iter().any(|n| contains(b.json, n)))
                     {
                         continue;
                     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::format::json::write_str;
+use crate::format::escape::write_str;
 use crate::format::ser::EscapeFmt;
 use crate::record::{Capture, Key, Out};
 
@@ -151,7 +151,7 @@ impl Value for f32 {
     /// Written with `f32` precision (`0.1f32` is written `0.1`).
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.json_with(key, |c| {
-            crate::format::json::write_f32(c, *self);
+            crate::format::number::write_f32(c, *self);
             Ok(())
         })
     }

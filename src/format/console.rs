@@ -16,7 +16,8 @@
 
 use std::collections::HashMap;
 
-use crate::format::json::{escape_into, write_val};
+use crate::format::escape::escape_into;
+use crate::format::json::write_val;
 use crate::format::unique_keys::{plan_if_repeated, Skips};
 use crate::record::{Item, Items, KeyTable, Out, RecordRef};
 
@@ -208,7 +209,7 @@ fn write_key<O: Out + ?Sized>(out: &mut O, k: &[u8]) {
     if plain {
         out.extend(k);
     } else {
-        crate::format::json::write_str(out, k);
+        crate::format::escape::write_str(out, k);
     }
 }
 

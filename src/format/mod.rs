@@ -18,8 +18,10 @@
 //! fields (a child logger's, a span's) included: none parses JSON back.
 
 pub(crate) mod console;
+pub(crate) mod escape;
 pub(crate) mod frame;
 pub(crate) mod json;
+pub(crate) mod number;
 pub mod pretty;
 pub(crate) mod ser;
 #[cfg(unix)]
@@ -230,9 +232,7 @@ mod tests {
         let keys: Vec<&str> = expect.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
-            [
-                "svc", "text", "neg", "big", "huge", "ratio", "ok", "shadowed", "nested", "we ird", "raw", "dup", "n"
-            ],
+            ["svc", "text", "neg", "big", "huge", "ratio", "ok", "shadowed", "nested", "we ird", "raw", "dup", "n"],
             "the parent's fields the child does not bind again, the child's, then the call's"
         );
         assert_eq!(expect[7].1, "child's");

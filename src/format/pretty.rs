@@ -37,9 +37,8 @@ use std::ops::Range;
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-use crate::format::json::{
-    escape_into, fragment_entries, is_reserved, skip_value, unescape_json_string, write_str, write_val,
-};
+use crate::format::escape::{escape_into, unescape_json_string, write_str};
+use crate::format::json::{is_reserved, skip_value, split_members, write_val};
 use crate::format::unique_keys::{key_bit, plan, Seen, Skips};
 use crate::level::Level;
 use crate::record::{Item, Items, KeyTable, Out, RecordRef, Val};
@@ -648,7 +647,7 @@ fn literal_is(lit: &[u8], name: &[u8]) -> bool {
 /// `None` when it is not an object.
 fn object_members(j: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     let inner = j.trim_ascii().strip_prefix(b"{")?.strip_suffix(b"}")?;
-    Some(fragment_entries(inner.trim_ascii()))
+    Some(split_members(inner.trim_ascii()))
 }
 
 /// The items of a JSON array's text.
@@ -898,8 +897,11 @@ impl PrettyFormat {
                         if skip() {
                             continue;
                         }
-                        let key =
-                            KeyText { text: k, underscore: framed.is_none() && is_reserved(k), plain: framed.is_some() };
+                        let key = KeyText {
+                            text: k,
+                            underscore: framed.is_none() && is_reserved(k),
+                            plain: framed.is_some(),
+                        };
                         self.r.val_field(&mut self.fields, key, v);
                     }
                 }

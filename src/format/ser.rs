@@ -17,7 +17,8 @@ use std::ops::Range;
 
 use serde::ser::{self, Serialize};
 
-use super::json::{write_f32, write_f64, write_int, write_str, write_str_lossy};
+use super::escape::{write_str, write_str_lossy};
+use super::number::{write_f32, write_f64, write_int};
 use crate::record::Out;
 
 /// Deepest nesting written; `serde_json` refuses to parse deeper input.
@@ -473,7 +474,7 @@ pub(crate) struct EscapeFmt<'a, O: Out + ?Sized> {
 impl<O: Out + ?Sized> fmt::Write for EscapeFmt<'_, O> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        super::json::escape_into(self.out, s.as_bytes());
+        super::escape::escape_into(self.out, s.as_bytes());
         Ok(())
     }
 }

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-use crate::format::json::{write_int, Clip, JsonFormat};
+use crate::format::json::{Clip, JsonFormat};
+use crate::format::number::write_int;
 use crate::level::Level;
 use crate::record::{Item, Items, Out, RecordRef, Val};
 
@@ -293,7 +294,7 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
             ParamVal::Val(Val::Str(s)) => text.extend_from_slice(s),
             ParamVal::Val(Val::Bytes(b)) => text.extend_from_slice(String::from_utf8_lossy(b).as_bytes()),
             // A serde value that is a string: its text, as for a `&str`.
-            ParamVal::Val(Val::Json(j)) => match crate::format::json::unescape_json_string(j) {
+            ParamVal::Val(Val::Json(j)) => match crate::format::escape::unescape_json_string(j) {
                 Some(s) => text.extend_from_slice(s.as_bytes()),
                 None => text.extend_from_slice(j),
             },
@@ -343,7 +344,7 @@ fn write_sd_text(out: &mut Vec<u8>, s: &[u8], cap: usize, in_param: bool) {
             }
             c if (c as u32) < 0x20 || (0x7F..=0x9F).contains(&(c as u32)) || c == '\u{2028}' || c == '\u{2029}' => {
                 let mut b = [0u8; 4];
-                crate::format::json::escape_into(out, c.encode_utf8(&mut b).as_bytes());
+                crate::format::escape::escape_into(out, c.encode_utf8(&mut b).as_bytes());
             }
             c => {
                 let mut b = [0u8; 4];

@@ -198,11 +198,7 @@ impl Capture {
     /// wrote) and by `items` as captured fields, the same ones in the same
     /// order. Nothing when `json` writes nothing.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn bindings_with(
-        &mut self,
-        json: impl FnOnce(&mut Capture) -> u64,
-        items: impl FnOnce(&mut Capture),
-    ) {
+    pub(crate) fn bindings_with(&mut self, json: impl FnOnce(&mut Capture) -> u64, items: impl FnOnce(&mut Capture)) {
         let tag_at = self.len();
         self.push(T_BINDINGS);
         let mask_at = self.len();
@@ -358,7 +354,7 @@ impl Capture {
         let start = self.len();
         if let Err(e) = f(self) {
             self.truncate(start);
-            crate::format::json::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
+            crate::format::escape::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
         }
         let n = self.len() - start;
         self.patch_u32(at, clamp_len(n));

@@ -63,7 +63,12 @@ mod tests {
             let mut bound = Capture::new(Level::Info, 0);
             bound.i64("a", 1);
             let mut item = Vec::new();
-            Capture::bindings_item(&mut item, 7, |o| o.extend_from_slice(b",\"a\":1"), |o| o.extend_from_slice(bound.bytes()));
+            Capture::bindings_item(
+                &mut item,
+                7,
+                |o| o.extend_from_slice(b",\"a\":1"),
+                |o| o.extend_from_slice(bound.bytes()),
+            );
             c.bindings(&item);
             c.i64("i", -5);
             c.u64("u", u64::MAX);
@@ -80,7 +85,10 @@ mod tests {
             c.msg_fmt(format_args!("hello {}", 42));
             let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
             let flat: Vec<Item<'_>> = Items::new(c.bytes()).flat().take(3).collect();
-            assert_eq!(flat, [Item::Ns(b"app:db"), Item::Field(b"a", Val::I64(1), None), Item::Field(b"i", Val::I64(-5), None)]);
+            assert_eq!(
+                flat,
+                [Item::Ns(b"app:db"), Item::Field(b"a", Val::I64(1), None), Item::Field(b"i", Val::I64(-5), None)]
+            );
             assert_eq!(
                 items,
                 vec![

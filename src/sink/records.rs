@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::private::{Format, Sealed, SinkOut, Target};
 use super::Sink;
-use crate::format::json::unescape_json_string;
+use crate::format::escape::unescape_json_string;
 use crate::format::unique_keys::{plan_if_repeated, Skips};
 use crate::level::Level;
 use crate::record::{Flat, Item, Items, KeyTable, Val};

@@ -1,0 +1,155 @@
+//! JSON numbers: integers (itoa), floats (a short-decimal path before
+//! ryu; NaN and the infinities as strings).
+
+use crate::record::Out;
+
+/// Writes a float: finite values as the shortest JSON number that reads
+/// back to the same value; NaN and the infinities as the strings `"NaN"`,
+/// `"Infinity"` and `"-Infinity"`.
+#[inline]
+pub(crate) fn write_f64<O: Out + ?Sized>(out: &mut O, v: f64) {
+    if v.is_finite() {
+        if !write_short_decimal(out, v) {
+            out.extend(ryu::Buffer::new().format_finite(v).as_bytes());
+        }
+    } else {
+        out.extend(non_finite(v.is_nan(), v.is_sign_negative()));
+    }
+}
+
+/// A fast path for the floats logs are full of (`3.25`, `0.5`, `12.125`):
+/// when `v` is exactly `n / 10^k` as a double, for an integer `n` below
+/// 2^53 and `k ≤ 6`, writes `n` with `k` decimals (`1.0` for integers, as
+/// ryu does). The text reads back to exactly `v`: `n` and `10^k` are exact
+/// doubles, so `n / 10^k` computed in floating point is the correctly
+/// rounded value of the decimal, which is what a JSON parser computes.
+/// Returns false (writing nothing) for other values, which go to ryu.
+#[inline]
+fn write_short_decimal<O: Out + ?Sized>(out: &mut O, v: f64) -> bool {
+    const SCALE: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+                                                // Outside [1e-4, 1e9) ryu writes exponents or many digits: leave it to ryu,
+                                                // so that both paths always write the same text.
+    if !(1e-4..1e9).contains(&v.abs()) {
+        return false;
+    }
+    for (k, &scale) in SCALE.iter().enumerate() {
+        let x = v * scale;
+        if x.abs() >= LIMIT {
+            return false;
+        }
+        // Below 2^53 the conversion to i64 is exact when `x` is integral.
+        let n = x as i64;
+        if n as f64 == x && x / scale == v {
+            let mut n = n;
+            let mut k = k;
+            // The same value with fewer decimals when it ends in zeros.
+            while k > 0 && n % 10 == 0 {
+                n /= 10;
+                k -= 1;
+            }
+            let mut digits = itoa::Buffer::new();
+            let d = digits.format(n.unsigned_abs()).as_bytes();
+            if n < 0 {
+                out.push(b'-');
+            }
+            if k == 0 {
+                out.extend(d);
+                out.extend(b".0");
+            } else if d.len() > k {
+                out.extend(&d[..d.len() - k]);
+                out.push(b'.');
+                out.extend(&d[d.len() - k..]);
+            } else {
+                out.extend(b"0.");
+                for _ in d.len()..k {
+                    out.push(b'0');
+                }
+                out.extend(d);
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// Like [`write_f64`] for an `f32`, printed with `f32` precision.
+#[inline]
+pub(crate) fn write_f32<O: Out + ?Sized>(out: &mut O, v: f32) {
+    if v.is_finite() {
+        out.extend(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend(non_finite(v.is_nan(), v.is_sign_negative()));
+    }
+}
+
+fn non_finite(nan: bool, negative: bool) -> &'static [u8] {
+    if nan {
+        b"\"NaN\""
+    } else if negative {
+        b"\"-Infinity\""
+    } else {
+        b"\"Infinity\""
+    }
+}
+
+#[inline]
+pub(crate) fn write_int<O: Out + ?Sized, I: itoa::Integer>(out: &mut O, v: I) {
+    out.extend(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_are_valid_json() {
+        let f = |x: f64| {
+            let mut v = Vec::new();
+            write_f64(&mut v, x);
+            String::from_utf8(v).unwrap()
+        };
+        assert_eq!(f(3.25), "3.25");
+        assert_eq!(f(f64::NAN), "\"NaN\"");
+        assert_eq!(f(f64::INFINITY), "\"Infinity\"");
+        assert_eq!(f(f64::NEG_INFINITY), "\"-Infinity\"");
+        for x in [0.0, -0.0, 1e300, -1e-300, f64::MIN_POSITIVE, f64::MAX, 0.1 + 0.2] {
+            let back: f64 = serde_json::from_str(&f(x)).unwrap();
+            assert_eq!(back.to_bits(), x.to_bits(), "{x}");
+        }
+    }
+
+    #[test]
+    fn short_decimals_match_ryu_and_round_trip() {
+        let f = |x: f64| {
+            let mut v = Vec::new();
+            write_f64(&mut v, x);
+            String::from_utf8(v).unwrap()
+        };
+        for x in
+            [3.25, 0.5, -0.5, 1.0, -7.0, 0.1, 0.3, 12.125, 0.001, -0.000001, 123456.789, 1e8, 999999999.5, 0.1 + 0.2]
+        {
+            let ours = f(x);
+            assert_eq!(ours, ryu::Buffer::new().format_finite(x), "{x}");
+            assert_eq!(ours.parse::<f64>().unwrap().to_bits(), x.to_bits());
+        }
+        // A deterministic sweep of values with few decimals and of random bits.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..200_000u64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let x = if i % 2 == 0 {
+                (seed % 10_000_000) as f64 / [1.0, 10.0, 100.0, 1e3, 1e4][i as usize % 5]
+            } else {
+                f64::from_bits(seed)
+            };
+            if !x.is_finite() {
+                continue;
+            }
+            let ours = f(x);
+            assert_eq!(ours.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{x:e} → {ours}");
+            assert_eq!(ours, ryu::Buffer::new().format_finite(x), "{x:e}");
+        }
+    }
+}
