@@ -586,35 +586,66 @@ impl TracingLayer {
                 let fields = event.metadata().fields();
                 // Whether field `name` of the span at `depth` is written.
                 let kept = |name: &str, depth: u32| fields.field(name).is_none() && !seen.deeper_than(name, depth);
+                // One pass: the fragment into the record, the items aside
+                // (on the stack up to `Scratch`'s size), copied after it.
+                let mut aside = Scratch::default();
+                let items = &mut aside;
                 cap.bindings_with(
-                    |c| {
+                    move |c| {
                         let mut mask = 0;
                         for (i, s) in scope.from_root().enumerate() {
                             if let Some(d) = s.extensions().get::<SpanData>() {
-                                for (name, range, bit, _) in &d.entries {
+                                for (name, range, bit, item) in &d.entries {
                                     if kept(name, depth - 1 - i as u32) {
                                         c.extend(&d.json[range.clone()]);
+                                        items.extend(&d.items[item.clone()]);
                                         mask |= bit;
                                     }
                                 }
                             }
                         }
-                        mask
+                        (mask, items)
                     },
-                    |c| {
-                        let Some(scope) = ctx.event_scope(event) else { return };
-                        for (i, s) in scope.from_root().enumerate() {
-                            if let Some(d) = s.extensions().get::<SpanData>() {
-                                for (name, _, _, range) in &d.entries {
-                                    if kept(name, depth - 1 - i as u32) {
-                                        c.extend(&d.items[range.clone()]);
-                                    }
-                                }
-                            }
-                        }
-                    },
+                    |c, items| c.extend(items.as_slice()),
                 );
             }
+        }
+    }
+}
+
+/// Bytes kept on the stack up to [`SCRATCH`], on the heap beyond.
+struct Scratch {
+    inline: [u8; SCRATCH],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+const SCRATCH: usize = 128;
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch { inline: [0; SCRATCH], len: 0, heap: Vec::new() }
+    }
+}
+
+impl Scratch {
+    fn extend(&mut self, b: &[u8]) {
+        if self.heap.is_empty() {
+            if let Some(dst) = self.inline.get_mut(self.len..self.len + b.len()) {
+                dst.copy_from_slice(b);
+                self.len += b.len();
+                return;
+            }
+            self.heap.extend_from_slice(&self.inline[..self.len]);
+        }
+        self.heap.extend_from_slice(b);
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
         }
     }
 }

@@ -195,10 +195,15 @@ impl Capture {
 
     /// Captures bound fields written by `json` as an NDJSON fragment
     /// (`,"k":v,...`, no key twice; it returns the mask of the keys it
-    /// wrote) and by `items` as captured fields, the same ones in the same
-    /// order. Nothing when `json` writes nothing.
+    /// wrote, and what `items` needs) and by `items` as captured fields,
+    /// the same ones in the same order. Nothing when `json` writes
+    /// nothing.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn bindings_with(&mut self, json: impl FnOnce(&mut Capture) -> u64, items: impl FnOnce(&mut Capture)) {
+    pub(crate) fn bindings_with<T>(
+        &mut self,
+        json: impl FnOnce(&mut Capture) -> (u64, T),
+        items: impl FnOnce(&mut Capture, T),
+    ) {
         let tag_at = self.len();
         self.push(T_BINDINGS);
         let mask_at = self.len();
@@ -206,7 +211,7 @@ impl Capture {
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
-        let mask = json(self);
+        let (mask, state) = json(self);
         let n = self.len() - start;
         if n == 0 {
             self.truncate(tag_at);
@@ -219,7 +224,7 @@ impl Capture {
         let at = self.len();
         self.put_u32(0);
         let start = self.len();
-        items(self);
+        items(self, state);
         let n = self.len() - start;
         self.patch_u32(at, clamp_len(n));
     }
