@@ -317,3 +317,32 @@ fn the_pretty_sink_shows_span_fields_and_event_fields_once() {
     guard.flush().unwrap();
     assert_eq!(mem.text(), "INFO  request handled target=tracing_layer request_id=42 status=200 shared=event\n");
 }
+
+#[test]
+fn span_fields_recorded_again_and_shadowed_reach_the_pretty_sink_as_the_line_has_them() {
+    let (json, pretty) = (Mem::new(), Mem::new());
+    let (log, guard) = Logger::builder()
+        .sink(json.sink())
+        .sink(logjet::sink::Pretty::writer(pretty.clone()).colors(false).time(logjet::pretty::Time::Omit))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(TracingLayer::new(&log));
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("outer", id = 1, status = tracing::field::Empty, user = "a");
+        let _o = outer.enter();
+        outer.record("status", 200);
+        outer.record("user", "b \"quoted\"");
+        outer.record("id", 2);
+        let inner = tracing::info_span!("inner", user = "c", extra = true);
+        let _i = inner.enter();
+        tracing::info!(n = 7, "x");
+    });
+    guard.flush().unwrap();
+    let line = &json.lines()[0];
+    assert_eq!(keys(line), ["level", "time", "pid", "hostname", "target", "status", "id", "user", "extra", "n", "msg"]);
+    assert_eq!(
+        (&line["status"], &line["id"], &line["user"], &line["extra"]),
+        (&json!(200), &json!(2), &json!("c"), &json!(true))
+    );
+    assert_eq!(pretty.text(), "INFO  x target=tracing_layer status=200 id=2 user=c extra=true n=7\n");
+}
