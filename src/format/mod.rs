@@ -154,6 +154,7 @@ impl Formats {
     /// Copies a line a caller formatted (`crate::preformat`: callers
     /// format only when every sink takes NDJSON) to every sink that takes
     /// its level. Returns the bytes added.
+    #[inline]
     pub(crate) fn copy_line(&self, rec: &RecordRef<'_>, bufs: &mut [OutBuf]) -> usize {
         let mut added = 0;
         for ((min, f), buf) in self.sinks.iter().zip(bufs.iter_mut()) {
