@@ -56,8 +56,15 @@ pub(crate) struct Bindings {
     /// Each key, the range of its `,"k":v` entry in the fragment and that
     /// of its item among the items. (A key given as `&'static str` is not
     /// copied.)
-    entries: Vec<(Cow<'static, [u8]>, Range<usize>, Range<usize>)>,
+    entries: Vec<Entry>,
 }
+
+/// A bound field: its key, the range of its `,"k":v` entry in the
+/// fragment and that of its item among the items.
+type Entry = (Cow<'static, [u8]>, Range<usize>, Range<usize>);
+
+/// A bound field being assembled: its key, its `,"k":v` entry, its item.
+type Piece<'a> = (Cow<'static, [u8]>, &'a [u8], &'a [u8]);
 
 impl Bindings {
     /// `,"k":v,"k2":v2`
@@ -98,7 +105,7 @@ impl Bindings {
             }
             kept_new.push((*k, r.clone(), start..fresh_json.len()));
         }
-        let mut pieces: Vec<(Cow<'static, [u8]>, &[u8], &[u8])> = Vec::new();
+        let mut pieces: Vec<Piece<'_>> = Vec::new();
         if let Some(p) = parent {
             for (k, j, i) in &p.entries {
                 if !new.iter().any(|(nk, _)| *nk == &**k) {
@@ -113,7 +120,7 @@ impl Bindings {
     }
 
     /// The bindings of `pieces`: each key, its `,"k":v` entry and its item.
-    fn of_pieces(pieces: Vec<(Cow<'static, [u8]>, &[u8], &[u8])>) -> Bindings {
+    fn of_pieces(pieces: Vec<Piece<'_>>) -> Bindings {
         let mask = pieces.iter().fold(0, |m, (k, ..)| m | crate::record::key_bit(k));
         let len: usize = pieces.iter().map(|(_, j, i)| j.len() + i.len()).sum();
         let mut item = Vec::with_capacity(17 + len);
