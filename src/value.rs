@@ -346,7 +346,10 @@ pub mod dispatch {
     /// local of the call site, built in place and never moved.
     pub trait LogTarget {
         fn __logjet_enabled(&self, level: crate::Level) -> bool;
-        fn __logjet_start(&self, level: crate::Level) -> Capture;
+        /// Adds what the target puts first in each record (a debug
+        /// handle's namespace, a child's bindings) to `rec`, a record the
+        /// call site made in place (see [`Capture::__new`]).
+        fn __logjet_begin(&self, rec: &mut Capture);
         fn __logjet_send(&self, rec: &Capture);
         /// A call site's rate limit (`limit = (n, per)`): `None` holds the
         /// record back; `Some(m)`: write it, after a notice when `m > 0`.
@@ -355,7 +358,8 @@ pub mod dispatch {
         #[cold]
         #[inline(never)]
         fn __logjet_suppressed(&self, level: crate::Level, n: u64, msg: &'static str, site: &'static str) {
-            let mut rec = self.__logjet_start(level);
+            let mut rec = Capture::__new(level);
+            self.__logjet_begin(&mut rec);
             rec.u64("suppressed", n);
             rec.str("suppressed_msg", msg);
             rec.str("call_site", site);
@@ -373,8 +377,8 @@ pub mod dispatch {
             self.core.admit(site, n, per)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            self.start(level, None)
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            self.begin(rec, None)
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -391,8 +395,8 @@ pub mod dispatch {
             self.logger().core.admit(site, n, per)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            self.logger().start(level, Some(self.namespace()))
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            self.logger().begin(rec, Some(self.namespace()))
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -405,8 +409,8 @@ pub mod dispatch {
             (**self).__logjet_enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            (**self).__logjet_start(level)
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            (**self).__logjet_begin(rec)
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -425,10 +429,9 @@ pub mod dispatch {
             self.as_ref().is_some_and(|t| t.__logjet_enabled(level))
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            match self {
-                Some(t) => t.__logjet_start(level),
-                None => Capture::new(level, 0),
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            if let Some(t) = self {
+                t.__logjet_begin(rec)
             }
         }
         #[inline(always)]
@@ -448,8 +451,8 @@ pub mod dispatch {
             (**self).__logjet_enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            (**self).__logjet_start(level)
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            (**self).__logjet_begin(rec)
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {

@@ -69,6 +69,14 @@ impl Capture {
         Capture { time, heap: None, len: 0, level, inline: [0; INLINE] }
     }
 
+    /// A record, for the macros, which make it in place (a local of the
+    /// call site, never moved).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __new(level: Level) -> Capture {
+        Capture::new(level, 0)
+    }
+
     /// A copy (on the heap when the record is large: this is for the rare
     /// records that do not travel in a thread's queue).
     pub(crate) fn to_owned_capture(&self) -> Capture {
