@@ -42,14 +42,14 @@ pub trait Value {
 }
 
 impl<T: Value + ?Sized> Value for &T {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         (**self).capture(key, c)
     }
 }
 
 impl<T: Value + ?Sized> Value for &mut T {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         (**self).capture(key, c)
     }
@@ -58,7 +58,7 @@ impl<T: Value + ?Sized> Value for &mut T {
 macro_rules! forward_value {
     ($($t:ty),*) => {$(
         impl<T: Value + ?Sized> Value for $t {
-            #[inline]
+            #[inline(always)]
             fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 (**self).capture(key, c)
             }
@@ -68,35 +68,35 @@ macro_rules! forward_value {
 forward_value!(Box<T>, Arc<T>, Rc<T>);
 
 impl Value for str {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for String {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for Cow<'_, str> {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for char {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self.encode_utf8(&mut [0; 4]))
     }
 }
 
 impl Value for bool {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bool(key, *self)
     }
@@ -105,7 +105,7 @@ impl Value for bool {
 macro_rules! signed {
     ($($t:ty),*) => {$(
         impl Value for $t {
-            #[inline]
+            #[inline(always)]
             fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 c.i64(key, *self as i64)
             }
@@ -117,7 +117,7 @@ signed!(i8, i16, i32, i64, isize);
 macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl Value for $t {
-            #[inline]
+            #[inline(always)]
             fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 c.u64(key, *self as u64)
             }
@@ -127,21 +127,21 @@ macro_rules! unsigned {
 unsigned!(u8, u16, u32, u64, usize);
 
 impl Value for i128 {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.i128(key, *self)
     }
 }
 
 impl Value for u128 {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.u128(key, *self)
     }
 }
 
 impl Value for f64 {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.f64(key, *self)
     }
@@ -158,14 +158,14 @@ impl Value for f32 {
 }
 
 impl Value for () {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.null(key)
     }
 }
 
 impl<T: Value> Value for Option<T> {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         match self {
             Some(v) => v.capture(key, c),
@@ -175,7 +175,7 @@ impl<T: Value> Value for Option<T> {
 }
 
 impl Value for [u8] {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bytes_lossy(key, self)
     }
@@ -287,7 +287,7 @@ pub mod dispatch {
         fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture);
     }
     impl<T: Value + ?Sized> ViaValue for &&&Wrap<'_, T> {
-        #[inline]
+        #[inline(always)]
         fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture) {
             self.0.capture(key, c)
         }
@@ -372,7 +372,7 @@ pub mod dispatch {
         fn __logjet_enabled(&self, level: crate::Level) -> bool {
             self.enabled_sampled(level)
         }
-        #[inline]
+        #[inline(always)]
         fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
             self.core.admit(site, n, per)
         }
@@ -390,7 +390,7 @@ pub mod dispatch {
         fn __logjet_enabled(&self, level: crate::Level) -> bool {
             self.enabled_at(level) && self.logger().keep_sampled(level)
         }
-        #[inline]
+        #[inline(always)]
         fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
             self.logger().core.admit(site, n, per)
         }
@@ -465,13 +465,13 @@ pub mod dispatch {
     }
 
     /// `%value`: the `Display` output as a string.
-    #[inline]
+    #[inline(always)]
     pub fn display<T: fmt::Display + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
         c.display(key, &v)
     }
 
     /// `?value`: the `Debug` output as a string.
-    #[inline]
+    #[inline(always)]
     pub fn debug<T: fmt::Debug + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
         c.display(key, &format_args!("{v:?}"))
     }
