@@ -392,13 +392,19 @@ impl Logger {
     #[inline(always)]
     pub(crate) fn start(&self, level: Level, ns: Option<&str>) -> Record {
         let mut rec = Capture::new(level, 0);
+        self.begin(&mut rec, ns);
+        rec
+    }
+
+    /// What [`start`](Logger::start) adds to a record made in place.
+    #[inline(always)]
+    pub(crate) fn begin(&self, rec: &mut Record, ns: Option<&str>) {
         if let Some(ns) = ns {
             rec.ns(ns);
         }
         if let Some(b) = &self.bindings {
-            b.capture(&mut rec);
+            b.capture(rec);
         }
-        rec
     }
 
     /// Sends a record started by [`start`](Logger::start).

@@ -85,7 +85,8 @@ macro_rules! log {
                         ::core::concat!(::core::file!(), ":", ::core::line!()),
                     );
                 }
-                let mut __logjet_rec = __logjet_target.__logjet_start(__logjet_level);
+                let mut __logjet_rec = $crate::__private::Capture::__new(__logjet_level);
+                __logjet_target.__logjet_begin(&mut __logjet_rec);
                 $crate::__logjet_event!(@start __logjet_target, __logjet_rec, $msg $($rest)*);
             }
         }
@@ -96,7 +97,8 @@ macro_rules! log {
         let __logjet_target = &$logger;
         let __logjet_level = $level;
         if __logjet_target.__logjet_enabled(__logjet_level) {
-            let mut __logjet_rec = __logjet_target.__logjet_start(__logjet_level);
+            let mut __logjet_rec = $crate::__private::Capture::__new(__logjet_level);
+            __logjet_target.__logjet_begin(&mut __logjet_rec);
             $crate::__logjet_event!(@start __logjet_target, __logjet_rec, $($rest)+);
         }
     }};

@@ -259,11 +259,12 @@ impl Producer {
         w[at].store(header, Ordering::Relaxed);
         w[at + 1].store(time, Ordering::Relaxed);
         let dst = &w[at + HEAD_WORDS..at + n];
-        let mut chunks = bytes.chunks_exact(8);
-        for (slot, c) in dst.iter().zip(&mut chunks) {
-            slot.store(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]), Ordering::Relaxed);
+        // Arrays of 8 (not `chunks_exact`, whose iteration cost 35
+        // instructions per record more here).
+        let (chunks, rest) = bytes.as_chunks::<8>();
+        for (slot, c) in dst.iter().zip(chunks) {
+            slot.store(u64::from_le_bytes(*c), Ordering::Relaxed);
         }
-        let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut last = [0u8; 8];
             last[..rest.len()].copy_from_slice(rest);

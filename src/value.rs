@@ -42,14 +42,14 @@ pub trait Value {
 }
 
 impl<T: Value + ?Sized> Value for &T {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         (**self).capture(key, c)
     }
 }
 
 impl<T: Value + ?Sized> Value for &mut T {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         (**self).capture(key, c)
     }
@@ -58,7 +58,7 @@ impl<T: Value + ?Sized> Value for &mut T {
 macro_rules! forward_value {
     ($($t:ty),*) => {$(
         impl<T: Value + ?Sized> Value for $t {
-            #[inline]
+            #[inline(always)]
             fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 (**self).capture(key, c)
             }
@@ -68,35 +68,35 @@ macro_rules! forward_value {
 forward_value!(Box<T>, Arc<T>, Rc<T>);
 
 impl Value for str {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for String {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for Cow<'_, str> {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self)
     }
 }
 
 impl Value for char {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.str(key, self.encode_utf8(&mut [0; 4]))
     }
 }
 
 impl Value for bool {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bool(key, *self)
     }
@@ -105,7 +105,7 @@ impl Value for bool {
 macro_rules! signed {
     ($($t:ty),*) => {$(
         impl Value for $t {
-            #[inline]
+            #[inline(always)]
             fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 c.i64(key, *self as i64)
             }
@@ -117,7 +117,7 @@ signed!(i8, i16, i32, i64, isize);
 macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl Value for $t {
-            #[inline]
+            #[inline(always)]
             fn capture(&self, key: Key<'_>, c: &mut Capture) {
                 c.u64(key, *self as u64)
             }
@@ -127,21 +127,21 @@ macro_rules! unsigned {
 unsigned!(u8, u16, u32, u64, usize);
 
 impl Value for i128 {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.i128(key, *self)
     }
 }
 
 impl Value for u128 {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.u128(key, *self)
     }
 }
 
 impl Value for f64 {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.f64(key, *self)
     }
@@ -158,14 +158,14 @@ impl Value for f32 {
 }
 
 impl Value for () {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.null(key)
     }
 }
 
 impl<T: Value> Value for Option<T> {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         match self {
             Some(v) => v.capture(key, c),
@@ -175,7 +175,7 @@ impl<T: Value> Value for Option<T> {
 }
 
 impl Value for [u8] {
-    #[inline]
+    #[inline(always)]
     fn capture(&self, key: Key<'_>, c: &mut Capture) {
         c.bytes_lossy(key, self)
     }
@@ -287,7 +287,7 @@ pub mod dispatch {
         fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture);
     }
     impl<T: Value + ?Sized> ViaValue for &&&Wrap<'_, T> {
-        #[inline]
+        #[inline(always)]
         fn __logjet_capture(&self, key: Key<'_>, c: &mut Capture) {
             self.0.capture(key, c)
         }
@@ -346,7 +346,10 @@ pub mod dispatch {
     /// local of the call site, built in place and never moved.
     pub trait LogTarget {
         fn __logjet_enabled(&self, level: crate::Level) -> bool;
-        fn __logjet_start(&self, level: crate::Level) -> Capture;
+        /// Adds what the target puts first in each record (a debug
+        /// handle's namespace, a child's bindings) to `rec`, a record the
+        /// call site made in place (see [`Capture::__new`]).
+        fn __logjet_begin(&self, rec: &mut Capture);
         fn __logjet_send(&self, rec: &Capture);
         /// A call site's rate limit (`limit = (n, per)`): `None` holds the
         /// record back; `Some(m)`: write it, after a notice when `m > 0`.
@@ -355,7 +358,8 @@ pub mod dispatch {
         #[cold]
         #[inline(never)]
         fn __logjet_suppressed(&self, level: crate::Level, n: u64, msg: &'static str, site: &'static str) {
-            let mut rec = self.__logjet_start(level);
+            let mut rec = Capture::__new(level);
+            self.__logjet_begin(&mut rec);
             rec.u64("suppressed", n);
             rec.str("suppressed_msg", msg);
             rec.str("call_site", site);
@@ -368,13 +372,13 @@ pub mod dispatch {
         fn __logjet_enabled(&self, level: crate::Level) -> bool {
             self.enabled_sampled(level)
         }
-        #[inline]
+        #[inline(always)]
         fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
             self.core.admit(site, n, per)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            self.start(level, None)
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            self.begin(rec, None)
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -386,13 +390,13 @@ pub mod dispatch {
         fn __logjet_enabled(&self, level: crate::Level) -> bool {
             self.enabled_at(level) && self.logger().keep_sampled(level)
         }
-        #[inline]
+        #[inline(always)]
         fn __logjet_limit(&self, site: &crate::limit::RateLimit, n: u32, per: std::time::Duration) -> Option<u64> {
             self.logger().core.admit(site, n, per)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            self.logger().start(level, Some(self.namespace()))
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            self.logger().begin(rec, Some(self.namespace()))
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -405,8 +409,8 @@ pub mod dispatch {
             (**self).__logjet_enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            (**self).__logjet_start(level)
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            (**self).__logjet_begin(rec)
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -425,10 +429,9 @@ pub mod dispatch {
             self.as_ref().is_some_and(|t| t.__logjet_enabled(level))
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            match self {
-                Some(t) => t.__logjet_start(level),
-                None => Capture::new(level, 0),
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            if let Some(t) = self {
+                t.__logjet_begin(rec)
             }
         }
         #[inline(always)]
@@ -448,8 +451,8 @@ pub mod dispatch {
             (**self).__logjet_enabled(level)
         }
         #[inline(always)]
-        fn __logjet_start(&self, level: crate::Level) -> Capture {
-            (**self).__logjet_start(level)
+        fn __logjet_begin(&self, rec: &mut Capture) {
+            (**self).__logjet_begin(rec)
         }
         #[inline(always)]
         fn __logjet_send(&self, rec: &Capture) {
@@ -462,13 +465,13 @@ pub mod dispatch {
     }
 
     /// `%value`: the `Display` output as a string.
-    #[inline]
+    #[inline(always)]
     pub fn display<T: fmt::Display + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
         c.display(key, &v)
     }
 
     /// `?value`: the `Debug` output as a string.
-    #[inline]
+    #[inline(always)]
     pub fn debug<T: fmt::Debug + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
         c.display(key, &format_args!("{v:?}"))
     }

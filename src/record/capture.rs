@@ -69,6 +69,14 @@ impl Capture {
         Capture { time, heap: None, len: 0, level, inline: [0; INLINE] }
     }
 
+    /// A record, for the macros, which make it in place (a local of the
+    /// call site, never moved).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __new(level: Level) -> Capture {
+        Capture::new(level, 0)
+    }
+
     /// A copy (on the heap when the record is large: this is for the rare
     /// records that do not travel in a thread's queue).
     pub(crate) fn to_owned_capture(&self) -> Capture {
@@ -102,7 +110,7 @@ impl Capture {
         self.heap = Some(v);
     }
 
-    #[inline]
+    #[inline(always)]
     fn put_u32(&mut self, v: u32) {
         self.extend(&v.to_le_bytes());
     }
@@ -155,7 +163,7 @@ impl Capture {
         self.extend(&k[..k.len().min(u32::MAX as usize)]);
     }
 
-    #[inline]
+    #[inline(always)]
     fn put_blob(&mut self, s: &[u8]) {
         let n = clamp_len(s.len());
         if let Some(dst) = self.inline_room(4 + n as usize) {
@@ -170,7 +178,7 @@ impl Capture {
     /// Captures bound fields (a child logger's, the request's): their
     /// whole item, made once by [`bindings_item`](Capture::bindings_item),
     /// so that a record copies it in one piece.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bindings(&mut self, item: &[u8]) {
         self.extend(item);
     }
@@ -230,14 +238,14 @@ impl Capture {
     }
 
     /// Captures the namespace of a debug handle.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ns(&mut self, ns: &str) {
         self.push(T_NS);
         self.put_blob(ns.as_bytes());
     }
 
     /// Captures the message. Its bytes are valid UTF-8.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn msg(&mut self, msg: &str) {
         self.push(T_MSG);
         self.put_blob(msg.as_bytes());
@@ -260,73 +268,77 @@ impl Capture {
 
     /// Captures the message from format arguments, formatting only when the
     /// arguments are not a plain string.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn msg_fmt(&mut self, args: fmt::Arguments<'_>) {
         match args.as_str() {
             Some(s) => self.msg(s),
-            None => {
-                self.push(T_MSG);
-                let at = self.len();
-                self.put_u32(0);
-                let start = self.len();
-                let mut w = FmtOut { out: self };
-                // A `Display` impl that fails leaves what it wrote; the text
-                // is still valid UTF-8 because `fmt::Write` only takes `&str`.
-                let _ = fmt::write(&mut w, args);
-                let n = self.len() - start;
-                self.patch_u32(at, clamp_len(n));
-            }
+            None => self.msg_formatted(args),
         }
     }
 
-    #[inline]
+    /// The message of a format string with arguments, formatted here.
+    #[inline(never)]
+    fn msg_formatted(&mut self, args: fmt::Arguments<'_>) {
+        self.push(T_MSG);
+        let at = self.len();
+        self.put_u32(0);
+        let start = self.len();
+        let mut w = FmtOut { out: self };
+        // A `Display` impl that fails leaves what it wrote; the text is
+        // still valid UTF-8 because `fmt::Write` only takes `&str`.
+        let _ = fmt::write(&mut w, args);
+        let n = self.len() - start;
+        self.patch_u32(at, clamp_len(n));
+    }
+
+    #[inline(always)]
     pub(crate) fn i64<'k>(&mut self, key: impl Into<Key<'k>>, v: i64) {
         self.put_key(T_I64, key.into());
         self.extend(&v.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn u64<'k>(&mut self, key: impl Into<Key<'k>>, v: u64) {
         self.put_key(T_U64, key.into());
         self.extend(&v.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn i128<'k>(&mut self, key: impl Into<Key<'k>>, v: i128) {
         self.put_key(T_I128, key.into());
         self.extend(&v.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn u128<'k>(&mut self, key: impl Into<Key<'k>>, v: u128) {
         self.put_key(T_U128, key.into());
         self.extend(&v.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn f64<'k>(&mut self, key: impl Into<Key<'k>>, v: f64) {
         self.put_key(T_F64, key.into());
         self.extend(&v.to_bits().to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bool<'k>(&mut self, key: impl Into<Key<'k>>, v: bool) {
         self.put_key(if v { T_TRUE } else { T_FALSE }, key.into());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn null<'k>(&mut self, key: impl Into<Key<'k>>) {
         self.put_key(T_NULL, key.into());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn str<'k>(&mut self, key: impl Into<Key<'k>>, v: &str) {
         self.put_key(T_STR, key.into());
         self.put_blob(v.as_bytes());
     }
 
     /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bytes_lossy<'k>(&mut self, key: impl Into<Key<'k>>, v: &[u8]) {
         self.put_key(T_BYTES, key.into());
         self.put_blob(v);
@@ -367,12 +379,12 @@ impl Capture {
 }
 
 impl Out for Capture {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, b: u8) {
         self.extend(&[b])
     }
 
-    #[inline]
+    #[inline(always)]
     fn extend(&mut self, s: &[u8]) {
         if let Some(dst) = self.inline_room(s.len()) {
             copy_small(dst, s);
@@ -384,7 +396,7 @@ impl Out for Capture {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn len(&self) -> usize {
         match &self.heap {
             None => self.len as usize,
