@@ -108,6 +108,8 @@ impl Capture {
         v.extend_from_slice(&self.inline[..len]);
         v.extend_from_slice(s);
         self.heap = Some(v);
+        // No inline write fits any more (see `inline_room`).
+        self.len = u32::MAX;
     }
 
     #[inline(always)]
@@ -119,9 +121,8 @@ impl Capture {
     /// they fit: the fast path of every write.
     #[inline(always)]
     fn inline_room(&mut self, n: usize) -> Option<&mut [u8]> {
-        if self.heap.is_some() {
-            return None;
-        }
+        // Once the record is on the heap, `len` is `u32::MAX`: no range of
+        // `inline` starts there.
         let len = self.len as usize;
         let dst = self.inline.get_mut(len..len + n)?;
         self.len += n as u32;
