@@ -6,6 +6,8 @@
 //! `Overflow::Block` losing and duplicating nothing.
 #![cfg(feature = "otlp")]
 
+#[allow(dead_code)]
+mod common;
 mod otlp_receiver;
 
 use std::collections::HashSet;
@@ -306,7 +308,8 @@ fn a_final_refusal_counts_the_records_as_lost() {
 #[test]
 fn a_receiver_restarted_mid_stream_loses_nothing_under_block() {
     const N: i64 = 30_000;
-    let rx = Receiver::start(0, true);
+    // A port no client socket is handed while the receiver is down.
+    let rx = Receiver::start(common::restart_port(), true);
     let port = rx.addr.port();
     let (log, guard) = Logger::builder()
         .sink(Otlp::http(rx.url()).unwrap().max_batch(200))

@@ -253,7 +253,7 @@ fn an_unreachable_collector_is_reported_and_waited_for() {
         return;
     }
     let dir = common::TempDir::new("tcp-unreachable");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::restart_port();
     let file = dir.join("port");
     std::fs::write(&file, port.to_string()).unwrap();
     let out = common::child::run_child(TEST, &file);

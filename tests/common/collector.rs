@@ -59,15 +59,10 @@ fn missing(what: &str, how: &str) -> ! {
     panic!("\n\n*** {what} NOT FOUND: this test needs it. Run .ci/test, which installs it ({how}). ***\n");
 }
 
+/// A port free for both TCP and UDP, that stays free while the collector
+/// is down for a restart (see `restart_port`).
 fn free_port() -> u16 {
-    // A port free for both TCP and UDP.
-    loop {
-        let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    super::restart_port()
 }
 
 fn find_rsyslogd() -> Option<PathBuf> {

@@ -11,6 +11,44 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use serde_json::Value;
 
+/// A port for a listener that a test stops and starts again on the same
+/// port (a collector restart), free for TCP and UDP when taken. It comes
+/// from below the kernel's ephemeral range (`ip_local_port_range`, 32768
+/// and up by default), so that no client socket of a test running
+/// meanwhile is handed it while the listener is down (a port the kernel
+/// picked with `bind(0)` could be, and the restart then could not bind it).
+pub fn restart_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768);
+    let (from, to) = (10_000u32, low.clamp(10_000, 65_535));
+    let free = |port: u16| {
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+    };
+    if to - from >= 1_000 {
+        // Spread by process: other processes may take ports here too.
+        let base = std::process::id() % 997 * 10;
+        for _ in 0..(to - from) {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let port = (from + (base + n) % (to - from)) as u16;
+            if free(port) {
+                return port;
+            }
+        }
+    }
+    // No room below the ephemeral range: any free port.
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if free(port) {
+            return port;
+        }
+    }
+}
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
