@@ -6,7 +6,6 @@
 //! `Overflow::Block` losing and duplicating nothing.
 #![cfg(feature = "otlp")]
 
-#[allow(dead_code)]
 mod common;
 mod otlp_receiver;
 
