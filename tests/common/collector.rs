@@ -59,12 +59,6 @@ fn missing(what: &str, how: &str) -> ! {
     panic!("\n\n*** {what} NOT FOUND: this test needs it. Run .ci/test, which installs it ({how}). ***\n");
 }
 
-/// A port free for both TCP and UDP, that stays free while the collector
-/// is down for a restart (see `restart_port`).
-fn free_port() -> u16 {
-    super::restart_port()
-}
-
 fn find_rsyslogd() -> Option<PathBuf> {
     ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"].iter().map(PathBuf::from).find(|p| p.exists())
 }
@@ -118,7 +112,7 @@ impl Collector {
             );
         };
         let mut c = Collector::new(Kind::SyslogNg, exe);
-        c.tls = tls.map(|(cert, key)| (free_port(), cert, key));
+        c.tls = tls.map(|(cert, key)| (super::restart_port(), cert, key));
         c.start();
         c
     }
@@ -131,10 +125,10 @@ impl Collector {
         Collector {
             kind,
             child: None,
-            udp: free_port(),
-            tcp: free_port(),
-            tcp_lf: free_port(),
-            json: free_port(),
+            udp: super::restart_port(),
+            tcp: super::restart_port(),
+            tcp_lf: super::restart_port(),
+            json: super::restart_port(),
             sock: dir.join("log.sock"),
             stream_sock: dir.join("stream.sock"),
             out: dir.join("out.jsonl"),
