@@ -199,7 +199,7 @@ impl Capture {
         out.clear();
         out.push(T_BINDINGS);
         out.extend_from_slice(&mask.to_le_bytes());
-        (length_prefixed(out, json), length_prefixed(out, items))
+        (length_prefixed(out, json).0, length_prefixed(out, items).0)
     }
 
     /// Captures bound fields written by `json` as an NDJSON fragment
@@ -217,25 +217,15 @@ impl Capture {
         self.push(T_BINDINGS);
         let mask_at = self.len();
         self.extend(&[0; 8]);
-        let at = self.len();
-        self.put_u32(0);
-        let start = self.len();
-        let (mask, state) = json(self);
-        let n = self.len() - start;
-        if n == 0 {
+        let (fragment, (mask, state)) = length_prefixed(self, json);
+        if fragment.is_empty() {
             self.truncate(tag_at);
             return;
         }
-        self.patch_u32(at, clamp_len(n));
         let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
         self.patch_u32(mask_at, u32::from_le_bytes([a, b, c, d]));
         self.patch_u32(mask_at + 4, u32::from_le_bytes([e, f, g, h]));
-        let at = self.len();
-        self.put_u32(0);
-        let start = self.len();
-        items(self, state);
-        let n = self.len() - start;
-        self.patch_u32(at, clamp_len(n));
+        length_prefixed(self, |c| items(c, state));
     }
 
     /// Captures the namespace of a debug handle.
@@ -281,15 +271,11 @@ impl Capture {
     #[inline(never)]
     fn msg_formatted(&mut self, args: fmt::Arguments<'_>) {
         self.push(T_MSG);
-        let at = self.len();
-        self.put_u32(0);
-        let start = self.len();
-        let mut w = FmtOut { out: self };
-        // A `Display` impl that fails leaves what it wrote; the text is
-        // still valid UTF-8 because `fmt::Write` only takes `&str`.
-        let _ = fmt::write(&mut w, args);
-        let n = self.len() - start;
-        self.patch_u32(at, clamp_len(n));
+        length_prefixed(self, |c| {
+            // A `Display` impl that fails leaves what it wrote; the text is
+            // still valid UTF-8 because `fmt::Write` only takes `&str`.
+            let _ = fmt::write(&mut FmtOut { out: c }, args);
+        });
     }
 
     #[inline(always)]
@@ -348,15 +334,11 @@ impl Capture {
     /// A value written as a JSON string from its `Display` output.
     pub(crate) fn display<'k>(&mut self, key: impl Into<Key<'k>>, v: &dyn fmt::Display) {
         self.put_key(T_STR, key.into());
-        let at = self.len();
-        self.put_u32(0);
-        let start = self.len();
-        let mut w = FmtOut { out: self };
-        if fmt::write(&mut w, format_args!("{v}")).is_err() {
-            self.extend(b"<Display failed>");
-        }
-        let n = self.len() - start;
-        self.patch_u32(at, clamp_len(n));
+        length_prefixed(self, |c| {
+            if fmt::write(&mut FmtOut { out: c }, format_args!("{v}")).is_err() {
+                c.extend(b"<Display failed>");
+            }
+        });
     }
 
     /// A field whose value is JSON text written by `f`. When `f` fails, what
@@ -367,15 +349,13 @@ impl Capture {
         f: impl FnOnce(&mut Capture) -> Result<(), String>,
     ) {
         self.put_key(T_JSON, key.into());
-        let at = self.len();
-        self.put_u32(0);
-        let start = self.len();
-        if let Err(e) = f(self) {
-            self.truncate(start);
-            crate::format::escape::write_str(self, format!("[logjet: cannot serialize value: {e}]").as_bytes());
-        }
-        let n = self.len() - start;
-        self.patch_u32(at, clamp_len(n));
+        length_prefixed(self, |c| {
+            let start = c.len();
+            if let Err(e) = f(c) {
+                c.truncate(start);
+                crate::format::escape::write_str(c, format!("[logjet: cannot serialize value: {e}]").as_bytes());
+            }
+        });
     }
 }
 
@@ -425,16 +405,18 @@ impl Out for Capture {
     }
 }
 
-/// What `write` appends to `out`, behind its length as a u32 (cut to
-/// 4 GiB); returns where it lies.
-fn length_prefixed(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> std::ops::Range<usize> {
+/// What `write` appends to `out`, behind its length as a u32 (patched in
+/// after; cut to 4 GiB): where it lies, and what `write` returned. Every
+/// length-prefixed piece a capture writes after the fact (a formatted
+/// message or value, JSON text, bound fields) goes through here.
+fn length_prefixed<O: Out, R>(out: &mut O, write: impl FnOnce(&mut O) -> R) -> (std::ops::Range<usize>, R) {
     let at = out.len();
-    out.extend_from_slice(&[0; 4]);
-    write(out);
+    out.extend(&[0; 4]);
+    let r = write(out);
     let n = clamp_len(out.len() - at - 4);
     out.truncate(at + 4 + n as usize);
-    out[at..at + 4].copy_from_slice(&n.to_le_bytes());
-    at + 4..out.len()
+    out.patch_u32(at, n);
+    (at + 4..out.len(), r)
 }
 
 /// Lengths are stored as u32; anything longer (4 GiB) is cut.
