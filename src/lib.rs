@@ -197,6 +197,6 @@ mod collectors_snippets {}
 pub mod __private {
     pub use crate::global::debug_handle;
     pub use crate::limit::RateLimit;
-    pub use crate::record::{is_plain, Capture, Key, StaticKey};
+    pub use crate::record::{is_plain, literal_msg, Capture, Key, Site, StaticKey};
     pub use crate::value::dispatch::*;
 }

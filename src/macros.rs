@@ -214,7 +214,7 @@ macro_rules! fields {
     () => { $crate::Fields::new() };
     ($($rest:tt)+) => {{
         let mut __logjet_fields = $crate::Fields::new();
-        $crate::__logjet_fields!(__logjet_fields; $($rest)+);
+        $crate::__logjet_fields!(__logjet_fields, intern, 0; $($rest)+);
         __logjet_fields
     }};
 }
@@ -223,7 +223,7 @@ macro_rules! fields {
 #[macro_export]
 macro_rules! __logjet_event {
     (@start $t:ident, $ev:ident, $msg:literal $(,)?) => {
-        $ev.__msg_fmt(::core::format_args!($msg));
+        $crate::__logjet_event!(@site $ev, $msg, [], &[]);
         $t.__logjet_send(&$ev)
     };
     (@start $t:ident, $ev:ident, $msg:literal, $($rest:tt)+) => {
@@ -237,17 +237,17 @@ macro_rules! __logjet_event {
 
     // Positional format arguments, until the first `key = value`.
     (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*]) => {
-        $ev.__msg_fmt(::core::format_args!($msg $(, $a)*));
+        $crate::__logjet_event!(@site $ev, $msg, [$($a,)*], &[]);
         $t.__logjet_send(&$ev)
     };
     (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $k:ident = $($rest:tt)*) => {
-        $crate::__logjet_fields!($ev; $k = $($rest)*);
-        $ev.__msg_fmt(::core::format_args!($msg $(, $a)*));
+        $crate::__logjet_event!(@site $ev, $msg, [$($a,)*], $crate::__logjet_site_keys!([] $k = $($rest)*));
+        $crate::__logjet_fields!($ev, site, 0; $k = $($rest)*);
         $t.__logjet_send(&$ev)
     };
     (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $k:literal = $($rest:tt)*) => {
-        $crate::__logjet_fields!($ev; $k = $($rest)*);
-        $ev.__msg_fmt(::core::format_args!($msg $(, $a)*));
+        $crate::__logjet_event!(@site $ev, $msg, [$($a,)*], $crate::__logjet_site_keys!([] $k = $($rest)*));
+        $crate::__logjet_fields!($ev, site, 0; $k = $($rest)*);
         $t.__logjet_send(&$ev)
     };
     (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr, $($rest:tt)*) => {
@@ -256,35 +256,80 @@ macro_rules! __logjet_event {
     (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr) => {
         $crate::__logjet_event!(@args $t, $ev, $msg, [$($a,)* $e,])
     };
+
+    // The call site (its message when that is the literal, and its keys:
+    // registered once) and the message when it is formatted.
+    (@site $ev:ident, $msg:literal, [$($a:expr,)*], $keys:expr) => {
+        static __LOGJET_SITE: $crate::__private::Site = $crate::__private::Site::new(
+            if $crate::__private::literal_msg($msg) {
+                ::core::option::Option::Some($msg)
+            } else {
+                ::core::option::Option::None
+            },
+            $keys,
+        );
+        if const { $crate::__private::literal_msg($msg) } {
+            $ev.__site(&__LOGJET_SITE);
+        } else {
+            $ev.__site_fmt(&__LOGJET_SITE, ::core::format_args!($msg $(, $a)*));
+        }
+    };
+}
+
+/// A call site's keys, as `,"key":` texts in the order of its fields.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __logjet_site_keys {
+    ([$($acc:expr,)*] $(,)?) => { &[$($acc,)*] };
+    ([$($acc:expr,)*] $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_site_keys!([$($acc,)* ::core::concat!(",\"", ::core::stringify!($k), "\":"),] $($($rest)*)?)
+    };
+    ([$($acc:expr,)*] $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_site_keys!([$($acc,)* ::core::concat!(",\"", ::core::stringify!($k), "\":"),] $($($rest)*)?)
+    };
+    ([$($acc:expr,)*] $k:ident = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_site_keys!([$($acc,)* ::core::concat!(",\"", ::core::stringify!($k), "\":"),] $($($rest)*)?)
+    };
+    ([$($acc:expr,)*] $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_site_keys!([$($acc,)* ::core::concat!(",\"", $k, "\":"),] $($($rest)*)?)
+    };
+    ([$($acc:expr,)*] $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_site_keys!([$($acc,)* ::core::concat!(",\"", $k, "\":"),] $($($rest)*)?)
+    };
+    ([$($acc:expr,)*] $k:literal = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_site_keys!([$($acc,)* ::core::concat!(",\"", $k, "\":"),] $($($rest)*)?)
+    };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __logjet_fields {
-    ($t:ident;) => {};
-    ($t:ident; $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), $crate::__logjet_key!($k), &$v);
-        $crate::__logjet_fields!($t; $($($rest)*)?);
+    // `$mode`: `intern` (keys interned, as `fields!`'s) or `site` (key
+    // `$i` of the call site's list, as the logging macros').
+    ($t:ident, $mode:ident, $i:expr;) => {};
+    ($t:ident, $mode:ident, $i:expr; $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::display($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
+        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
     };
-    ($t:ident; $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($k), &$v);
-        $crate::__logjet_fields!($t; $($($rest)*)?);
+    ($t:ident, $mode:ident, $i:expr; $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
+        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
     };
-    ($t:ident; $k:ident = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($k)), $v);
-        $crate::__logjet_fields!($t; $($($rest)*)?);
+    ($t:ident, $mode:ident, $i:expr; $k:ident = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($mode, $i, $k)), $v);
+        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
     };
-    ($t:ident; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), $crate::__logjet_key!($k), &$v);
-        $crate::__logjet_fields!($t; $($($rest)*)?);
+    ($t:ident, $mode:ident, $i:expr; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::display($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
+        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
     };
-    ($t:ident; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($k), &$v);
-        $crate::__logjet_fields!($t; $($($rest)*)?);
+    ($t:ident, $mode:ident, $i:expr; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
+        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
     };
-    ($t:ident; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($k)), $v);
-        $crate::__logjet_fields!($t; $($($rest)*)?);
+    ($t:ident, $mode:ident, $i:expr; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($mode, $i, $k)), $v);
+        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
     };
     (@one $t:ident, $k:expr, $v:expr) => {{
         #[allow(unused_imports)]
@@ -296,12 +341,31 @@ macro_rules! __logjet_fields {
     }};
 }
 
-/// A call site's key: when it needs no escaping and is not reserved
-/// (decided at compile time), interned once and carried as a 2-byte id; else
-/// carried as text for the writer to check.
+/// A field's key. Plain (no escaping, not reserved: decided at compile
+/// time): with `site`, its index `$i` in the call site's list (a 1-byte
+/// index in the record; the first 256 fields); with `intern` (or no mode),
+/// interned once and carried as a 2-byte id. Else carried as text for the
+/// writer to check.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __logjet_key {
+    (site, $i:expr, $k:ident) => {{
+        if const { $i < 256 && $crate::__private::is_plain(::core::stringify!($k).as_bytes()) } {
+            $crate::__private::Key::__site(::core::stringify!($k), $i)
+        } else {
+            $crate::__private::Key::runtime($crate::__private::strip_raw(::core::stringify!($k)))
+        }
+    }};
+    (site, $i:expr, $k:literal) => {{
+        if const { $i < 256 && $crate::__private::is_plain($k.as_bytes()) } {
+            $crate::__private::Key::__site($k, $i)
+        } else {
+            $crate::__private::Key::runtime($k)
+        }
+    }};
+    (intern, $i:expr, $k:tt) => {
+        $crate::__logjet_key!($k)
+    };
     ($k:ident) => {{
         if const { $crate::__private::is_plain(::core::stringify!($k).as_bytes()) } {
             static KEY: $crate::__private::StaticKey = $crate::__private::StaticKey::new(

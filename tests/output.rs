@@ -162,6 +162,46 @@ fn message_formatting() {
 }
 
 #[test]
+fn call_sites_first_used_by_many_threads_at_once() {
+    // Each call site is registered by its first record (its message and
+    // keys once, then only values per record): eight threads race to it.
+    let mem = Mem::new();
+    let (log, guard) = logger(&mem);
+    let start = std::sync::Barrier::new(8);
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            let (log, start) = (&log, &start);
+            s.spawn(move || {
+                start.wait();
+                for i in 0..100u64 {
+                    logjet::info!(log, "first", thread = t, i = i);
+                    logjet::warn!(log, "second {i}", "x.y" = "z", level = 1, thread = t);
+                    logjet::error!(log, "third");
+                }
+            });
+        }
+    });
+    guard.flush().unwrap();
+    let lines = mem.lines();
+    assert_eq!(lines.len(), 2400);
+    let mut seen = BTreeMap::new();
+    for l in &lines {
+        let msg = l["msg"].as_str().unwrap();
+        let k = keys(l);
+        match msg {
+            "first" => assert_eq!(k, ["level", "time", "pid", "hostname", "thread", "i", "msg"]),
+            "third" => assert_eq!(k, ["level", "time", "pid", "hostname", "msg"]),
+            _ => {
+                assert_eq!(k, ["level", "time", "pid", "hostname", "x.y", "_level", "thread", "msg"]);
+                assert_eq!((l["x.y"].as_str(), l["_level"].as_u64()), (Some("z"), Some(1)));
+            }
+        }
+        *seen.entry(msg.split(' ').next().unwrap().to_string()).or_insert(0) += 1;
+    }
+    assert_eq!(seen, BTreeMap::from([("first".into(), 800), ("second".into(), 800), ("third".into(), 800)]));
+}
+
+#[test]
 fn keys_raw_identifiers_and_literals() {
     let mem = Mem::new();
     let (log, guard) = logger(&mem);

@@ -824,11 +824,19 @@ pub(crate) struct PrettyFormat {
     /// The record's fields (` key=value` each), written in the pass that
     /// finds the message and the namespace, which come after them.
     fields: Vec<u8>,
+    /// The record's message (a copy: a call site's message is not in the
+    /// record's bytes).
+    msg: Vec<u8>,
 }
 
 impl PrettyFormat {
     pub(crate) fn new(style: Style) -> PrettyFormat {
-        PrettyFormat { r: Renderer::new(style), keys: KeyTable::default(), fields: Vec::with_capacity(256) }
+        PrettyFormat {
+            r: Renderer::new(style),
+            keys: KeyTable::default(),
+            fields: Vec::with_capacity(256),
+            msg: Vec::with_capacity(64),
+        }
     }
 
     /// Appends the record's lines. No key is shown twice (see
@@ -837,7 +845,7 @@ impl PrettyFormat {
     pub(crate) fn format<O: Out>(&mut self, rec: &RecordRef<'_>, out: &mut O) {
         self.keys.refresh();
         let items = rec.bytes();
-        let (ns, msg, repeated) = self.write_fields(items, None);
+        let (ns, repeated) = self.write_fields(items, None);
         if repeated {
             if let Some(plan) = plan(items, &self.keys) {
                 self.write_fields(items, Some(Skips::new(Some(&plan))));
@@ -848,8 +856,7 @@ impl PrettyFormat {
             t => Stamp::Millis(i64::try_from(t / 1_000_000).unwrap_or(i64::MAX)),
         };
         let ns = ns.and_then(|r| items.get(r));
-        let msg = items.get(msg).unwrap_or_default();
-        self.r.header(out, time, LevelLabel::Level(rec.level), ns, msg);
+        self.r.header(out, time, LevelLabel::Level(rec.level), ns, &self.msg);
         if let Some(rest) = self.fields.get(1..) {
             self.r.sep(out);
             out.extend(rest);
@@ -859,17 +866,13 @@ impl PrettyFormat {
 
     /// Writes the fields into `self.fields` (those the record shows on
     /// indented lines into the renderer's tail), leaving out what `skips`
-    /// says. Returns the namespace, the message and whether a key may
-    /// repeat.
-    fn write_fields(
-        &mut self,
-        items: &[u8],
-        mut skips: Option<Skips<'_>>,
-    ) -> (Option<Range<usize>>, Range<usize>, bool) {
+    /// says, and the message into `self.msg`. Returns where the namespace
+    /// lies in `items` and whether a key may repeat.
+    fn write_fields(&mut self, items: &[u8], mut skips: Option<Skips<'_>>) -> (Option<Range<usize>>, bool) {
         self.fields.clear();
+        self.msg.clear();
         self.r.fields_first();
         let mut ns = None;
-        let mut msg = 0..0;
         // Where a part of `items` lies in it.
         let at = |part: &[u8]| {
             let start = (part.as_ptr() as usize).wrapping_sub(items.as_ptr() as usize);
@@ -906,10 +909,13 @@ impl PrettyFormat {
                     }
                 }
                 Item::Ns(n) => ns = Some(at(n)),
-                Item::Msg(m) => msg = at(m),
+                Item::Msg(m) => {
+                    self.msg.clear();
+                    self.msg.extend_from_slice(m);
+                }
             }
         }
-        (ns, msg, seen.duplicate)
+        (ns, seen.duplicate)
     }
 }
 

@@ -5,8 +5,9 @@
 
 use std::fmt;
 
-use super::intern::Key;
+use super::intern::{Key, SITE_BASE};
 use super::out::{copy_small, Out};
+use super::site::Site;
 use crate::level::Level;
 
 /// Bytes stored inline in a record before it spills to the heap. Chosen so
@@ -16,6 +17,8 @@ pub(crate) const INLINE: usize = 219;
 pub(crate) const T_MSG: u8 = 1;
 pub(crate) const T_BINDINGS: u8 = 2;
 pub(crate) const T_NS: u8 = 3;
+pub(crate) const T_SITE: u8 = 4;
+pub(crate) const T_SITE_FMT: u8 = 5;
 pub(crate) const T_I64: u8 = 16;
 pub(crate) const T_U64: u8 = 17;
 pub(crate) const T_F64: u8 = 18;
@@ -129,10 +132,20 @@ impl Capture {
         Some(dst)
     }
 
-    /// `tag`, then the key: `0x80` and a 2-byte id for an interned key;
-    /// else its length (below 0x7F, or 0x7F and a u32) and its bytes.
+    /// `tag`, then the key: `0x81` and its index for a call site's key;
+    /// `0x80` and a 2-byte id for an interned key; else its length (below
+    /// 0x7F, or 0x7F and a u32) and its bytes.
     #[inline(always)]
     fn put_key(&mut self, tag: u8, key: Key<'_>) {
+        if key.id >= SITE_BASE {
+            let index = (key.id - SITE_BASE) as u8;
+            if let Some(dst) = self.inline_room(3) {
+                dst.copy_from_slice(&[tag, 0x81, index]);
+                return;
+            }
+            self.extend(&[tag, 0x81, index]);
+            return;
+        }
         if key.id != 0 {
             let [lo, hi] = key.id.to_le_bytes();
             if let Some(dst) = self.inline_room(4) {
@@ -250,6 +263,28 @@ impl Capture {
         self
     }
 
+    /// The call site, for the macros, when its message is its literal:
+    /// the record carries the site's id instead of the message and keys.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __site(&mut self, site: &'static Site) {
+        let [a, b, c, d] = site.id().to_le_bytes();
+        self.extend(&[T_SITE, a, b, c, d]);
+    }
+
+    /// The call site, for the macros, with the message of its format
+    /// string and arguments.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __site_fmt(&mut self, site: &'static Site, args: fmt::Arguments<'_>) {
+        let [a, b, c, d] = site.id().to_le_bytes();
+        self.extend(&[T_SITE_FMT, a, b, c, d]);
+        match args.as_str() {
+            Some(s) => self.put_blob(s.as_bytes()),
+            None => self.formatted(args),
+        }
+    }
+
     /// The message, for the macros.
     #[doc(hidden)]
     #[inline(always)]
@@ -271,6 +306,12 @@ impl Capture {
     #[inline(never)]
     fn msg_formatted(&mut self, args: fmt::Arguments<'_>) {
         self.push(T_MSG);
+        self.formatted(args);
+    }
+
+    /// The text of format arguments, behind its length.
+    #[inline(never)]
+    fn formatted(&mut self, args: fmt::Arguments<'_>) {
         length_prefixed(self, |c| {
             // A `Display` impl that fails leaves what it wrote; the text is
             // still valid UTF-8 because `fmt::Write` only takes `&str`.

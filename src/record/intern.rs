@@ -1,8 +1,7 @@
-//! Keys: the macros' compile-time check ([`is_plain`]), interning a call
-//! site's plain key once (the registry of `,"key":` texts), and the
-//! writer's lock-free copy of the registry ([`KeyTable`]).
+//! Keys: the macros' compile-time check ([`is_plain`]), interning a
+//! plain key once (the registry of `,"key":` texts), and what the writer
+//! knows of an interned key ([`Framed`]: its text and its bit).
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -13,7 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 #[derive(Clone, Copy, Debug)]
 pub struct Key<'a> {
     pub(super) name: &'a str,
-    /// The interned id of a call site's plain key (0: not interned).
+    /// The interned id of a plain key (0: not interned), or `SITE_BASE`
+    /// plus the key's index in its call site's list (`record::site`).
     pub(super) id: u16,
 }
 
@@ -22,6 +22,16 @@ impl<'a> Key<'a> {
     #[inline]
     pub const fn runtime(name: &'a str) -> Key<'a> {
         Key { name, id: 0 }
+    }
+
+    /// Key number `index` of its call site's list (see
+    /// [`Site`](super::Site)): a record carries the index, the writer
+    /// takes the key from the site. For the macros, which only use it for
+    /// a plain key and an index below 256.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub const fn __site(name: &'a str, index: usize) -> Key<'a> {
+        Key { name, id: SITE_BASE + (index as u16 & 0xFF) }
     }
 
     /// The key's text.
@@ -36,6 +46,10 @@ impl<'a> From<&'a str> for Key<'a> {
         Key::runtime(name)
     }
 }
+
+/// The first [`Key`] id that is a call site's key index (`id - SITE_BASE`)
+/// rather than an interned key.
+pub(crate) const SITE_BASE: u16 = 0xFF00;
 
 /// A call site's key, plain (checked at compile time) and interned on first
 /// use: a record then carries a 2-byte id instead of the key, and the writer
@@ -76,9 +90,10 @@ impl StaticKey {
                 all.len()
             }
         };
-        // Past 65,535 distinct keys, keys are copied instead (id 0... never
-        // stored, so `key()` registers again: still correct).
-        let id = u32::try_from(id).ok().filter(|&id| id <= u32::from(u16::MAX)).unwrap_or(0);
+        // Past 65,279 distinct keys, keys are copied instead (id 0... never
+        // stored, so `key()` registers again: still correct); ids from
+        // `SITE_BASE` on are call sites' key indexes.
+        let id = u32::try_from(id).ok().filter(|&id| id < u32::from(SITE_BASE)).unwrap_or(0);
         if id != 0 {
             self.id.store(id, Ordering::Relaxed);
         }
@@ -89,7 +104,7 @@ impl StaticKey {
 /// Every interned key's `,"key":` text; id = index + 1.
 static REGISTRY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
 
-/// The length of [`REGISTRY`], for readers that keep a copy ([`KeyTable`]):
+/// The length of [`REGISTRY`], for readers that keep a copy (`KeyTable`):
 /// stored after each push. A reader that sees an id its copy lacks looks it
 /// up in the registry itself, so a stale count is never wrong, only slower.
 static REGISTERED: AtomicUsize = AtomicUsize::new(0);
@@ -101,13 +116,6 @@ fn registry() -> MutexGuard<'static, Vec<&'static str>> {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     }
-}
-
-/// A copy of the key registry, refreshed when keys were added: lookups
-/// then need no lock.
-#[derive(Default, Clone)]
-pub(crate) struct KeyTable {
-    keys: Vec<Framed>,
 }
 
 /// An interned key as the writer sees it: its `,"key":` text and the bit
@@ -142,66 +150,26 @@ pub(crate) fn key_bit(k: &[u8]) -> u64 {
     1u64 << (x.wrapping_mul(0x9E37_79B1) >> 26)
 }
 
-impl KeyTable {
-    const fn new() -> KeyTable {
-        KeyTable { keys: Vec::new() }
-    }
-
-    /// Brings the copy up to date (one atomic load when nothing changed).
-    #[inline]
-    pub(crate) fn refresh(&mut self) {
-        if REGISTERED.load(Ordering::Acquire) != self.keys.len() {
-            self.reload();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn reload(&mut self) {
-        let all = registry();
-        let known = self.keys.len();
-        self.keys.extend(all[known.min(all.len())..].iter().map(|k| Framed::of(k)));
-    }
-
-    /// Interned key `id` (from the registry itself when the copy does not
-    /// have it yet).
-    #[inline(always)]
-    pub(super) fn get(&self, id: u16) -> Option<Framed> {
-        // Id 0 (no key) wraps to an index nothing has.
-        let i = usize::from(id).wrapping_sub(1);
-        match self.keys.get(i) {
-            Some(k) => Some(*k),
-            None => registered(i).map(Framed::of),
-        }
-    }
-}
-
-/// Registry entry `i`, looked up under the lock (a copy's rare miss).
+/// Registry entry `i` (id `i + 1`), looked up under the lock (a copy's
+/// rare miss).
 #[cold]
 #[inline(never)]
-fn registered(i: usize) -> Option<&'static str> {
+pub(super) fn registered(i: usize) -> Option<&'static str> {
     registry().get(i).copied()
 }
 
-thread_local! {
-    /// This thread's copy of the registry, for decoders that do not keep
-    /// their own [`KeyTable`].
-    static KNOWN: RefCell<KeyTable> = const { RefCell::new(KeyTable::new()) };
+/// The interned keys from index `from` on, for a copy that has the ones
+/// before.
+pub(super) fn registered_from(from: usize) -> Vec<&'static str> {
+    let all = registry();
+    all[from.min(all.len())..].to_vec()
 }
 
-/// An interned key.
-#[inline(never)]
-pub(crate) fn interned(id: u16) -> Option<Framed> {
-    let local = KNOWN.try_with(|t| {
-        let mut t = t.try_borrow_mut().ok()?;
-        t.refresh();
-        Some(t.get(id))
-    });
-    match local {
-        Ok(Some(key)) => key,
-        // The thread-local is being destroyed (or in use): ask the registry.
-        _ => registered(usize::from(id).checked_sub(1)?).map(Framed::of),
-    }
+/// How many keys are interned (a lower bound while another thread
+/// registers one).
+#[inline]
+pub(super) fn registered_count() -> usize {
+    REGISTERED.load(Ordering::Acquire)
 }
 
 /// Letters, digits, `_`, `.`, `-`; 1 to 127 bytes; not `_*` followed by a

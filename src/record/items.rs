@@ -3,7 +3,9 @@
 //! [`KeyTable`].
 
 use super::capture::*;
-use super::intern::{interned, Framed, KeyTable};
+use super::intern::Framed;
+use super::site::SiteData;
+use super::table::{interned, known_site, KeyTable};
 
 /// A decoded field value, borrowed from the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,23 +53,37 @@ pub(crate) struct Bound<'a> {
 pub(crate) struct Items<'a> {
     b: &'a [u8],
     keys: Option<&'a KeyTable>,
+    /// The keys of the record's call site (after its site item).
+    site: &'a [Option<Framed>],
 }
 
 impl<'a> Items<'a> {
     pub(crate) fn new(b: &'a [u8]) -> Items<'a> {
-        Items { b, keys: None }
+        Items { b, keys: None, site: &[] }
     }
 
     /// Decodes with `keys` (brought up to date by the caller) for the
-    /// interned keys.
+    /// interned keys and call sites.
     pub(crate) fn with_keys(b: &'a [u8], keys: &'a KeyTable) -> Items<'a> {
-        Items { b, keys: Some(keys) }
+        Items { b, keys: Some(keys), site: &[] }
     }
 
     /// The fields of bound fields `b`, decoded with this decoder's keys.
     #[inline]
     pub(crate) fn bound(&self, b: Bound<'a>) -> Items<'a> {
-        Items { b: b.items, keys: self.keys }
+        Items { b: b.items, keys: self.keys, site: &[] }
+    }
+
+    /// The call site of a site item, whose keys the fields after it use.
+    #[inline(always)]
+    fn site(&mut self) -> Option<&'static SiteData> {
+        let id = self.u32()? as u32;
+        let site = match self.keys {
+            Some(k) => k.site(id),
+            None => known_site(id),
+        }?;
+        self.site = &site.keys;
+        Some(site)
     }
 
     /// The items with bound fields taken out of their bindings items: each
@@ -136,6 +152,11 @@ impl<'a> Iterator for Items<'a> {
         match tag {
             T_MSG => return Some(Item::Msg(self.blob()?)),
             T_NS => return Some(Item::Ns(self.blob()?)),
+            T_SITE => return Some(Item::Msg(self.site()?.msg?)),
+            T_SITE_FMT => {
+                self.site()?;
+                return Some(Item::Msg(self.blob()?));
+            }
             T_BINDINGS => {
                 let mask = u64::from_le_bytes(self.arr8()?);
                 let json = self.blob()?;
@@ -144,7 +165,10 @@ impl<'a> Iterator for Items<'a> {
             _ => {}
         }
         let klen = *self.take(1)?.first()? as usize;
-        let (key, framed): (&'a [u8], Option<Framed>) = if klen == 0x80 {
+        let (key, framed): (&'a [u8], Option<Framed>) = if klen == 0x81 {
+            let framed = (*self.site.get(usize::from(*self.take(1)?.first()?))?)?;
+            (&framed.text[2..framed.text.len() - 2], Some(framed))
+        } else if klen == 0x80 {
             let id = self.take(2)?;
             let id = u16::from_le_bytes([id[0], id[1]]);
             let framed = match self.keys {

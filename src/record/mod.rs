@@ -11,6 +11,10 @@
 //!
 //! ```text
 //! item   := MSG len:u32 utf8
+//!         | SITE id:u32                           (a macro's call site whose message is its
+//!                                    literal: the message and the keys of the
+//!                                    fields after it come from the site)
+//!         | SITE_FMT id:u32 len:u32 utf8          (a call site whose message was formatted)
 //!         | NS len:u32 utf8                       (the namespace of a debug handle)
 //!         | BINDINGS mask:u64 len:u32 json-fragment len:u32 item*
 //!                                   (bound fields, twice: `,"k":v,...` pre-encoded
@@ -18,7 +22,9 @@
 //!                                    for every other one; mask: their keys' bits,
 //!                                    see `record::key_bit`)
 //!         | tag key value
-//! key    := len:u8 bytes | 0xFF len:u32 bytes     (UTF-8)
+//! key    := len:u8 bytes | 0x7F len:u32 bytes     (UTF-8)
+//!         | 0x80 id:u16                           (an interned key, `record::intern`)
+//!         | 0x81 index:u8                         (key `index` of the record's call site)
 //! value  := I64/U64/F64: 8 bytes LE | I128/U128: 16 bytes LE | TRUE | FALSE | NULL
 //!         | STR/BYTES/JSON: len:u32 bytes
 //! ```
@@ -26,15 +32,19 @@
 //! The format is private to the crate and can change in any release.
 //!
 //! The module is split by concept: `intern` (keys: the compile-time
-//! check, interning, the writer's copy of the registry), `capture` (the
-//! record being built and the item tags), `items` (decoding a record's
-//! items) and `out` (the byte sinks formatters write into). Each imports
-//! only the ones before it in that list (`out` and `intern` are leaves).
+//! check, interning), `site` (call sites: a macro's message and keys,
+//! registered once), `table` (the writer's copy of both registries),
+//! `capture` (the record being built and the item tags), `items`
+//! (decoding a record's items) and `out` (the byte sinks formatters write
+//! into). Each imports only the ones before it in that list (`out` and
+//! `intern` are leaves).
 
 mod capture;
 mod intern;
 mod items;
 mod out;
+mod site;
+mod table;
 
 pub use capture::Capture;
 pub(crate) use capture::*;
@@ -43,6 +53,8 @@ pub use intern::{is_plain, Key, StaticKey};
 pub(crate) use items::*;
 pub use out::Out;
 pub(crate) use out::{copy_small, OutBuf};
+pub use site::{literal_msg, Site};
+pub(crate) use table::*;
 
 #[cfg(test)]
 mod tests {
@@ -138,6 +150,57 @@ mod tests {
                 Item::Field(b"plain", Val::Str(b"x"), Some(framed)),
             ]
         );
+    }
+
+    #[test]
+    fn a_call_site_carries_the_message_and_keys_of_its_records() {
+        static LITERAL: Site = Site::new(Some("request handled"), &[",\"method\":", ",\"we ird\":", ",\"status\":"]);
+        static FORMATTED: Site = Site::new(None, &[",\"id\":"]);
+        let framed = |f: &'static str| Some(Framed::of(f));
+        for pad in [0usize, 300] {
+            let mut c = Capture::new(Level::Info, 0);
+            c.ns("app");
+            c.__site(&LITERAL);
+            let long = "x".repeat(pad);
+            c.str(Key::__site("method", 0), &long);
+            c.str(Key::runtime("we ird"), "v");
+            c.u64(Key::__site("status", 2), 200);
+            let items: Vec<Item<'_>> = Items::new(c.bytes()).collect();
+            assert_eq!(
+                items,
+                [
+                    Item::Ns(b"app"),
+                    Item::Msg(b"request handled"),
+                    Item::Field(b"method", Val::Str(long.as_bytes()), framed(",\"method\":")),
+                    Item::Field(b"we ird", Val::Str(b"v"), None),
+                    Item::Field(b"status", Val::U64(200), framed(",\"status\":")),
+                ]
+            );
+            // The writer's copy of the registries reads the same.
+            let mut table = KeyTable::default();
+            table.refresh();
+            assert_eq!(Items::with_keys(c.bytes(), &table).collect::<Vec<_>>(), items);
+        }
+        let mut c = Capture::new(Level::Info, 0);
+        c.__site_fmt(&FORMATTED, format_args!("user {} in", std::hint::black_box(7)));
+        c.i64(Key::__site("id", 0), -1);
+        c.__site_fmt(&FORMATTED, format_args!("plain"));
+        assert_eq!(
+            Items::new(c.bytes()).collect::<Vec<_>>(),
+            [Item::Msg(b"user 7 in"), Item::Field(b"id", Val::I64(-1), framed(",\"id\":")), Item::Msg(b"plain"),]
+        );
+        // One id per site however many records, and a site key with no
+        // site before it, or past the site's list, ends the decoding.
+        assert_eq!(LITERAL.id(), LITERAL.id());
+        assert_ne!(LITERAL.id(), FORMATTED.id());
+        let mut c = Capture::new(Level::Info, 0);
+        c.i64(Key::__site("id", 0), 1);
+        assert_eq!(Items::new(c.bytes()).count(), 0);
+        let mut c = Capture::new(Level::Info, 0);
+        c.__site(&LITERAL);
+        c.i64(Key::__site("id", 5), 1);
+        assert_eq!(Items::new(c.bytes()).count(), 1);
+        assert!(literal_msg("request handled") && !literal_msg("a {x}") && !literal_msg("a }} b"));
     }
 
     #[test]

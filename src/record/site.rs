@@ -1,0 +1,126 @@
+//! Call sites: what a logging macro's call site knows at compile time
+//! (its message, when that is a literal without arguments, and its keys),
+//! registered once per call site. A record from a macro carries its site's
+//! id, then only values: each plain key as its index in the site's list,
+//! the message not at all. The writer takes them from its copy of the
+//! registry (`record::KeyTable`).
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use super::intern::{is_plain, Framed};
+
+/// A logging macro's call site (a `static` the macros make): its message
+/// when it is a literal without arguments, and the `,"key":` text of each
+/// of its fields, in order. Registered on its first record.
+#[doc(hidden)]
+pub struct Site {
+    msg: Option<&'static str>,
+    /// `,"key":` for each field (only the plain keys' are used).
+    keys: &'static [&'static str],
+    /// 0 until registered.
+    id: AtomicU32,
+    data: OnceLock<SiteData>,
+}
+
+/// A registered call site as the writer sees it.
+#[derive(Debug)]
+pub(crate) struct SiteData {
+    /// The message, when the call site's is a plain literal.
+    pub(crate) msg: Option<&'static [u8]>,
+    /// Each field's key by its index: `None` for a key the record carries
+    /// as text (not plain).
+    pub(crate) keys: Box<[Option<Framed>]>,
+}
+
+impl Site {
+    /// A call site with message `msg` (`None`: each record carries its
+    /// own) and fields keyed `keys` (`,"key":` each).
+    pub const fn new(msg: Option<&'static str>, keys: &'static [&'static str]) -> Site {
+        Site { msg, keys, id: AtomicU32::new(0), data: OnceLock::new() }
+    }
+
+    /// The call site's id, registering it on first use.
+    #[inline(always)]
+    pub(crate) fn id(&'static self) -> u32 {
+        match self.id.load(Ordering::Relaxed) {
+            0 => self.register(),
+            id => id,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> u32 {
+        let data = self.data.get_or_init(|| SiteData {
+            msg: self.msg.map(str::as_bytes),
+            keys: self.keys.iter().map(|f| framed(f)).collect(),
+        });
+        let mut all = sites();
+        // Another thread may have registered it meanwhile.
+        let id = self.id.load(Ordering::Relaxed);
+        if id != 0 {
+            return id;
+        }
+        all.push(data);
+        SITE_COUNT.store(all.len(), Ordering::Release);
+        // A program has fewer call sites than u32::MAX.
+        let id = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        self.id.store(id, Ordering::Relaxed);
+        id
+    }
+}
+
+/// The key of `,"key":` text `f`, when it is plain.
+fn framed(f: &'static str) -> Option<Framed> {
+    let name = f.strip_prefix(",\"")?.strip_suffix("\":")?;
+    is_plain(name.as_bytes()).then(|| Framed::of(f))
+}
+
+/// Every registered call site; id = index + 1.
+static SITES: Mutex<Vec<&'static SiteData>> = Mutex::new(Vec::new());
+
+/// The length of [`SITES`], stored after each push (as the key
+/// registry's count: a stale count is never wrong, only slower).
+static SITE_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn sites() -> MutexGuard<'static, Vec<&'static SiteData>> {
+    match SITES.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Site `id`, looked up under the lock (a copy's rare miss).
+#[cold]
+#[inline(never)]
+pub(super) fn registered_site(id: u32) -> Option<&'static SiteData> {
+    sites().get((id as usize).checked_sub(1)?).copied()
+}
+
+/// The sites from index `from` on, for a copy that has the ones before.
+pub(super) fn sites_from(from: usize) -> Vec<&'static SiteData> {
+    let all = sites();
+    all[from.min(all.len())..].to_vec()
+}
+
+/// How many sites are registered.
+#[inline]
+pub(super) fn site_count() -> usize {
+    SITE_COUNT.load(Ordering::Acquire)
+}
+
+/// Whether a format string is its own message: no `{` or `}` (so no
+/// argument, no inline capture, no escaped brace). The macros decide it at
+/// compile time; such a message is the call site's, not the record's.
+pub const fn literal_msg(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'{' || b[i] == b'}' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
