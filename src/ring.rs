@@ -212,14 +212,15 @@ impl Producer {
     /// than the capacity. Returns false when there is no room now.
     #[inline]
     pub(crate) fn push(&mut self, rec: &Capture, time: u64) -> bool {
-        let n = HEAD_WORDS + rec.bytes().len().div_ceil(8);
+        let (words, len) = rec.words();
+        let n = HEAD_WORDS + len.div_ceil(8);
         if n > self.ring.len() / 4 {
             return self.push_large(rec, time, n);
         }
         let Some(at) = self.reserve(n) else {
             return self.grow_and_push(rec, time, n);
         };
-        self.write(at, KIND_RECORD, rec.level, time, rec.bytes());
+        self.write(at, KIND_RECORD, rec.level, time, words, len);
         true
     }
 
@@ -244,18 +245,20 @@ impl Producer {
             return false;
         }
         let Some(at) = self.reserve(n) else { return false };
-        self.write(at, KIND_LINE, level, time, line);
+        self.write(at, KIND_LINE, level, time, line, line.len());
         true
     }
 
-    /// Writes an entry at `at` (from [`reserve`](Producer::reserve)) and
-    /// publishes it.
+    /// Writes an entry of `len` bytes at `at` (from
+    /// [`reserve`](Producer::reserve)) and publishes it. `bytes` holds
+    /// them, and may go on to the next multiple of 8 (then every word is
+    /// copied whole; what follows `len` is never read).
     #[inline(always)]
-    fn write(&mut self, at: usize, kind: u64, level: Level, time: u64, bytes: &[u8]) {
-        let payload_words = bytes.len().div_ceil(8);
+    fn write(&mut self, at: usize, kind: u64, level: Level, time: u64, bytes: &[u8], len: usize) {
+        let payload_words = len.div_ceil(8);
         let n = HEAD_WORDS + payload_words;
         let w = &self.ring.words;
-        let header = (bytes.len() as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (kind << 40);
+        let header = (len as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (kind << 40);
         w[at].store(header, Ordering::Relaxed);
         w[at + 1].store(time, Ordering::Relaxed);
         let dst = &w[at + HEAD_WORDS..at + n];
