@@ -729,7 +729,7 @@ impl RedactState {
                     }
                     copied = end;
                 }
-                Item::Msg(_) | Item::Ns(_) => {}
+                Item::Msg(..) | Item::Ns(_) => {}
             }
         }
         if !started {
@@ -904,7 +904,7 @@ mod tests {
             [
                 Item::Field(b"user", Val::Str(b"ada"), None),
                 Item::Field(b"user2", Val::Json(br#"{"secret":1}"#), None),
-                Item::Msg(b"m"),
+                Item::Msg(b"m", None),
                 Item::Field(b"user", Val::Json(br#"{"secret":"[Redacted]","x":2}"#), None),
                 Item::Field(b"password", Val::Str(b"[Redacted]"), None),
             ]

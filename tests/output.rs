@@ -154,10 +154,19 @@ fn message_formatting() {
     logjet::info!(log, "retry {} of {}", 3, 5,);
     logjet::info!(log, "braces {{literal}}", k = 1,);
     logjet::info!(log, "width {:>5}|", 42);
+    // A literal message is the call site's, escaped once for every record.
+    for _ in 0..2 {
+        logjet::info!(log, "quote \" backslash \\ nl \n tab \t é \u{2028} \u{7f}", k = 1);
+    }
     guard.flush().unwrap();
+    assert_eq!(mem.text().lines().count(), 7, "one line per record");
     let lines = mem.lines();
     let msgs: Vec<&str> = lines.iter().map(|l| l["msg"].as_str().unwrap()).collect();
-    assert_eq!(msgs, ["user ada logged in", "retry 2 of 5", "retry 3 of 5", "braces {literal}", "width    42|"]);
+    let odd = "quote \" backslash \\ nl \n tab \t é \u{2028} \u{7f}";
+    assert_eq!(
+        msgs,
+        ["user ada logged in", "retry 2 of 5", "retry 3 of 5", "braces {literal}", "width    42|", odd, odd]
+    );
     assert_eq!(lines[1]["backoff_ms"], 250);
 }
 

@@ -96,7 +96,7 @@ impl ConsoleFormat {
         for item in Items::new(rec.bytes()) {
             match item {
                 Item::Ns(n) => ns = Some(n),
-                Item::Msg(m) => msg = m,
+                Item::Msg(m, _) => msg = m,
                 _ => {}
             }
         }

@@ -339,6 +339,7 @@ impl JsonFormat {
         self.write_head::<CUSTOM, O>(rec, out);
         let items = rec.bytes();
         let mut msg: Option<&[u8]> = None;
+        let mut literal = None;
         let mut seen = Seen::default();
         for item in crate::record::Items::with_keys(items, &self.keys) {
             match item {
@@ -377,10 +378,29 @@ impl JsonFormat {
                     out.extend(b",\"ns\":");
                     write_str(out, ns);
                 }
-                Item::Msg(m) => msg = Some(m),
+                Item::Msg(m, site) => {
+                    msg = Some(m);
+                    literal = site;
+                }
             }
         }
-        self.write_tail::<CUSTOM, O>(out, clip, msg);
+        match (literal, clip) {
+            // A call site's message: escaped once per call site.
+            (Some(site), None) => {
+                let json = site.msg_json(|m| {
+                    let mut v = Vec::with_capacity(m.len() + 2);
+                    write_str(&mut v, m);
+                    v
+                });
+                match (CUSTOM, self.custom.as_deref()) {
+                    (true, Some(c)) => out.extend(&c.msg_key),
+                    _ => out.extend(b",\"msg\":"),
+                }
+                out.extend(json.unwrap_or(b"\"\""));
+                out.push(b'}');
+            }
+            _ => self.write_tail::<CUSTOM, O>(out, clip, msg),
+        }
         (seen.duplicate, seen.mask())
     }
 
@@ -432,7 +452,7 @@ impl JsonFormat {
                     out.extend(b",\"ns\":");
                     write_str(out, ns);
                 }
-                Item::Msg(m) => msg = Some(m),
+                Item::Msg(m, _) => msg = Some(m),
             }
         }
         self.write_tail::<true, O>(out, clip, msg);

@@ -909,7 +909,7 @@ impl PrettyFormat {
                     }
                 }
                 Item::Ns(n) => ns = Some(at(n)),
-                Item::Msg(m) => {
+                Item::Msg(m, _) => {
                     self.msg.clear();
                     self.msg.extend_from_slice(m);
                 }

@@ -250,7 +250,7 @@ fn write_sd_body(out: &mut Vec<u8>, rec: &RecordRef<'_>, sd_id: &str, clip: Opti
     let mut items = Items::new(rec.bytes());
     while let Some(item) = items.next() {
         match item {
-            Item::Msg(m) => msg = m,
+            Item::Msg(m, _) => msg = m,
             Item::Ns(ns) => params.push((b"ns".as_slice(), ParamVal::Text(ns))),
             Item::Field(k, v, _) => params.push((k, ParamVal::Val(v))),
             Item::Bindings(b) if clip.is_none_or(|c| c.bindings) => {

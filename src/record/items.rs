@@ -28,7 +28,8 @@ pub(crate) enum Val<'a> {
 /// A decoded item.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Item<'a> {
-    Msg(&'a [u8]),
+    /// The message, and the call site when it is the site's literal.
+    Msg(&'a [u8], Option<&'static SiteData>),
     Ns(&'a [u8]),
     /// Bound fields (a child logger's, a span's).
     Bindings(Bound<'a>),
@@ -150,12 +151,15 @@ impl<'a> Iterator for Items<'a> {
     fn next(&mut self) -> Option<Item<'a>> {
         let tag = *self.take(1)?.first()?;
         match tag {
-            T_MSG => return Some(Item::Msg(self.blob()?)),
+            T_MSG => return Some(Item::Msg(self.blob()?, None)),
             T_NS => return Some(Item::Ns(self.blob()?)),
-            T_SITE => return Some(Item::Msg(self.site()?.msg?)),
+            T_SITE => {
+                let site = self.site()?;
+                return Some(Item::Msg(site.msg?, Some(site)));
+            }
             T_SITE_FMT => {
                 self.site()?;
-                return Some(Item::Msg(self.blob()?));
+                return Some(Item::Msg(self.blob()?, None));
             }
             T_BINDINGS => {
                 let mask = u64::from_le_bytes(self.arr8()?);

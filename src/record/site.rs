@@ -24,13 +24,25 @@ pub struct Site {
 }
 
 /// A registered call site as the writer sees it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct SiteData {
     /// The message, when the call site's is a plain literal.
     pub(crate) msg: Option<&'static [u8]>,
     /// Each field's key by its index: `None` for a key the record carries
     /// as text (not plain).
     pub(crate) keys: Box<[Option<Framed>]>,
+    /// The message as a JSON string, made by the first formatter that asks.
+    msg_json: OnceLock<Box<[u8]>>,
+}
+
+impl SiteData {
+    /// The site's message as a JSON string (quoted and escaped by
+    /// `encode`, once per call site), when the site has its message.
+    #[inline]
+    pub(crate) fn msg_json(&self, encode: impl FnOnce(&[u8]) -> Vec<u8>) -> Option<&[u8]> {
+        let msg = self.msg?;
+        Some(self.msg_json.get_or_init(|| encode(msg).into_boxed_slice()))
+    }
 }
 
 impl Site {
@@ -55,6 +67,7 @@ impl Site {
         let data = self.data.get_or_init(|| SiteData {
             msg: self.msg.map(str::as_bytes),
             keys: self.keys.iter().map(|f| framed(f)).collect(),
+            msg_json: OnceLock::new(),
         });
         let mut all = sites();
         // Another thread may have registered it meanwhile.

@@ -157,7 +157,7 @@ impl<'a> RecordView<'a> {
         let (mut message, mut namespace) = ("", None);
         for item in Items::with_keys(items, keys) {
             match item {
-                Item::Msg(m) => message = std::str::from_utf8(m).unwrap_or(""),
+                Item::Msg(m, _) => message = std::str::from_utf8(m).unwrap_or(""),
                 Item::Ns(n) => namespace = std::str::from_utf8(n).ok(),
                 _ => {}
             }
