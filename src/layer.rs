@@ -16,7 +16,8 @@ use crate::format::escape::write_str;
 use crate::format::json::write_field_key;
 use crate::level::Level;
 use crate::logger::Logger;
-use crate::record::{Capture, Out};
+use crate::record::{Capture, Key, Out};
+use crate::tracing_site::Callsite;
 
 /// How the fields of the spans around an event are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -284,18 +285,50 @@ impl Visit for LogTarget {
     fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
 }
 
-/// Captures an event's fields straight into the record.
+/// Captures an event's fields straight into the record. When the
+/// message is the first field (as `tracing`'s macros declare it), it opens
+/// the record's call-site item (`tracing_site`), and the fields after it
+/// whose key the callsite has are captured by their index there; others
+/// (renamed or escaped by the writer) by their text.
 struct EventVisitor<'a> {
     cap: &'a mut Capture,
+    /// The event's callsite, registered.
+    site: Callsite,
+    /// No field recorded yet.
+    first: bool,
+    /// The record has its call-site item: keys by index.
+    keyed: bool,
     /// The event comes from a `log` record: its `log.*` fields repeat the
     /// record's metadata and are left out.
     from_log: bool,
 }
 
 impl EventVisitor<'_> {
+    /// Captures `field` with `put`, under its key.
     #[inline]
-    fn key<'f>(&self, field: &'f Field) -> Cow<'f, str> {
-        layer_key(field.name())
+    fn put(&mut self, field: &Field, put: impl FnOnce(&mut Capture, Key<'_>)) {
+        self.first = false;
+        let i = field.index();
+        if self.keyed && i < 256 && matches!(self.site.data.keys.get(i), Some(Some(_))) {
+            put(self.cap, Key::__site(field.name(), i));
+        } else {
+            let k = layer_key(field.name());
+            put(self.cap, Key::runtime(&k));
+        }
+    }
+
+    /// Captures the message (`msg`, or formatted from `args`): as the
+    /// call-site item when it comes first.
+    #[inline]
+    fn message(&mut self, msg: Option<&str>, args: fmt::Arguments<'_>) {
+        let first = std::mem::take(&mut self.first);
+        match (first, msg) {
+            (true, Some(m)) => self.cap.site_msg(self.site.id, m),
+            (true, None) => self.cap.site_fmt(self.site.id, args),
+            (false, Some(m)) => self.cap.msg(m),
+            (false, None) => self.cap.msg_fmt(args),
+        }
+        self.keyed |= first;
     }
 
     #[inline]
@@ -306,55 +339,67 @@ impl EventVisitor<'_> {
 
 impl Visit for EventVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        let k = self.key(field);
-        self.cap.f64(&*k, value);
+        self.put(field, |c, k| c.f64(k, value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        let k = self.key(field);
-        self.cap.i64(&*k, value);
+        self.put(field, |c, k| c.i64(k, value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         if !self.skip(field) {
-            let k = self.key(field);
-            self.cap.u64(&*k, value);
+            self.put(field, |c, k| c.u64(k, value));
+        } else {
+            self.first = false;
         }
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        let k = self.key(field);
-        self.cap.i128(&*k, value);
+        self.put(field, |c, k| c.i128(k, value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        let k = self.key(field);
-        self.cap.u128(&*k, value);
+        self.put(field, |c, k| c.u128(k, value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        let k = self.key(field);
-        self.cap.bool(&*k, value);
+        self.put(field, |c, k| c.bool(k, value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.cap.msg(value);
+            self.message(Some(value), format_args!(""));
         } else if !self.skip(field) {
-            let k = self.key(field);
-            self.cap.str(&*k, value);
+            self.put(field, |c, k| c.str(k, value));
+        } else {
+            self.first = false;
         }
     }
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        let k = self.key(field);
-        self.cap.bytes_lossy(&*k, value);
+        self.put(field, |c, k| c.bytes_lossy(k, value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let k = self.key(field);
-        crate::value::capture_error(self.cap, crate::record::Key::runtime(&k), "dyn Error", value);
+        self.put(field, |c, k| crate::value::capture_error(c, k, "dyn Error", value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            self.cap.msg_fmt(format_args!("{value:?}"));
+            self.message(None, format_args!("{value:?}"));
         } else {
-            let k = self.key(field);
-            self.cap.display(&*k, &format_args!("{value:?}"));
+            self.put(field, |c, k| c.display(k, &format_args!("{value:?}")));
         }
     }
+}
+
+/// The `,"key":` texts of the fields of a callsite, by index, as
+/// `EventVisitor` writes them: the message and (for a `log` record) the
+/// `log.*` fields are not fields of the record (an empty text, which no
+/// field uses); keys the layer renames are framed renamed.
+fn callsite_keys(meta: &Metadata<'_>, from_log: bool) -> Vec<String> {
+    meta.fields()
+        .iter()
+        .map(|f| {
+            let name = f.name();
+            if name == "message" || (from_log && name.starts_with("log.")) {
+                String::new()
+            } else {
+                format!(",\"{}\":", layer_key(name))
+            }
+        })
+        .collect()
 }
 
 impl<S> Layer<S> for TracingLayer
@@ -415,16 +460,16 @@ where
         if from_log {
             let mut t = LogTarget(None);
             event.record(&mut t);
-            cap.str("target", t.0.as_deref().unwrap_or("log"));
+            cap.str(crate::__logjet_key!(target), t.0.as_deref().unwrap_or("log"));
         } else {
-            cap.str("target", meta.target());
+            cap.str(crate::__logjet_key!(target), meta.target());
         }
         if self.file_line {
             if let Some(file) = meta.file() {
-                cap.str("file", file);
+                cap.str(crate::__logjet_key!(file), file);
             }
             if let Some(line) = meta.line() {
-                cap.u64("line", u64::from(line));
+                cap.u64(crate::__logjet_key!(line), u64::from(line));
             }
         }
         #[cfg(feature = "opentelemetry")]
@@ -444,7 +489,8 @@ where
         if self.span_fields != SpanFields::Omit || self.span_names {
             self.write_spans(event, &ctx, cap);
         }
-        event.record(&mut EventVisitor { cap, from_log });
+        let site = crate::tracing_site::callsite(meta, || callsite_keys(meta, from_log));
+        event.record(&mut EventVisitor { cap, site, first: true, keyed: false, from_log });
         ev.send_captured();
     }
 }

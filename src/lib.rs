@@ -92,6 +92,8 @@ mod signals;
 mod stats;
 mod sync;
 mod time;
+#[cfg(feature = "tracing")]
+mod tracing_site;
 mod tunables;
 mod value;
 mod writer;

@@ -50,6 +50,57 @@ fn the_issue_example_line() {
 }
 
 #[test]
+fn a_callsites_keys_are_written_the_same_wherever_its_message_is() {
+    // The message first (as tracing's macros declare it): the record
+    // carries the callsite's id and each field's index in it. Elsewhere, or
+    // no message: the keys as text. The lines must not differ.
+    let lines = default_capture(|| {
+        for _ in 0..2 {
+            tracing::info!(status = 200, target = "t", level = "l", "with space" = 1, r#type = true, "hello");
+            tracing::info!(status = 200, target = "t", level = "l", "with space" = 1, r#type = true, message = "hello");
+            tracing::info!(status = 200, target = "t", level = "l", "with space" = 1, r#type = true);
+        }
+        // Other threads, first to this callsite at once.
+        let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+        let start = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        start.wait();
+                        tracing::info!(
+                            status = 200,
+                            target = "t",
+                            level = "l",
+                            "with space" = 1,
+                            r#type = true,
+                            "hello"
+                        )
+                    })
+                });
+            }
+        });
+    });
+    assert_eq!(lines.len(), 10);
+    let expected = json!({
+        "target": "tracing_layer", "status": 200, "_target": "t", "_level": "l", "with space": 1, "type": true,
+        "msg": "hello"
+    });
+    let head = ["level", "time", "pid", "hostname"];
+    for (i, line) in lines.iter().enumerate() {
+        let mut want = expected.clone();
+        if i % 3 == 2 && i < 6 {
+            want.as_object_mut().unwrap().remove("msg");
+        }
+        let order: Vec<String> = keys(line).into_iter().filter(|k| !head.contains(&k.as_str())).collect();
+        assert_eq!(order, keys(&want), "line {i}: key order");
+        for (k, v) in want.as_object().unwrap() {
+            assert_eq!(&line[k], v, "line {i}: {k}");
+        }
+    }
+}
+
+#[test]
 fn nested_spans_merge_outermost_first_inner_wins() {
     let lines = default_capture(|| {
         let outer = tracing::info_span!("outer", a = 1, shared = "outer");

@@ -295,12 +295,30 @@ impl Capture {
     #[doc(hidden)]
     #[inline(always)]
     pub fn __site_fmt(&mut self, site: &'static Site, args: fmt::Arguments<'_>) {
-        let [a, b, c, d] = site.id().to_le_bytes();
-        self.extend(&[T_SITE_FMT, a, b, c, d]);
+        self.site_fmt(site.id(), args)
+    }
+
+    /// Call site `id` (registered without its message), with the message
+    /// of format arguments.
+    #[inline(always)]
+    pub(crate) fn site_fmt(&mut self, id: u32, args: fmt::Arguments<'_>) {
         match args.as_str() {
-            Some(s) => self.put_blob(s.as_bytes()),
-            None => self.formatted(args),
+            Some(s) => self.site_msg(id, s),
+            None => {
+                let [a, b, c, d] = id.to_le_bytes();
+                self.extend(&[T_SITE_FMT, a, b, c, d]);
+                self.formatted(args);
+            }
         }
+    }
+
+    /// Call site `id` (registered without its message), with message
+    /// `msg`.
+    #[inline(always)]
+    pub(crate) fn site_msg(&mut self, id: u32, msg: &str) {
+        let [a, b, c, d] = id.to_le_bytes();
+        self.extend(&[T_SITE_FMT, a, b, c, d]);
+        self.put_blob(msg.as_bytes());
     }
 
     /// The message, for the macros.

@@ -54,6 +54,8 @@ pub(crate) use items::*;
 pub use out::Out;
 pub(crate) use out::{copy_small, OutBuf};
 pub use site::{literal_msg, Site};
+#[cfg(feature = "tracing")]
+pub(crate) use site::{register_runtime, SiteData};
 pub(crate) use table::*;
 
 #[cfg(test)]

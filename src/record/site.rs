@@ -84,6 +84,23 @@ impl Site {
     }
 }
 
+/// Registers a call site known only at run time (a `tracing` callsite),
+/// without a message: the `,"key":` text of each of its fields by index
+/// (leaked: once per call site, and a program has a fixed set of them).
+/// Returns its id and what the writer will see.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn register_runtime(keys: Vec<String>) -> (u32, &'static SiteData) {
+    let data: &'static SiteData = Box::leak(Box::new(SiteData {
+        msg: None,
+        keys: keys.into_iter().map(|f| framed(f.leak())).collect(),
+        msg_json: OnceLock::new(),
+    }));
+    let mut all = sites();
+    all.push(data);
+    SITE_COUNT.store(all.len(), Ordering::Release);
+    (u32::try_from(all.len()).unwrap_or(u32::MAX), data)
+}
+
 /// The key of `,"key":` text `f`, when it is plain.
 fn framed(f: &'static str) -> Option<Framed> {
     let name = f.strip_prefix(",\"")?.strip_suffix("\":")?;
