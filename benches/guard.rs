@@ -4,7 +4,7 @@
 //! output is checked for completeness.
 //!
 //! ```text
-//! cargo bench --bench guard
+//! cargo bench --bench guard --features tracing
 //! cargo bench --bench guard -- --records 500000
 //! ```
 //!
@@ -17,9 +17,11 @@
 //!    Counted twice: with callers that only capture (the writer formats;
 //!    `LOGJET_CALLER_FORMAT=off`) and with callers that format their own
 //!    records, as they do while the writer is behind
-//!    (`LOGJET_CALLER_FORMAT=always`); and once more through the global
+//!    (`LOGJET_CALLER_FORMAT=always`); once more through the global
 //!    logger (`logjet::info!("...")` without a handle), which should cost
-//!    the caller what a handle does;
+//!    the caller what a handle does; through a child logger (bound
+//!    fields); and, with `--features tracing` (as `.ci/run` runs it), as a
+//!    `tracing` event through `TracingLayer`;
 //! 2. throughput (first call until the file is complete), median of 3;
 //! 3. caller latency at full speed, p50 / p99 / p99.9 (timer cost
 //!    subtracted).
@@ -39,41 +41,19 @@ fn main() {
     if argv.iter().any(|a| a == "--list") {
         return;
     }
-    if child_logger(&argv) {
+    if measured_child(&argv) {
         return;
     }
     let get = |name: &str, default: u64| shared::flag(&argv, name, default);
-    if argv.iter().any(|a| a == "--child-instr") {
-        // Under callgrind, with one file per thread: this one, the
-        // logger's two threads and the producer.
-        let records = get("--child-instr", 100_000);
-        let path = temp_path("instr");
-        let (log, guard) = logger(&path);
-        let global = argv.iter().any(|a| a == "--global");
-        if global {
-            log.set_global().unwrap();
-        }
-        // One loop per variant: a branch inside would be counted too.
-        let producer = if global {
-            std::thread::spawn(move || (0..records).for_each(log_request_global))
-        } else {
-            std::thread::spawn(move || (0..records).for_each(|i| log_request(&log, i)))
-        };
-        producer.join().unwrap();
-        guard.shutdown().unwrap();
-        verify(&path, records);
-        return;
-    }
     let records = get("--records", 300_000);
     println!("logjet guard: numbers to compare between changes (not a test; the machine is noisy)\n");
-    instructions(records.min(100_000), "off", false, "the writer formats");
-    instructions(
-        records.min(100_000),
-        "always",
-        false,
-        "callers format their own records, as when the writer is behind",
-    );
-    instructions(records.min(100_000), "off", true, "through the global logger, no handle (the writer formats)");
+    let n = records.min(100_000);
+    instructions("--child-instr", n, "off", "the writer formats");
+    instructions("--child-instr", n, "always", "callers format their own records, as when the writer is behind");
+    instructions("--global-instr", n, "off", "through the global logger, no handle (the writer formats)");
+    instructions("--child-logger-instr", n, "off", "a child logger's (3 bound fields), the writer formats");
+    #[cfg(feature = "tracing")]
+    instructions("--layer-instr", n, "off", "a `tracing` event through `TracingLayer`, the writer formats");
     throughput(records);
     latency(records);
 }
@@ -98,7 +78,10 @@ fn verify(path: &Path, records: u64) {
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
-fn instructions(records: u64, caller_format: &str, global: bool, what: &str) {
+/// Runs this benchmark's measured child `mode` (see [`measured_child`])
+/// under callgrind, one file per thread, and prints the instructions per
+/// record of each thread, told apart by what it ran.
+fn instructions(mode: &str, records: u64, caller_format: &str, what: &str) {
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir().join(format!("logjet-guard-cg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -108,13 +91,13 @@ fn instructions(records: u64, caller_format: &str, global: bool, what: &str) {
         .arg("--separate-threads=yes")
         .arg(format!("--callgrind-out-file={}/cg.out", dir.display()))
         .arg(&exe)
-        .args(["--child-instr", &records.to_string()])
-        .args(global.then_some("--global"))
+        .args([mode, &records.to_string()])
         .output();
     match out {
         Ok(o) if o.status.success() => {
-            // One file per thread; each is told apart by what it ran.
             let (mut caller, mut writer, mut output) = (f64::NAN, f64::NAN, f64::NAN);
+            // Thread 1 is the main thread (it starts the others and checks
+            // the file).
             for thread in 2..10 {
                 let Ok(text) = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))) else { continue };
                 let total = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
@@ -134,8 +117,8 @@ fn instructions(records: u64, caller_format: &str, global: bool, what: &str) {
             println!("  writer {writer:.0} (merge, then decode and format or copy the line)");
             println!("  output {output:.0} (write(2) calls; the kernel's work is not counted)\n");
         }
-        Ok(o) => println!("instructions: callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),
-        Err(_) => println!("instructions: valgrind not installed (apt-get install valgrind), skipped\n"),
+        Ok(o) => println!("instructions ({what}): callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),
+        Err(_) => println!("instructions ({what}): valgrind not installed (apt-get install valgrind), skipped\n"),
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -183,60 +166,52 @@ fn latency(records: u64) {
     );
 }
 
-/// The workload record through a child logger (three bound fields: a
-/// string, a string that needs escaping, a number; their keys share no bit
-/// of the one-key rule's mask with the record's, which would add the exact
-/// check to every record, see `format/unique_keys.rs`), counted by callgrind
-/// like [`instructions`]: what bound fields cost the caller (copying them
-/// into the record) and the writer (writing them into the line). Returns
-/// true when this process is the one measured (`--child-logger-instr N`).
-fn child_logger(argv: &[String]) -> bool {
-    let bind = |log: &logjet::Logger| {
-        log.child(logjet::fields!(app = "billing", zone = "eu-west-1 \"b\"", worker = std::hint::black_box(3)))
-    };
-    if argv.iter().any(|a| a == "--child-logger-instr") {
-        let records = shared::flag(argv, "--child-logger-instr", 100_000);
-        let path = temp_path("child-instr");
-        let (log, guard) = logger(&path);
-        let child = bind(&log);
-        std::thread::spawn(move || (0..records).for_each(|i| log_request(&child, i))).join().unwrap();
-        guard.shutdown().unwrap();
-        verify(&path, records);
-        return true;
-    }
-    if argv.iter().any(|a| a == "--child-instr") {
-        return false;
-    }
-    let records = 100_000u64;
-    let dir = std::env::temp_dir().join(format!("logjet-guard-cg-child-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new("valgrind")
-        .env("LOGJET_CALLER_FORMAT", "off")
-        .arg("--tool=callgrind")
-        .arg("--separate-threads=yes")
-        .arg(format!("--callgrind-out-file={}/cg.out", dir.display()))
-        .arg(std::env::current_exe().unwrap())
-        .args(["--child-logger-instr", &records.to_string()])
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let (mut caller, mut writer) = (f64::NAN, f64::NAN);
-            for thread in 2..10 {
-                let Ok(text) = std::fs::read_to_string(dir.join(format!("cg.out-{thread:02}"))) else { continue };
-                let total = text.lines().find_map(|l| l.strip_prefix("totals: ")).and_then(|v| v.trim().parse().ok());
-                let total = total.unwrap_or(f64::NAN) / records as f64;
-                if text.contains("logjet::writer::Writer") {
-                    writer = total;
-                } else if !text.contains("logjet::output::OutputThread") {
-                    caller = total;
-                }
-            }
-            println!("instructions per record, a child logger's (3 bound fields), the writer formats (callgrind, {records} records):");
-            println!("  caller {caller:.0}\n  writer {writer:.0}\n");
+/// The measured processes [`instructions`] runs under callgrind: the
+/// workload record logged `N` times on a thread of its own, then the file
+/// checked. Returns true when this process is one of them:
+///
+/// - `--child-instr N`: with a handle;
+/// - `--global-instr N`: through the global logger;
+/// - `--child-logger-instr N`: through a child logger with three bound
+///   fields (a string, a string that needs escaping, a number; their keys
+///   share no bit of the one-key rule's mask with the record's, which would
+///   add the exact check to every record, see `format/unique_keys.rs`): what
+///   bound fields cost the caller (copying them into the record) and the
+///   writer (writing them into the line);
+/// - `--layer-instr N` (feature `tracing`): as a `tracing` event through
+///   `TracingLayer` (a registry and the layer as the thread's subscriber).
+fn measured_child(argv: &[String]) -> bool {
+    let modes = ["--child-instr", "--global-instr", "--child-logger-instr", "--layer-instr"];
+    let Some(mode) = modes.into_iter().find(|m| argv.iter().any(|a| a == m)) else { return false };
+    let records = shared::flag(argv, mode, 100_000);
+    let path = temp_path("instr");
+    let (log, guard) = logger(&path);
+    let run: Box<dyn FnOnce() + Send> = match mode {
+        "--child-instr" => Box::new(move || (0..records).for_each(|i| log_request(&log, i))),
+        "--global-instr" => {
+            log.set_global().unwrap();
+            Box::new(move || (0..records).for_each(log_request_global))
         }
-        Ok(o) => println!("instructions (child logger): callgrind failed: {}\n", String::from_utf8_lossy(&o.stderr)),
-        Err(_) => println!("instructions (child logger): valgrind not installed (apt-get install valgrind), skipped\n"),
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    false
+        "--child-logger-instr" => {
+            let child =
+                log.child(logjet::fields!(app = "billing", zone = "eu-west-1 \"b\"", worker = std::hint::black_box(3)));
+            Box::new(move || (0..records).for_each(|i| log_request(&child, i)))
+        }
+        #[cfg(feature = "tracing")]
+        "--layer-instr" => Box::new(move || {
+            use tracing_subscriber::prelude::*;
+            let subscriber = tracing_subscriber::registry().with(logjet::TracingLayer::new(&log));
+            tracing::subscriber::with_default(subscriber, || (0..records).for_each(shared::trace_request));
+        }),
+        _ => {
+            println!("{mode} needs the `tracing` feature");
+            return true;
+        }
+    };
+    // One loop per mode, on a thread of its own: a branch inside would be
+    // counted too.
+    std::thread::spawn(run).join().unwrap();
+    guard.shutdown().unwrap();
+    verify(&path, records);
+    true
 }

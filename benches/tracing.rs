@@ -132,7 +132,7 @@ fn child(kind: &str, timed: bool, records: u64) {
                 .unwrap();
                 let span = tracing::info_span!("request", service = "users");
                 let _e = (kind == "logjet-layer-span").then(|| span.enter());
-                start = time_it(&mut |n| event(n));
+                start = time_it(&mut shared::trace_request);
             }
             guard.shutdown().unwrap();
         }
@@ -142,7 +142,7 @@ fn child(kind: &str, timed: bool, records: u64) {
                 tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(file);
             let subscriber = tracing_subscriber::fmt().json().with_writer(writer).finish();
             tracing::subscriber::set_global_default(subscriber).unwrap();
-            start = time_it(&mut |n| event(n));
+            start = time_it(&mut shared::trace_request);
             drop(guard); // flushes and joins the worker
         }
         other => panic!("unknown kind {other}"),
@@ -155,21 +155,5 @@ fn child(kind: &str, timed: bool, records: u64) {
         hist.value_at_quantile(0.5),
         hist.value_at_quantile(0.99),
         hist.value_at_quantile(0.999)
-    );
-}
-
-/// The workload record as a `tracing` event, every value passed at run
-/// time (as `shared::log_request` does for the macros).
-#[inline(never)]
-fn event(n: u64) {
-    let r = std::hint::black_box(&shared::REQUEST);
-    tracing::info!(
-        method = r.method,
-        path = r.path,
-        status = r.status,
-        latency_ms = r.latency_ms,
-        cached = r.cached,
-        request_id = std::hint::black_box(n),
-        "request handled"
     );
 }

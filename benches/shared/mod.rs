@@ -56,6 +56,23 @@ pub fn log_request_global(i: u64) {
     );
 }
 
+/// [`log_request`] as a `tracing` event (for `TracingLayer`): the same
+/// fields, every value passed at run time.
+#[cfg(feature = "tracing")]
+#[inline(never)]
+pub fn trace_request(i: u64) {
+    let r = black_box(&REQUEST);
+    tracing::info!(
+        method = r.method,
+        path = r.path,
+        status = r.status,
+        latency_ms = r.latency_ms,
+        cached = r.cached,
+        request_id = black_box(i),
+        "request handled"
+    );
+}
+
 /// The number after `flag` on the command line, or `default`.
 pub fn flag(argv: &[String], flag: &str, default: u64) -> u64 {
     argv.iter().position(|a| a == flag).and_then(|i| argv.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
