@@ -70,7 +70,9 @@ impl StaticKey {
     /// The key, interned.
     #[inline(always)]
     pub fn key(&'static self) -> Key<'static> {
-        let id = match self.id.load(Ordering::Relaxed) {
+        // Acquire, as a call site's id (`record::site`): the registration
+        // happens before any record carrying the id reaches a decoder.
+        let id = match self.id.load(Ordering::Acquire) {
             0 => self.register(),
             id => id,
         };
@@ -95,7 +97,7 @@ impl StaticKey {
         // `SITE_BASE` on are call sites' key indexes.
         let id = u32::try_from(id).ok().filter(|&id| id < u32::from(SITE_BASE)).unwrap_or(0);
         if id != 0 {
-            self.id.store(id, Ordering::Relaxed);
+            self.id.store(id, Ordering::Release);
         }
         id
     }

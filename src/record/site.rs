@@ -52,10 +52,12 @@ impl Site {
         Site { msg, keys, id: AtomicU32::new(0), data: OnceLock::new() }
     }
 
-    /// The call site's id, registering it on first use.
+    /// The call site's id, registering it on first use. Acquire (a plain
+    /// load on x86): whoever reads the id, then hands a record to the
+    /// writer, has the registration happen before, so the writer finds it.
     #[inline(always)]
     pub(crate) fn id(&'static self) -> u32 {
-        match self.id.load(Ordering::Relaxed) {
+        match self.id.load(Ordering::Acquire) {
             0 => self.register(),
             id => id,
         }
@@ -79,7 +81,7 @@ impl Site {
         SITE_COUNT.store(all.len(), Ordering::Release);
         // A program has fewer call sites than u32::MAX.
         let id = u32::try_from(all.len()).unwrap_or(u32::MAX);
-        self.id.store(id, Ordering::Relaxed);
+        self.id.store(id, Ordering::Release);
         id
     }
 }
