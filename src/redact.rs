@@ -23,7 +23,7 @@
 use std::sync::Arc;
 
 use crate::format::escape::{escape_into, unescape_json_string, write_str};
-use crate::format::json::{is_reserved, write_field_key, write_val};
+use crate::format::json::{is_reserved, skip_string, write_field_key, write_val};
 use crate::record::{Item, Items, RecordRef, Val, T_BINDINGS, T_JSON, T_STR};
 use crate::tunables::{REDACT_MAX_PATHS, REDACT_MAX_SEGMENTS};
 
@@ -541,18 +541,7 @@ fn skip_ws(j: &[u8], i: &mut usize) {
 
 /// The index just past the string literal at `i`.
 fn string_end(j: &[u8], i: usize) -> Result<usize, ()> {
-    if j.get(i) != Some(&b'"') {
-        return Err(());
-    }
-    let mut k = i + 1;
-    while k < j.len() {
-        match j[k] {
-            b'\\' => k += 2,
-            b'"' => return Ok(k + 1),
-            _ => k += 1,
-        }
-    }
-    Err(())
+    skip_string(j, i).ok_or(())
 }
 
 /// The index just past the JSON value at `i` (no recursion: any depth).

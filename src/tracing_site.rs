@@ -57,11 +57,7 @@ pub(crate) fn callsite(meta: &'static Metadata<'static>, keys: impl FnOnce() -> 
 #[cold]
 #[inline(never)]
 fn register(addr: usize, keys: impl FnOnce() -> Vec<String>) -> Callsite {
-    let mut all = match ALL.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    *all.get_or_insert_with(HashMap::new).entry(addr).or_insert_with(|| {
+    *crate::sync::lock(&ALL).get_or_insert_with(HashMap::new).entry(addr).or_insert_with(|| {
         let (id, data) = register_runtime(keys());
         Callsite { id, data }
     })

@@ -112,7 +112,7 @@ pub(crate) fn split_members(frag: &[u8]) -> Vec<(&[u8], &[u8])> {
 }
 
 /// The index just past the JSON string starting at `i`.
-fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+pub(crate) fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     if b.get(i) != Some(&b'"') {
         return None;
     }

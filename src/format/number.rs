@@ -102,13 +102,15 @@ pub(crate) fn write_int<O: Out + ?Sized, I: itoa::Integer>(out: &mut O, v: I) {
 mod tests {
     use super::*;
 
+    /// `x` as `write_f64` writes it.
+    fn f(x: f64) -> String {
+        let mut v = Vec::new();
+        write_f64(&mut v, x);
+        String::from_utf8(v).unwrap()
+    }
+
     #[test]
     fn floats_are_valid_json() {
-        let f = |x: f64| {
-            let mut v = Vec::new();
-            write_f64(&mut v, x);
-            String::from_utf8(v).unwrap()
-        };
         assert_eq!(f(3.25), "3.25");
         assert_eq!(f(f64::NAN), "\"NaN\"");
         assert_eq!(f(f64::INFINITY), "\"Infinity\"");
@@ -121,11 +123,6 @@ mod tests {
 
     #[test]
     fn short_decimals_match_ryu_and_round_trip() {
-        let f = |x: f64| {
-            let mut v = Vec::new();
-            write_f64(&mut v, x);
-            String::from_utf8(v).unwrap()
-        };
         for x in
             [3.25, 0.5, -0.5, 1.0, -7.0, 0.1, 0.3, 12.125, 0.001, -0.000001, 123456.789, 1e8, 999999999.5, 0.1 + 0.2]
         {

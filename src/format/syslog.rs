@@ -56,44 +56,32 @@ pub(crate) fn severity(level: Level) -> u8 {
     }
 }
 
-/// Keeps printable US-ASCII (33–126) and at most `max` bytes; anything else
-/// becomes `_`; empty becomes the nil value `-`.
-pub(crate) fn header_field(s: &str, max: usize) -> String {
-    let out: String = s.chars().map(|c| if ('!'..='~').contains(&c) { c } else { '_' }).take(max).collect();
+/// `s` with every character `keep` refuses replaced by `_`, cut to `max`
+/// characters; `empty` when nothing is left.
+fn restricted(s: &str, max: usize, keep: impl Fn(char) -> bool, empty: &str) -> String {
+    let out: String = s.chars().map(|c| if keep(c) { c } else { '_' }).take(max).collect();
     if out.is_empty() {
-        "-".to_string()
+        empty.to_string()
     } else {
         out
     }
+}
+
+/// Keeps printable US-ASCII (33–126) and at most `max` bytes; anything else
+/// becomes `_`; empty becomes the nil value `-`.
+pub(crate) fn header_field(s: &str, max: usize) -> String {
+    restricted(s, max, |c| ('!'..='~').contains(&c), "-")
 }
 
 /// An RFC 5424 SD-NAME (SD-ID or PARAM-NAME): printable US-ASCII except
 /// `=`, space, `]` and `"`, 1 to 32 characters.
 pub(crate) fn sd_name(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| if ('!'..='~').contains(&c) && !matches!(c, '=' | ']' | '"') { c } else { '_' })
-        .take(32)
-        .collect();
-    if out.is_empty() {
-        "_".to_string()
-    } else {
-        out
-    }
+    restricted(s, 32, |c| ('!'..='~').contains(&c) && !matches!(c, '=' | ']' | '"'), "_")
 }
 
 /// An RFC 3164 TAG: letters, digits and `_.-/`, at most 32 characters.
 pub(crate) fn tag(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/') { c } else { '_' })
-        .take(32)
-        .collect();
-    if out.is_empty() {
-        "logjet".to_string()
-    } else {
-        out
-    }
+    restricted(s, 32, |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'), "logjet")
 }
 
 /// Formats records as syslog messages into a sink's buffer.

@@ -2,8 +2,9 @@
 //! plain key once (the registry of `,"key":` texts), and what the writer
 //! knows of an interned key ([`Framed`]: its text and its bit).
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::registry::Registry;
 
 /// A field's key, with whether it is known to need neither escaping nor
 /// renaming ("plain": letters, digits, `_`, `.`, `-`, 1 to 127 bytes, not a
@@ -83,14 +84,10 @@ impl StaticKey {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
-        let mut all = registry();
-        let id = match all.iter().position(|k| *k == self.framed) {
+        let mut all = KEYS.lock();
+        let id = match all.as_slice().iter().position(|k| *k == self.framed) {
             Some(i) => i + 1,
-            None => {
-                all.push(self.framed);
-                REGISTERED.store(all.len(), Ordering::Release);
-                all.len()
-            }
+            None => all.push(self.framed),
         };
         // Past 65,279 distinct keys, keys are copied instead (id 0... never
         // stored, so `key()` registers again: still correct); ids from
@@ -104,21 +101,7 @@ impl StaticKey {
 }
 
 /// Every interned key's `,"key":` text; id = index + 1.
-static REGISTRY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-
-/// The length of [`REGISTRY`], for readers that keep a copy (`KeyTable`):
-/// stored after each push. A reader that sees an id its copy lacks looks it
-/// up in the registry itself, so a stale count is never wrong, only slower.
-static REGISTERED: AtomicUsize = AtomicUsize::new(0);
-
-/// The registry, locked (a panic while it was held cannot leave it half
-/// written: it only ever grows by one push).
-fn registry() -> MutexGuard<'static, Vec<&'static str>> {
-    match REGISTRY.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
+pub(super) static KEYS: Registry<str> = Registry::new();
 
 /// An interned key as the writer sees it: its `,"key":` text and the bit
 /// of its key in the mask that finds repeated keys
@@ -150,28 +133,6 @@ pub(crate) fn key_bit(k: &[u8]) -> u64 {
     };
     let x = (k.len() as u32) ^ (u32::from(a) << 8) ^ (u32::from(z) << 16);
     1u64 << (x.wrapping_mul(0x9E37_79B1) >> 26)
-}
-
-/// Registry entry `i` (id `i + 1`), looked up under the lock (a copy's
-/// rare miss).
-#[cold]
-#[inline(never)]
-pub(super) fn registered(i: usize) -> Option<&'static str> {
-    registry().get(i).copied()
-}
-
-/// The interned keys from index `from` on, for a copy that has the ones
-/// before.
-pub(super) fn registered_from(from: usize) -> Vec<&'static str> {
-    let all = registry();
-    all[from.min(all.len())..].to_vec()
-}
-
-/// How many keys are interned (a lower bound while another thread
-/// registers one).
-#[inline]
-pub(super) fn registered_count() -> usize {
-    REGISTERED.load(Ordering::Acquire)
 }
 
 /// Letters, digits, `_`, `.`, `-`; 1 to 127 bytes; not `_*` followed by a

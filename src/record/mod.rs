@@ -31,18 +31,20 @@
 //!
 //! The format is private to the crate and can change in any release.
 //!
-//! The module is split by concept: `intern` (keys: the compile-time
-//! check, interning), `site` (call sites: a macro's message and keys,
+//! The module is split by concept: `registry` (a list that only grows,
+//! read without a lock), `intern` (keys: the compile-time check,
+//! interning), `site` (call sites: a macro's message and keys,
 //! registered once), `table` (the writer's copy of both registries),
 //! `capture` (the record being built and the item tags), `items`
 //! (decoding a record's items) and `out` (the byte sinks formatters write
 //! into). Each imports only the ones before it in that list (`out` and
-//! `intern` are leaves).
+//! `registry` are leaves).
 
 mod capture;
 mod intern;
 mod items;
 mod out;
+mod registry;
 mod site;
 mod table;
 

@@ -5,10 +5,11 @@
 //! the message not at all. The writer takes them from its copy of the
 //! registry (`record::KeyTable`).
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use super::intern::{is_plain, Framed};
+use super::registry::Registry;
 
 /// A logging macro's call site (a `static` the macros make): its message
 /// when it is a literal without arguments, and the `,"key":` text of each
@@ -71,16 +72,14 @@ impl Site {
             keys: self.keys.iter().map(|f| framed(f)).collect(),
             msg_json: OnceLock::new(),
         });
-        let mut all = sites();
+        let mut all = SITES.lock();
         // Another thread may have registered it meanwhile.
         let id = self.id.load(Ordering::Relaxed);
         if id != 0 {
             return id;
         }
-        all.push(data);
-        SITE_COUNT.store(all.len(), Ordering::Release);
         // A program has fewer call sites than u32::MAX.
-        let id = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let id = u32::try_from(all.push(data)).unwrap_or(u32::MAX);
         self.id.store(id, Ordering::Release);
         id
     }
@@ -97,10 +96,7 @@ pub(crate) fn register_runtime(keys: Vec<String>) -> (u32, &'static SiteData) {
         keys: keys.into_iter().map(|f| framed(f.leak())).collect(),
         msg_json: OnceLock::new(),
     }));
-    let mut all = sites();
-    all.push(data);
-    SITE_COUNT.store(all.len(), Ordering::Release);
-    (u32::try_from(all.len()).unwrap_or(u32::MAX), data)
+    (u32::try_from(SITES.lock().push(data)).unwrap_or(u32::MAX), data)
 }
 
 /// The key of `,"key":` text `f`, when it is plain.
@@ -110,37 +106,7 @@ fn framed(f: &'static str) -> Option<Framed> {
 }
 
 /// Every registered call site; id = index + 1.
-static SITES: Mutex<Vec<&'static SiteData>> = Mutex::new(Vec::new());
-
-/// The length of [`SITES`], stored after each push (as the key
-/// registry's count: a stale count is never wrong, only slower).
-static SITE_COUNT: AtomicUsize = AtomicUsize::new(0);
-
-fn sites() -> MutexGuard<'static, Vec<&'static SiteData>> {
-    match SITES.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
-/// Site `id`, looked up under the lock (a copy's rare miss).
-#[cold]
-#[inline(never)]
-pub(super) fn registered_site(id: u32) -> Option<&'static SiteData> {
-    sites().get((id as usize).checked_sub(1)?).copied()
-}
-
-/// The sites from index `from` on, for a copy that has the ones before.
-pub(super) fn sites_from(from: usize) -> Vec<&'static SiteData> {
-    let all = sites();
-    all[from.min(all.len())..].to_vec()
-}
-
-/// How many sites are registered.
-#[inline]
-pub(super) fn site_count() -> usize {
-    SITE_COUNT.load(Ordering::Acquire)
-}
+pub(super) static SITES: Registry<SiteData> = Registry::new();
 
 /// Whether a format string is its own message: no `{` or `}` (so no
 /// argument, no inline capture, no escaped brace). The macros decide it at

@@ -3,8 +3,8 @@
 
 use std::cell::RefCell;
 
-use super::intern::{registered, registered_count, registered_from, Framed};
-use super::site::{registered_site, site_count, sites_from, SiteData};
+use super::intern::{Framed, KEYS};
+use super::site::{SiteData, SITES};
 
 /// A copy of the key and call-site registries, refreshed when either
 /// grew: lookups then need no lock.
@@ -22,7 +22,7 @@ impl KeyTable {
     /// Brings the copy up to date (two atomic loads when nothing changed).
     #[inline]
     pub(crate) fn refresh(&mut self) {
-        if registered_count() != self.keys.len() || site_count() != self.sites.len() {
+        if KEYS.count() != self.keys.len() || SITES.count() != self.sites.len() {
             self.reload();
         }
     }
@@ -30,10 +30,8 @@ impl KeyTable {
     #[cold]
     #[inline(never)]
     fn reload(&mut self) {
-        let keys = registered_from(self.keys.len());
-        self.keys.extend(keys.into_iter().map(Framed::of));
-        let sites = sites_from(self.sites.len());
-        self.sites.extend(sites);
+        self.keys.extend(KEYS.from(self.keys.len()).into_iter().map(Framed::of));
+        self.sites.extend(SITES.from(self.sites.len()));
     }
 
     /// Interned key `id` (from the registry itself when the copy does not
@@ -44,7 +42,7 @@ impl KeyTable {
         let i = usize::from(id).wrapping_sub(1);
         match self.keys.get(i) {
             Some(k) => Some(*k),
-            None => registered(i).map(Framed::of),
+            None => KEYS.get(i).map(Framed::of),
         }
     }
 
@@ -52,9 +50,10 @@ impl KeyTable {
     /// have it yet).
     #[inline(always)]
     pub(super) fn site(&self, id: u32) -> Option<&'static SiteData> {
-        match self.sites.get((id as usize).wrapping_sub(1)) {
+        let i = (id as usize).wrapping_sub(1);
+        match self.sites.get(i) {
             Some(s) => Some(*s),
-            None => registered_site(id),
+            None => SITES.get(i),
         }
     }
 }
@@ -65,31 +64,33 @@ thread_local! {
     static KNOWN: RefCell<KeyTable> = const { RefCell::new(KeyTable::new()) };
 }
 
+/// `f` on this thread's copy of the registries, brought up to date;
+/// `None` while the thread-local is being destroyed (or in use).
+fn known<R>(f: impl FnOnce(&KeyTable) -> R) -> Option<R> {
+    KNOWN
+        .try_with(|t| {
+            let mut t = t.try_borrow_mut().ok()?;
+            t.refresh();
+            Some(f(&t))
+        })
+        .ok()
+        .flatten()
+}
+
 /// An interned key.
 #[inline(never)]
 pub(crate) fn interned(id: u16) -> Option<Framed> {
-    let local = KNOWN.try_with(|t| {
-        let mut t = t.try_borrow_mut().ok()?;
-        t.refresh();
-        Some(t.get(id))
-    });
-    match local {
-        Ok(Some(key)) => key,
-        // The thread-local is being destroyed (or in use): ask the registry.
-        _ => registered(usize::from(id).checked_sub(1)?).map(Framed::of),
+    match known(|t| t.get(id)) {
+        Some(key) => key,
+        None => KEYS.get(usize::from(id).checked_sub(1)?).map(Framed::of),
     }
 }
 
 /// A registered call site.
 #[inline(never)]
 pub(crate) fn known_site(id: u32) -> Option<&'static SiteData> {
-    let local = KNOWN.try_with(|t| {
-        let mut t = t.try_borrow_mut().ok()?;
-        t.refresh();
-        Some(t.site(id))
-    });
-    match local {
-        Ok(Some(site)) => site,
-        _ => registered_site(id),
+    match known(|t| t.site(id)) {
+        Some(site) => site,
+        None => SITES.get((id as usize).checked_sub(1)?),
     }
 }
