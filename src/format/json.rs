@@ -8,7 +8,7 @@
 use crate::format::escape::{escape_into, escape_lossy_into, write_str, write_str_lossy};
 use crate::format::number::{write_f64, write_int};
 use crate::format::unique_keys::{Seen, Skips};
-use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, Val};
+use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, SiteData, Val};
 use crate::time::TimeFormatter;
 
 /// The keys logjet writes itself at the top level of a line (`ns` only on
@@ -76,6 +76,13 @@ pub(crate) fn write_val<O: Out + ?Sized>(out: &mut O, v: Val<'_>) {
         Val::Bytes(b) => write_str_lossy(out, b),
         Val::Json(j) => out.extend(j),
     }
+}
+
+/// `s` as a JSON string (quoted, escaped).
+fn json_string(s: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(s.len() + 2);
+    write_str(&mut v, s);
+    v
 }
 
 /// Captured fields as the NDJSON fragment `,"k":v,...` (what
@@ -339,7 +346,7 @@ impl JsonFormat {
         self.write_head::<CUSTOM, O>(rec, out);
         let items = rec.bytes();
         let mut msg: Option<&[u8]> = None;
-        let mut literal = None;
+        let mut literal: Option<&SiteData> = None;
         let mut seen = Seen::default();
         for item in crate::record::Items::with_keys(items, &self.keys) {
             match item {
@@ -384,23 +391,7 @@ impl JsonFormat {
                 }
             }
         }
-        match (literal, clip) {
-            // A call site's message: escaped once per call site.
-            (Some(site), None) => {
-                let json = site.msg_json(|m| {
-                    let mut v = Vec::with_capacity(m.len() + 2);
-                    write_str(&mut v, m);
-                    v
-                });
-                match (CUSTOM, self.custom.as_deref()) {
-                    (true, Some(c)) => out.extend(&c.msg_key),
-                    _ => out.extend(b",\"msg\":"),
-                }
-                out.extend(json.unwrap_or(b"\"\""));
-                out.push(b'}');
-            }
-            _ => self.write_tail::<CUSTOM, O>(out, clip, msg),
-        }
+        self.write_tail::<CUSTOM, O>(out, clip, msg, literal);
         (seen.duplicate, seen.mask())
     }
 
@@ -417,6 +408,7 @@ impl JsonFormat {
     ) {
         self.write_head::<true, O>(rec, out);
         let mut msg: Option<&[u8]> = None;
+        let mut literal: Option<&SiteData> = None;
         for item in crate::record::Items::with_keys(rec.bytes(), &self.keys) {
             match item {
                 Item::Field(k, v, framed) => {
@@ -452,10 +444,13 @@ impl JsonFormat {
                     out.extend(b",\"ns\":");
                     write_str(out, ns);
                 }
-                Item::Msg(m, _) => msg = Some(m),
+                Item::Msg(m, site) => {
+                    msg = Some(m);
+                    literal = site;
+                }
             }
         }
-        self.write_tail::<true, O>(out, clip, msg);
+        self.write_tail::<true, O>(out, clip, msg, literal);
     }
 
     /// `{"level":30,"time":…,"pid":…,"hostname":…`
@@ -475,9 +470,16 @@ impl JsonFormat {
         out.extend(&self.base);
     }
 
-    /// `,"logjet_truncated":…,"msg":…}`
+    /// `,"logjet_truncated":…,"msg":…}`; a call site's literal message
+    /// (`site`) is escaped once per call site.
     #[inline(always)]
-    fn write_tail<const CUSTOM: bool, O: Out>(&self, out: &mut O, clip: Option<Clip>, msg: Option<&[u8]>) {
+    fn write_tail<const CUSTOM: bool, O: Out>(
+        &self,
+        out: &mut O,
+        clip: Option<Clip>,
+        msg: Option<&[u8]>,
+        site: Option<&SiteData>,
+    ) {
         if let Some(c) = clip {
             out.extend(b",\"logjet_truncated\":");
             write_int(out, c.original_len);
@@ -487,9 +489,10 @@ impl JsonFormat {
                 (true, Some(c)) => out.extend(&c.msg_key),
                 _ => out.extend(b",\"msg\":"),
             }
-            match clip {
-                None => write_str(out, m),
-                Some(c) => c.write_text(out, m, false),
+            match (clip, site.and_then(|s| s.msg_json(json_string))) {
+                (Some(c), _) => c.write_text(out, m, false),
+                (None, Some(json)) => out.extend(json),
+                (None, None) => write_str(out, m),
             }
         }
         out.push(b'}');

@@ -55,9 +55,10 @@ pub use intern::{is_plain, Key, StaticKey};
 pub(crate) use items::*;
 pub use out::Out;
 pub(crate) use out::{copy_small, OutBuf};
-pub use site::{literal_msg, Site};
 #[cfg(feature = "tracing")]
-pub(crate) use site::{register_runtime, SiteData};
+pub(crate) use site::register_runtime;
+pub(crate) use site::SiteData;
+pub use site::{literal_msg, Site};
 pub(crate) use table::*;
 
 #[cfg(test)]
