@@ -321,13 +321,6 @@ impl Capture {
         self.put_blob(msg.as_bytes());
     }
 
-    /// The message, for the macros.
-    #[doc(hidden)]
-    #[inline(always)]
-    pub fn __msg_fmt(&mut self, args: fmt::Arguments<'_>) {
-        self.msg_fmt(args)
-    }
-
     /// Captures the message from format arguments, formatting only when the
     /// arguments are not a plain string.
     #[inline(always)]
