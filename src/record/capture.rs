@@ -176,6 +176,41 @@ impl Capture {
         self.put_key_text(tag, key);
     }
 
+    /// `tag`, the key and a fixed-size value `v`: for a call site's key,
+    /// all in one write (one room check for the field), else as
+    /// [`put_key`](Capture::put_key) then `v`.
+    #[inline(always)]
+    fn put_keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
+        if key.id >= SITE_BASE {
+            let index = (key.id - SITE_BASE) as u8;
+            if let Some(dst) = self.inline_room(3 + N) {
+                dst[..3].copy_from_slice(&[tag, 0x81, index]);
+                dst[3..].copy_from_slice(&v);
+                return;
+            }
+        }
+        self.put_key(tag, key);
+        self.extend(&v);
+    }
+
+    /// `tag`, the key and a length-prefixed blob `s`: for a call site's
+    /// key, all in one write when it fits, else as
+    /// [`put_key`](Capture::put_key) then [`put_blob`](Capture::put_blob).
+    #[inline(always)]
+    fn put_keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
+        if key.id >= SITE_BASE && s.len() <= INLINE {
+            let index = (key.id - SITE_BASE) as u8;
+            if let Some(dst) = self.inline_room(7 + s.len()) {
+                let [a, b, c, d] = (s.len() as u32).to_le_bytes();
+                dst[..7].copy_from_slice(&[tag, 0x81, index, a, b, c, d]);
+                copy_small(&mut dst[7..], s);
+                return;
+            }
+        }
+        self.put_key(tag, key);
+        self.put_blob(s);
+    }
+
     #[inline(never)]
     fn put_key_text(&mut self, tag: u8, key: Key<'_>) {
         let k = key.name.as_bytes();
@@ -350,32 +385,27 @@ impl Capture {
 
     #[inline(always)]
     pub(crate) fn i64<'k>(&mut self, key: impl Into<Key<'k>>, v: i64) {
-        self.put_key(T_I64, key.into());
-        self.extend(&v.to_le_bytes());
+        self.put_keyed(T_I64, key.into(), v.to_le_bytes());
     }
 
     #[inline(always)]
     pub(crate) fn u64<'k>(&mut self, key: impl Into<Key<'k>>, v: u64) {
-        self.put_key(T_U64, key.into());
-        self.extend(&v.to_le_bytes());
+        self.put_keyed(T_U64, key.into(), v.to_le_bytes());
     }
 
     #[inline(always)]
     pub(crate) fn i128<'k>(&mut self, key: impl Into<Key<'k>>, v: i128) {
-        self.put_key(T_I128, key.into());
-        self.extend(&v.to_le_bytes());
+        self.put_keyed(T_I128, key.into(), v.to_le_bytes());
     }
 
     #[inline(always)]
     pub(crate) fn u128<'k>(&mut self, key: impl Into<Key<'k>>, v: u128) {
-        self.put_key(T_U128, key.into());
-        self.extend(&v.to_le_bytes());
+        self.put_keyed(T_U128, key.into(), v.to_le_bytes());
     }
 
     #[inline(always)]
     pub(crate) fn f64<'k>(&mut self, key: impl Into<Key<'k>>, v: f64) {
-        self.put_key(T_F64, key.into());
-        self.extend(&v.to_bits().to_le_bytes());
+        self.put_keyed(T_F64, key.into(), v.to_bits().to_le_bytes());
     }
 
     #[inline(always)]
@@ -390,15 +420,13 @@ impl Capture {
 
     #[inline(always)]
     pub(crate) fn str<'k>(&mut self, key: impl Into<Key<'k>>, v: &str) {
-        self.put_key(T_STR, key.into());
-        self.put_blob(v.as_bytes());
+        self.put_keyed_blob(T_STR, key.into(), v.as_bytes());
     }
 
     /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
     #[inline(always)]
     pub(crate) fn bytes_lossy<'k>(&mut self, key: impl Into<Key<'k>>, v: &[u8]) {
-        self.put_key(T_BYTES, key.into());
-        self.put_blob(v);
+        self.put_keyed_blob(T_BYTES, key.into(), v);
     }
 
     /// A value written as a JSON string from its `Display` output.

@@ -162,7 +162,8 @@ mod tests {
         static LITERAL: Site = Site::new(Some("request handled"), &[",\"method\":", ",\"we ird\":", ",\"status\":"]);
         static FORMATTED: Site = Site::new(None, &[",\"id\":"]);
         let framed = |f: &'static str| Some(Framed::of(f));
-        for pad in [0usize, 300] {
+        // Padded so that each field in turn meets the end of the inline bytes.
+        for pad in [0usize, 170, 176, 180, 186, 190, 196, 200, 300] {
             let mut c = Capture::new(Level::Info, 0);
             c.ns("app");
             c.__site(&LITERAL);
