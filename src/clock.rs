@@ -11,8 +11,8 @@
 //! system clock.
 //!
 //! `quanta`'s read costs what the hand-written `rdtsc` it replaced cost
-//! (11.20 against 11.19 ns, `cargo bench --bench clock`), so logjet has no
-//! `unsafe` code of its own.
+//! (11.20 against 11.19 ns, `cargo bench --bench clock`), so the clock
+//! needs no `unsafe` code of logjet's own.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -103,24 +103,6 @@ impl Capture {
         }
     }
 
-    /// The captured bytes for a copy by whole words, and their length:
-    /// while the record is inline, the bytes go on to the next multiple of
-    /// 8 when the buffer has them (what follows the record's bytes is not
-    /// part of it).
-    #[inline(always)]
-    pub(crate) fn words(&self) -> (&[u8], usize) {
-        match &self.heap {
-            None => {
-                let len = self.len as usize;
-                match self.inline.get(..len.next_multiple_of(8)) {
-                    Some(words) => (words, len),
-                    None => (&self.inline[..len], len),
-                }
-            }
-            Some(v) => (v, v.len()),
-        }
-    }
-
     #[cold]
     #[inline(never)]
     fn spill(&mut self, s: &[u8]) {
