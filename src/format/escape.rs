@@ -209,6 +209,24 @@ pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &[u8]) {
     out.push(b'"');
 }
 
+/// Writes `key` (a pre-framed `,"key":`) and valid UTF-8 `s` as a quoted,
+/// escaped JSON string: in one piece of the output's room when `s` needs
+/// no escaping, else as [`write_str`] after the key.
+#[inline(always)]
+pub(crate) fn write_keyed_str<O: Out + ?Sized>(out: &mut O, key: &[u8], s: &[u8]) {
+    let k = key.len();
+    if let Some(dst) = out.spare(k + s.len() + 18) {
+        let (dk, ds) = dst.split_at_mut(k);
+        crate::record::copy_small(dk, key);
+        if copy_quoted_clean(ds, s) {
+            out.advance(k + s.len() + 2);
+            return;
+        }
+    }
+    out.extend(key);
+    write_str(out, s);
+}
+
 /// Writes bytes that may not be UTF-8 as a JSON string, each invalid
 /// sequence replaced by U+FFFD (written as `\ufffd`).
 pub(crate) fn write_str_lossy<O: Out + ?Sized>(out: &mut O, s: &[u8]) {

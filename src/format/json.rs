@@ -5,7 +5,7 @@
 //! Strings and numbers are written by [`crate::format::escape`] and
 //! [`crate::format::number`].
 
-use crate::format::escape::{escape_into, escape_lossy_into, write_str, write_str_lossy};
+use crate::format::escape::{escape_into, escape_lossy_into, write_keyed_str, write_str, write_str_lossy};
 use crate::format::number::{write_f64, write_int};
 use crate::format::unique_keys::{Seen, Skips};
 use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, SiteData, Val};
@@ -75,6 +75,24 @@ pub(crate) fn write_val<O: Out + ?Sized>(out: &mut O, v: Val<'_>) {
         Val::Str(s) => write_str(out, s),
         Val::Bytes(b) => write_str_lossy(out, b),
         Val::Json(j) => out.extend(j),
+    }
+}
+
+/// A pre-framed key (`,"key":`) and its value: strings, integers and
+/// booleans in one piece of the output's room (one check where the key and
+/// the value were two), other values after the key.
+#[inline(always)]
+fn write_keyed_val<O: Out + ?Sized>(out: &mut O, key: &[u8], v: Val<'_>) {
+    match v {
+        Val::Str(s) => write_keyed_str(out, key, s),
+        Val::I64(n) => out.extend2(key, itoa::Buffer::new().format(n).as_bytes()),
+        Val::U64(n) => out.extend2(key, itoa::Buffer::new().format(n).as_bytes()),
+        Val::Bool(true) => out.extend2(key, b"true"),
+        Val::Bool(false) => out.extend2(key, b"false"),
+        other => {
+            out.extend(key);
+            write_val(out, other);
+        }
     }
 }
 
@@ -357,6 +375,10 @@ impl JsonFormat {
                             seen.field(k, f.bit, items, &self.keys);
                             match (CUSTOM, self.custom.as_deref()) {
                                 (true, Some(c)) if c.renames(k) => c.write_field_key(out, k),
+                                _ if clip.is_none() => {
+                                    write_keyed_val(out, f.text, v);
+                                    continue;
+                                }
                                 _ => out.extend(f.text),
                             }
                         }

@@ -26,6 +26,12 @@ pub trait Out {
     /// Counts `n` bytes of the [`spare`](Out::spare) room as written.
     #[inline(always)]
     fn advance(&mut self, _n: usize) {}
+    /// Appends `a` then `b` (for outputs that can, with one room check).
+    #[inline(always)]
+    fn extend2(&mut self, a: &[u8], b: &[u8]) {
+        self.extend(a);
+        self.extend(b);
+    }
 }
 
 impl Out for Vec<u8> {
@@ -143,6 +149,13 @@ impl Out for OutBuf {
     #[inline(always)]
     fn advance(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.buf.len());
+    }
+    #[inline(always)]
+    fn extend2(&mut self, a: &[u8], b: &[u8]) {
+        let dst = self.room(a.len() + b.len());
+        let (da, db) = dst.split_at_mut(a.len());
+        copy_small(da, a);
+        copy_small(db, b);
     }
 }
 
