@@ -39,12 +39,19 @@ pub(crate) struct TimeFormatter {
     cached_prefix: Vec<u8>,
     /// `Z"` or `+01:00"`.
     cached_suffix: Vec<u8>,
-    /// The epoch milliseconds last written and their digits (records come
-    /// in bursts within the same millisecond).
+    /// The epoch milliseconds last written and `,"time":` followed by
+    /// their digits (records come in bursts within the same millisecond):
+    /// the member is one piece of the line.
     last_ms: u64,
-    last_ms_text: [u8; 20],
-    last_ms_len: usize,
+    last_ms_text: [u8; MS_AT + 20],
+    /// Where the digits end in `last_ms_text`.
+    last_ms_end: usize,
 }
+
+/// `,"time":`, the member's text before the milliseconds' digits.
+const TIME_KEY: &[u8; 8] = b",\"time\":";
+/// Where the digits start in `TimeFormatter::last_ms_text`.
+const MS_AT: usize = TIME_KEY.len();
 
 impl TimeFormatter {
     pub(crate) fn new(format: TimeFormat) -> TimeFormatter {
@@ -54,8 +61,12 @@ impl TimeFormatter {
             cached_prefix: Vec::new(),
             cached_suffix: Vec::new(),
             last_ms: u64::MAX,
-            last_ms_text: [0; 20],
-            last_ms_len: 0,
+            last_ms_text: {
+                let mut t = [0; MS_AT + 20];
+                t.split_at_mut(MS_AT).0.copy_from_slice(TIME_KEY);
+                t
+            },
+            last_ms_end: MS_AT,
         }
     }
 
@@ -65,12 +76,12 @@ impl TimeFormatter {
     pub(crate) fn write_json_member<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
         match self.format {
             TimeFormat::EpochMillis => {
-                out.extend(b",\"time\":");
-                self.write_ms(out, nanos);
+                self.update_ms(nanos);
+                out.extend(&self.last_ms_text[..self.last_ms_end]);
             }
             TimeFormat::Omit => {}
             TimeFormat::Rfc3339 | TimeFormat::Rfc3339Local => {
-                out.extend(b",\"time\":");
+                out.extend(TIME_KEY);
                 self.write_rfc3339(out, nanos);
             }
         }
@@ -91,15 +102,21 @@ impl TimeFormatter {
     /// Appends the epoch milliseconds of a time in nanoseconds.
     #[inline(always)]
     fn write_ms<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
+        self.update_ms(nanos);
+        out.extend(&self.last_ms_text[MS_AT..self.last_ms_end]);
+    }
+
+    /// Makes `last_ms_text` hold the digits of a time in nanoseconds.
+    #[inline(always)]
+    fn update_ms(&mut self, nanos: u64) {
         let ms = nanos / 1_000_000;
         if ms != self.last_ms {
             let mut b = itoa::Buffer::new();
             let digits = b.format(ms).as_bytes();
-            self.last_ms_text[..digits.len()].copy_from_slice(digits);
-            self.last_ms_len = digits.len();
+            self.last_ms_text[MS_AT..MS_AT + digits.len()].copy_from_slice(digits);
+            self.last_ms_end = MS_AT + digits.len();
             self.last_ms = ms;
         }
-        out.extend(&self.last_ms_text[..self.last_ms_len]);
     }
 
     /// Whether a time is written at all.
