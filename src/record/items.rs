@@ -149,6 +149,17 @@ impl<'a> Iterator for Items<'a> {
     // the compiler decides otherwise (measured by the guard).
     #[inline(always)]
     fn next(&mut self) -> Option<Item<'a>> {
+        // The common item, a field under a call site's key: its tag, 0x81
+        // and the key's index read with one length check.
+        if let [tag @ T_I64..=u8::MAX, 0x81, index, rest @ ..] = self.b {
+            let Some(framed) = self.site.get(usize::from(*index)).copied().flatten() else {
+                self.b = &[];
+                return None;
+            };
+            self.b = rest;
+            let val = self.val(*tag)?;
+            return Some(Item::Field(&framed.text[2..framed.text.len() - 2], val, Some(framed)));
+        }
         let tag = *self.take(1)?.first()?;
         match tag {
             T_MSG => return Some(Item::Msg(self.blob()?, None)),
@@ -184,7 +195,16 @@ impl<'a> Iterator for Items<'a> {
             let klen = if klen == 0x7F { self.u32()? } else { klen };
             (self.take(klen)?, None)
         };
-        let val = match tag {
+        let val = self.val(tag)?;
+        Some(Item::Field(key, val, framed))
+    }
+}
+
+impl<'a> Items<'a> {
+    /// The value of a field item with tag `tag`, after its key.
+    #[inline(always)]
+    fn val(&mut self, tag: u8) -> Option<Val<'a>> {
+        Some(match tag {
             T_I64 => Val::I64(i64::from_le_bytes(self.arr8()?)),
             T_U64 => Val::U64(u64::from_le_bytes(self.arr8()?)),
             T_F64 => Val::F64(f64::from_bits(u64::from_le_bytes(self.arr8()?))),
@@ -200,8 +220,7 @@ impl<'a> Iterator for Items<'a> {
                 self.b = &[];
                 return None;
             }
-        };
-        Some(Item::Field(key, val, framed))
+        })
     }
 }
 
