@@ -96,10 +96,17 @@ fn write_keyed_val<O: Out + ?Sized>(out: &mut O, key: &[u8], v: Val<'_>) {
     }
 }
 
-/// `s` as a JSON string (quoted, escaped).
-fn json_string(s: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len() + 2);
+/// The key a message is written under by pino's keys.
+const MSG_KEY: &[u8] = b",\"msg\":";
+
+/// `,"msg":"s"}`: a message member under pino's keys and the object's end
+/// (the form a call site's literal message is cached in, see
+/// [`SiteData::msg_member`]).
+fn msg_member(s: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(MSG_KEY.len() + s.len() + 3);
+    v.extend_from_slice(MSG_KEY);
     write_str(&mut v, s);
+    v.push(b'}');
     v
 }
 
@@ -493,7 +500,8 @@ impl JsonFormat {
     }
 
     /// `,"logjet_truncated":…,"msg":…}`; a call site's literal message
-    /// (`site`) is escaped once per call site.
+    /// (`site`) is escaped once per call site (with pino's keys, the whole
+    /// `,"msg":…}` is one piece).
     #[inline(always)]
     fn write_tail<const CUSTOM: bool, O: Out>(
         &self,
@@ -507,13 +515,20 @@ impl JsonFormat {
             write_int(out, c.original_len);
         }
         if let Some(m) = msg {
-            match (CUSTOM, self.custom.as_deref()) {
-                (true, Some(c)) => out.extend(&c.msg_key),
-                _ => out.extend(b",\"msg\":"),
+            // A call site's literal message: escaped once per call site,
+            // with its key and the object's end.
+            let member = site.filter(|_| clip.is_none()).and_then(|s| s.msg_member(msg_member));
+            match (CUSTOM, self.custom.as_deref(), member) {
+                (true, Some(c), _) => out.extend(&c.msg_key),
+                (_, _, Some(member)) => {
+                    out.extend(member);
+                    return;
+                }
+                _ => out.extend(MSG_KEY),
             }
-            match (clip, site.and_then(|s| s.msg_json(json_string))) {
+            match (clip, member) {
                 (Some(c), _) => c.write_text(out, m, false),
-                (None, Some(json)) => out.extend(json),
+                (None, Some(member)) => out.extend(&member[MSG_KEY.len()..member.len() - 1]),
                 (None, None) => write_str(out, m),
             }
         }

@@ -32,17 +32,18 @@ pub(crate) struct SiteData {
     /// Each field's key by its index: `None` for a key the record carries
     /// as text (not plain).
     pub(crate) keys: Box<[Option<Framed>]>,
-    /// The message as a JSON string, made by the first formatter that asks.
-    msg_json: OnceLock<Box<[u8]>>,
+    /// The message as the NDJSON formatter writes it (`,"msg":"…"}`),
+    /// made by the first formatter that asks.
+    msg_member: OnceLock<Box<[u8]>>,
 }
 
 impl SiteData {
-    /// The site's message as a JSON string (quoted and escaped by
+    /// The site's message as the NDJSON formatter writes it (encoded by
     /// `encode`, once per call site), when the site has its message.
     #[inline]
-    pub(crate) fn msg_json(&self, encode: impl FnOnce(&[u8]) -> Vec<u8>) -> Option<&[u8]> {
+    pub(crate) fn msg_member(&self, encode: impl FnOnce(&[u8]) -> Vec<u8>) -> Option<&[u8]> {
         let msg = self.msg?;
-        Some(self.msg_json.get_or_init(|| encode(msg).into_boxed_slice()))
+        Some(self.msg_member.get_or_init(|| encode(msg).into_boxed_slice()))
     }
 }
 
@@ -70,7 +71,7 @@ impl Site {
         let data = self.data.get_or_init(|| SiteData {
             msg: self.msg.map(str::as_bytes),
             keys: self.keys.iter().map(|f| framed(f)).collect(),
-            msg_json: OnceLock::new(),
+            msg_member: OnceLock::new(),
         });
         let mut all = SITES.lock();
         // Another thread may have registered it meanwhile.
@@ -94,7 +95,7 @@ pub(crate) fn register_runtime(keys: Vec<String>) -> (u32, &'static SiteData) {
     let data: &'static SiteData = Box::leak(Box::new(SiteData {
         msg: None,
         keys: keys.into_iter().map(|f| framed(f.leak())).collect(),
-        msg_json: OnceLock::new(),
+        msg_member: OnceLock::new(),
     }));
     (u32::try_from(SITES.lock().push(data)).unwrap_or(u32::MAX), data)
 }
