@@ -39,13 +39,17 @@ pub(crate) struct TimeFormatter {
     cached_prefix: Vec<u8>,
     /// `Z"` or `+01:00"`.
     cached_suffix: Vec<u8>,
-    /// The epoch milliseconds last written and `,"time":` followed by
-    /// their digits (records come in bursts within the same millisecond):
-    /// the member is one piece of the line.
+    /// The epoch milliseconds last written, and `,"time":`, their digits
+    /// and the member suffix (records come in bursts within the same
+    /// millisecond): the member and what follows it are one piece of the
+    /// line.
     last_ms: u64,
-    last_ms_text: [u8; MS_AT + 20],
+    last_ms_text: Vec<u8>,
     /// Where the digits end in `last_ms_text`.
     last_ms_end: usize,
+    /// What [`write_json_member`](TimeFormatter::write_json_member) writes
+    /// after the member (the NDJSON line's constant `pid` and `hostname`).
+    member_suffix: Box<[u8]>,
 }
 
 /// `,"time":`, the member's text before the milliseconds' digits.
@@ -61,28 +65,34 @@ impl TimeFormatter {
             cached_prefix: Vec::new(),
             cached_suffix: Vec::new(),
             last_ms: u64::MAX,
-            last_ms_text: {
-                let mut t = [0; MS_AT + 20];
-                t.split_at_mut(MS_AT).0.copy_from_slice(TIME_KEY);
-                t
-            },
+            last_ms_text: TIME_KEY.to_vec(),
             last_ms_end: MS_AT,
+            member_suffix: Box::default(),
         }
     }
 
-    /// Appends `,"time":…` for a time in nanoseconds, or nothing under
-    /// [`TimeFormat::Omit`].
+    /// The same formatter, writing `suffix` after each time member.
+    pub(crate) fn with_member_suffix(mut self, suffix: &[u8]) -> TimeFormatter {
+        self.member_suffix = suffix.into();
+        self.last_ms = u64::MAX;
+        self
+    }
+
+    /// Appends `,"time":…` for a time in nanoseconds (nothing under
+    /// [`TimeFormat::Omit`]), then the member suffix
+    /// ([`with_member_suffix`](TimeFormatter::with_member_suffix)).
     #[inline]
     pub(crate) fn write_json_member<O: Out + ?Sized>(&mut self, out: &mut O, nanos: u64) {
         match self.format {
             TimeFormat::EpochMillis => {
                 self.update_ms(nanos);
-                out.extend(&self.last_ms_text[..self.last_ms_end]);
+                out.extend(&self.last_ms_text);
             }
-            TimeFormat::Omit => {}
+            TimeFormat::Omit => out.extend(&self.member_suffix),
             TimeFormat::Rfc3339 | TimeFormat::Rfc3339Local => {
                 out.extend(TIME_KEY);
                 self.write_rfc3339(out, nanos);
+                out.extend(&self.member_suffix);
             }
         }
     }
@@ -113,8 +123,10 @@ impl TimeFormatter {
         if ms != self.last_ms {
             let mut b = itoa::Buffer::new();
             let digits = b.format(ms).as_bytes();
-            self.last_ms_text[MS_AT..MS_AT + digits.len()].copy_from_slice(digits);
-            self.last_ms_end = MS_AT + digits.len();
+            self.last_ms_text.truncate(MS_AT);
+            self.last_ms_text.extend_from_slice(digits);
+            self.last_ms_end = self.last_ms_text.len();
+            self.last_ms_text.extend_from_slice(&self.member_suffix);
             self.last_ms = ms;
         }
     }

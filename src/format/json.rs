@@ -296,6 +296,9 @@ impl JsonFormat {
                 BaseValue::Str(s) => write_str(&mut b, s.as_bytes()),
             }
         }
+        // Under pino's keys the base follows the time member, in one piece
+        // with it (`write_head`).
+        let time = time.with_member_suffix(&b);
         JsonFormat { level_prefix, base: b, time, keys: Default::default(), custom: None }
     }
 
@@ -490,13 +493,14 @@ impl JsonFormat {
             (true, Some(c)) => {
                 out.extend(&c.head[rec.level.index()]);
                 self.time.write_json_value(out, rec.time);
+                out.extend(&self.base);
             }
             _ => {
                 out.extend(&self.level_prefix[rec.level.index()]);
+                // The time member, then the base (its suffix).
                 self.time.write_json_member(out, rec.time);
             }
         }
-        out.extend(&self.base);
     }
 
     /// `,"logjet_truncated":…,"msg":…}`; a call site's literal message
