@@ -115,8 +115,20 @@ pub(crate) struct Framed {
 impl Framed {
     pub(super) fn of(framed: &'static str) -> Framed {
         let text = framed.as_bytes();
-        Framed { text, bit: key_bit(&text[2..text.len() - 2]) }
+        Framed { text, bit: key_bit(unframe(text)) }
     }
+
+    /// The key itself, without `,"` and `":`.
+    #[inline(always)]
+    pub(crate) fn key(&self) -> &'static [u8] {
+        unframe(self.text)
+    }
+}
+
+/// The key of a framed text (`,"key":`).
+#[inline(always)]
+fn unframe(text: &[u8]) -> &[u8] {
+    &text[2..text.len() - 2]
 }
 
 /// The bit of key `k` (its text as given, before renaming or escaping) in

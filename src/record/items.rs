@@ -158,7 +158,7 @@ impl<'a> Iterator for Items<'a> {
             };
             self.b = rest;
             let val = self.val(*tag)?;
-            return Some(Item::Field(&framed.text[2..framed.text.len() - 2], val, Some(framed)));
+            return Some(Item::Field(framed.key(), val, Some(framed)));
         }
         let tag = *self.take(1)?.first()?;
         match tag {
@@ -182,7 +182,7 @@ impl<'a> Iterator for Items<'a> {
         let klen = *self.take(1)?.first()? as usize;
         let (key, framed): (&'a [u8], Option<Framed>) = if klen == 0x81 {
             let framed = (*self.site.get(usize::from(*self.take(1)?.first()?))?)?;
-            (&framed.text[2..framed.text.len() - 2], Some(framed))
+            (framed.key(), Some(framed))
         } else if klen == 0x80 {
             let id = self.take(2)?;
             let id = u16::from_le_bytes([id[0], id[1]]);
@@ -190,7 +190,7 @@ impl<'a> Iterator for Items<'a> {
                 Some(k) => k.get(id),
                 None => interned(id),
             }?;
-            (&framed.text[2..framed.text.len() - 2], Some(framed))
+            (framed.key(), Some(framed))
         } else {
             let klen = if klen == 0x7F { self.u32()? } else { klen };
             (self.take(klen)?, None)
