@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::intern::{Key, SITE_BASE};
+use super::intern::Key;
 use super::out::{copy_small, Out};
 use super::site::Site;
 use crate::level::Level;
@@ -137,8 +137,7 @@ impl Capture {
     /// 0x7F, or 0x7F and a u32) and its bytes.
     #[inline(always)]
     fn put_key(&mut self, tag: u8, key: Key<'_>) {
-        if key.id >= SITE_BASE {
-            let index = (key.id - SITE_BASE) as u8;
+        if let Some(index) = key.site_index() {
             if let Some(dst) = self.inline_room(3) {
                 dst.copy_from_slice(&[tag, 0x81, index]);
                 return;
@@ -163,8 +162,7 @@ impl Capture {
     /// [`put_key`](Capture::put_key) then `v`.
     #[inline(always)]
     fn put_keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
-        if key.id >= SITE_BASE {
-            let index = (key.id - SITE_BASE) as u8;
+        if let Some(index) = key.site_index() {
             if let Some(dst) = self.inline_room(3 + N) {
                 dst[..3].copy_from_slice(&[tag, 0x81, index]);
                 dst[3..].copy_from_slice(&v);
@@ -180,8 +178,7 @@ impl Capture {
     /// [`put_key`](Capture::put_key) then [`put_blob`](Capture::put_blob).
     #[inline(always)]
     fn put_keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
-        if key.id >= SITE_BASE && s.len() <= INLINE {
-            let index = (key.id - SITE_BASE) as u8;
+        if let (Some(index), true) = (key.site_index(), s.len() <= INLINE) {
             if let Some(dst) = self.inline_room(7 + s.len()) {
                 let [a, b, c, d] = (s.len() as u32).to_le_bytes();
                 dst[..7].copy_from_slice(&[tag, 0x81, index, a, b, c, d]);

@@ -39,6 +39,12 @@ impl<'a> Key<'a> {
     pub const fn name(&self) -> &'a str {
         self.name
     }
+
+    /// The key's index in its call site's list, for a call site's key.
+    #[inline(always)]
+    pub(super) fn site_index(&self) -> Option<u8> {
+        self.id.checked_sub(SITE_BASE).map(|i| i as u8)
+    }
 }
 
 impl<'a> From<&'a str> for Key<'a> {
