@@ -179,10 +179,12 @@ impl<'a> Iterator for Items<'a> {
             }
             _ => {}
         }
+        // A call site's key (0x81) was decoded above; here only a record
+        // cut short has one, and it ends the decoding.
         let klen = *self.take(1)?.first()? as usize;
         let (key, framed): (&'a [u8], Option<Framed>) = if klen == 0x81 {
-            let framed = (*self.site.get(usize::from(*self.take(1)?.first()?))?)?;
-            (framed.key(), Some(framed))
+            self.b = &[];
+            return None;
         } else if klen == 0x80 {
             let id = self.take(2)?;
             let id = u16::from_le_bytes([id[0], id[1]]);
