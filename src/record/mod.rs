@@ -241,5 +241,19 @@ mod tests {
             assert_eq!(n, 0, "cut at {cut}");
         }
         assert_eq!(Items::new(&[0xEE, 1, 2]).count(), 0);
+        // The same under a call site's keys: every cut ends the decoding at
+        // the site item or at the field it cuts.
+        static SITE: Site = Site::new(Some("m"), &[",\"n\":", ",\"s\":"]);
+        let mut c = Capture::new(Level::Info, 0);
+        c.__site(&SITE);
+        c.u64(Key::__site("n", 0), 7);
+        c.str(Key::__site("s", 1), "value");
+        let b = c.bytes();
+        assert_eq!(Items::new(b).count(), 3);
+        for cut in 0..b.len() {
+            let n = Items::new(&b[..cut]).count();
+            let whole = [5, 5 + 11, b.len()].iter().filter(|&&end| end <= cut).count();
+            assert_eq!(n, whole, "cut at {cut}");
+        }
     }
 }
