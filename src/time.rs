@@ -78,6 +78,13 @@ impl TimeFormatter {
         self
     }
 
+    /// What [`write_json_member`](TimeFormatter::write_json_member) writes
+    /// after the member.
+    #[inline]
+    pub(crate) fn member_suffix(&self) -> &[u8] {
+        &self.member_suffix
+    }
+
     /// Appends `,"time":…` for a time in nanoseconds (nothing under
     /// [`TimeFormat::Omit`]), then the member suffix
     /// ([`with_member_suffix`](TimeFormatter::with_member_suffix)).

@@ -185,8 +185,9 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> usize {
 pub(crate) struct JsonFormat {
     /// `{"level":30` for each level.
     level_prefix: [Vec<u8>; 6],
-    /// `,"pid":4242,"hostname":"web-1"` (or less, as configured).
-    base: Vec<u8>,
+    /// Writes the time; it holds the base (`,"pid":4242,"hostname":"web-1"`,
+    /// or less, as configured) as its member suffix, cached with the
+    /// millisecond digits.
     time: TimeFormatter,
     keys: crate::record::KeyTable,
     /// The keys when they are not pino's ([`crate::Keys`]); `None` keeps
@@ -299,7 +300,7 @@ impl JsonFormat {
         // Under pino's keys the base follows the time member, in one piece
         // with it (`write_head`).
         let time = time.with_member_suffix(&b);
-        JsonFormat { level_prefix, base: b, time, keys: Default::default(), custom: None }
+        JsonFormat { level_prefix, time, keys: Default::default(), custom: None }
     }
 
     /// The line with `keys` (the base's names come from them too); pino's
@@ -493,7 +494,7 @@ impl JsonFormat {
             (true, Some(c)) => {
                 out.extend(&c.head[rec.level.index()]);
                 self.time.write_json_value(out, rec.time);
-                out.extend(&self.base);
+                out.extend(self.time.member_suffix());
             }
             _ => {
                 out.extend(&self.level_prefix[rec.level.index()]);
