@@ -243,15 +243,14 @@ impl Producer {
     #[inline]
     pub(crate) fn push(&mut self, rec: &Capture, time: u64) -> bool {
         let bytes = rec.bytes();
-        let len = bytes.len();
-        let n = HEAD_WORDS + len.div_ceil(8);
+        let n = HEAD_WORDS + bytes.len().div_ceil(8);
         if n > self.ring.len() / 4 {
             return self.push_large(rec, time, n);
         }
         let Some(at) = self.reserve(n) else {
             return self.grow_and_push(rec, time, n);
         };
-        self.write(at, KIND_RECORD, rec.level, time, bytes, len);
+        self.write(at, KIND_RECORD, rec.level, time, bytes);
         true
     }
 
@@ -276,22 +275,23 @@ impl Producer {
             return false;
         }
         let Some(at) = self.reserve(n) else { return false };
-        self.write(at, KIND_LINE, level, time, line, line.len());
+        self.write(at, KIND_LINE, level, time, line);
         true
     }
 
-    /// Writes an entry of the `len` bytes `bytes` at `at` (from
-    /// [`reserve`](Producer::reserve)) and publishes it (what follows
-    /// `len` in its last word is never read).
+    /// Writes an entry of `bytes` at `at` (from
+    /// [`reserve`](Producer::reserve)) and publishes it (what follows them
+    /// in their last word is never read).
     #[inline(always)]
-    fn write(&mut self, at: usize, kind: u64, level: Level, time: u64, bytes: &[u8], len: usize) {
+    fn write(&mut self, at: usize, kind: u64, level: Level, time: u64, bytes: &[u8]) {
+        let len = bytes.len();
         let n = HEAD_WORDS + len.div_ceil(8);
         let w = &self.ring.words;
         let header = (len as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (kind << 40);
         w[at].store(header, Ordering::Relaxed);
         w[at + 1].store(time, Ordering::Relaxed);
         let dst = &w[at + HEAD_WORDS..at + n];
-        let count = bytes.len().min(dst.len() * 8);
+        let count = len.min(dst.len() * 8);
         // SAFETY: `dst` is a bounds-checked slice of this ring's words and
         // `count` bytes fit in it; `bytes` is a separate buffer (no
         // overlap). Writing through a pointer derived from `&[AtomicU64]` is
