@@ -1,6 +1,7 @@
 //! An HTTP access log for tower services (axum, hyper, tonic): one record
 //! per request, a request id on every record logged while handling it.
 
+use crate::record::ItemWriter as _;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};

@@ -1,6 +1,7 @@
 //! A `tracing-subscriber` Layer: `tracing` events become logjet records,
 //! with the same nonblocking pipeline and the same output.
 
+use crate::record::ItemWriter as _;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
@@ -310,7 +311,7 @@ impl EventVisitor<'_> {
         self.first = false;
         let i = field.index();
         if self.keyed && i < 256 && matches!(self.site.data.keys.get(i), Some(Some(_))) {
-            put(self.cap, Key::__site(field.name(), i));
+            put(self.cap, Key::site(field.name(), i));
         } else {
             let k = layer_key(field.name());
             put(self.cap, Key::runtime(&k));
@@ -453,7 +454,7 @@ where
             return;
         }
         let mut ev = crate::logger::Event::new(&self.logger, level, None);
-        let cap = ev.__capture();
+        let cap = ev.capture_mut();
         // A `log` record brought in by tracing-log's LogTracer carries its
         // real target in a `log.target` field.
         let from_log = meta.target() == "log" && meta.fields().field("log.target").is_some();

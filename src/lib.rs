@@ -61,6 +61,7 @@ mod clock;
 mod control;
 mod debug;
 mod directives;
+mod dispatch;
 mod error;
 mod filter;
 mod format;
@@ -198,8 +199,8 @@ mod collectors_snippets {}
 /// What the macros expand to. Not part of the API; may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::dispatch::*;
     pub use crate::global::debug_handle;
     pub use crate::limit::RateLimit;
     pub use crate::record::{is_plain, literal_msg, Capture, Key, Site, StaticKey};
-    pub use crate::value::dispatch::*;
 }

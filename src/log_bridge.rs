@@ -1,5 +1,6 @@
 //! The `log` facade: `log::info!` and friends through a logjet logger.
 
+use crate::record::ItemWriter as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use log::kv::{Key, Value as KvValue, VisitSource};
@@ -116,7 +117,7 @@ impl log::Log for Bridge {
             return;
         }
         let mut ev = crate::logger::Event::new(&self.logger, level, None);
-        let cap = ev.__capture();
+        let cap = ev.capture_mut();
         cap.str("target", record.target());
         let _ = record.key_values().visit(&mut Kv { cap });
         cap.msg_fmt(*record.args());

@@ -12,7 +12,7 @@ use crate::builder::Builder;
 use crate::control::Msg;
 use crate::error::Error;
 use crate::level::Level;
-use crate::record::{Capture, Key, Record};
+use crate::record::{Capture, FieldList, InPlace, ItemWriter as _, Key, Measure, Record, Site, UNSIZED};
 use crate::send::Core;
 use crate::stats::Stats;
 use crate::value::Value;
@@ -146,6 +146,12 @@ impl Bindings {
     #[inline(always)]
     pub(crate) fn capture(&self, rec: &mut Capture) {
         rec.bindings(&self.item);
+    }
+
+    /// The bindings item every record of the logger carries.
+    #[inline(always)]
+    pub(crate) fn item(&self) -> &[u8] {
+        &self.item
     }
 
     /// The bindings of the fields `f` captures (for tests: what a child
@@ -407,6 +413,64 @@ impl Logger {
         }
     }
 
+    /// A macro call site's record, its message the site's literal: written
+    /// straight into this thread's queue when it can be (its fields
+    /// measured, the room reserved, the same fields written there: see
+    /// `record::item_writer`), else captured and sent. `fatal` records and
+    /// a debug handle's are always captured (the first are flushed after).
+    #[inline(always)]
+    pub(crate) fn log_site<F: FieldList>(&self, level: Level, ns: Option<&str>, site: &'static Site, fields: &F) {
+        let id = site.id();
+        if level != Level::Fatal && ns.is_none() && !self.core.callers_format() {
+            // One copy of the writing code without bindings, one with.
+            let done = match self.bindings.as_deref() {
+                None => self.log_in_place::<F, false>(level, id, &[], fields),
+                Some(b) => self.log_in_place::<F, true>(level, id, b.item(), fields),
+            };
+            if done {
+                return;
+            }
+        }
+        self.log_captured(level, ns, |rec| {
+            rec.site(id);
+            fields.write(rec)
+        })
+    }
+
+    /// Writes call site `id`'s record (after the bindings item `bound`,
+    /// when `BOUND`) straight into this thread's queue; false when it
+    /// cannot be (see `Core::send_in_place`).
+    #[inline(always)]
+    fn log_in_place<F: FieldList, const BOUND: bool>(&self, level: Level, id: u32, bound: &[u8], fields: &F) -> bool {
+        let mut size = Measure(5 + if BOUND { bound.len() } else { 0 });
+        fields.write(&mut size);
+        size.0 < UNSIZED
+            && self.core.send_in_place(
+                level,
+                size.0,
+                #[inline(always)]
+                |buf| {
+                    let mut w = InPlace::new(buf);
+                    if BOUND {
+                        w.extend(bound);
+                    }
+                    w.site(id);
+                    fields.write(&mut w);
+                    w.done()
+                },
+            )
+    }
+
+    /// A record captured by `write` after what [`start`](Logger::start)
+    /// puts first, then sent.
+    #[inline(never)]
+    pub(crate) fn log_captured(&self, level: Level, ns: Option<&str>, write: impl FnOnce(&mut Capture)) {
+        let mut rec = Capture::new(level, 0);
+        self.begin(&mut rec, ns);
+        write(&mut rec);
+        self.send(&rec)
+    }
+
     /// Sends a record started by [`start`](Logger::start).
     #[inline(always)]
     pub(crate) fn send(&self, rec: &Record) {
@@ -438,10 +502,11 @@ impl<'a> Event<'a> {
         Event { core: &logger.core, rec: logger.start(level, ns) }
     }
 
-    /// The capture buffer, for the macros.
-    #[doc(hidden)]
+    /// The record being built (the `tracing` layer and the `log` bridge
+    /// add their fields through it).
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
     #[inline]
-    pub fn __capture(&mut self) -> &mut Capture {
+    pub(crate) fn capture_mut(&mut self) -> &mut Capture {
         &mut self.rec
     }
 
@@ -627,10 +692,9 @@ impl Fields {
         self
     }
 
-    /// The capture buffer, for the macros.
+    /// Adds a call's fields, for [`fields!`](crate::fields).
     #[doc(hidden)]
-    #[inline]
-    pub fn __capture(&mut self) -> &mut Capture {
-        &mut self.cap
+    pub fn __write<L: FieldList>(&mut self, fields: &L) {
+        fields.write(&mut self.cap)
     }
 }

@@ -85,9 +85,7 @@ macro_rules! log {
                         ::core::concat!(::core::file!(), ":", ::core::line!()),
                     );
                 }
-                let mut __logjet_rec = $crate::__private::Capture::__new(__logjet_level);
-                __logjet_target.__logjet_begin(&mut __logjet_rec);
-                $crate::__logjet_event!(@start __logjet_target, __logjet_rec, $msg $($rest)*);
+                $crate::__logjet_event!(@start __logjet_target, __logjet_level, $msg $($rest)*);
             }
         }
     }};
@@ -97,9 +95,7 @@ macro_rules! log {
         let __logjet_target = &$logger;
         let __logjet_level = $level;
         if __logjet_target.__logjet_enabled(__logjet_level) {
-            let mut __logjet_rec = $crate::__private::Capture::__new(__logjet_level);
-            __logjet_target.__logjet_begin(&mut __logjet_rec);
-            $crate::__logjet_event!(@start __logjet_target, __logjet_rec, $($rest)+);
+            $crate::__logjet_event!(@start __logjet_target, __logjet_level, $($rest)+);
         }
     }};
 }
@@ -213,8 +209,15 @@ macro_rules! debug_ns {
 macro_rules! fields {
     () => { $crate::Fields::new() };
     ($($rest:tt)+) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{
+            ViaDynError as _, ViaDynErrorLocal as _, ViaDynErrorLocalRef as _, ViaDynErrorRef as _, ViaError as _,
+            ViaSerde as _, ViaValue as _,
+        };
         let mut __logjet_fields = $crate::Fields::new();
-        $crate::__logjet_fields!(__logjet_fields, intern, 0; $($rest)+);
+        match $crate::__logjet_list!(intern, 0; $($rest)+) {
+            __logjet_list => __logjet_fields.__write(&__logjet_list),
+        }
         __logjet_fields
     }};
 }
@@ -222,44 +225,42 @@ macro_rules! fields {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __logjet_event {
-    (@start $t:ident, $ev:ident, $msg:literal $(,)?) => {
-        $crate::__logjet_event!(@site $ev, $msg, [], &[]);
-        $t.__logjet_send(&$ev)
+    (@start $t:ident, $lv:ident, $msg:literal $(,)?) => {
+        $crate::__logjet_event!(@send $t, $lv, $msg, [], &[], ())
     };
-    (@start $t:ident, $ev:ident, $msg:literal, $($rest:tt)+) => {
-        $crate::__logjet_event!(@args $t, $ev, $msg, [] $($rest)+)
+    (@start $t:ident, $lv:ident, $msg:literal, $($rest:tt)+) => {
+        $crate::__logjet_event!(@args $t, $lv, $msg, [] $($rest)+)
     };
-    (@start $t:ident, $ev:ident, $($other:tt)*) => {
+    (@start $t:ident, $lv:ident, $($other:tt)*) => {
         ::core::compile_error!(
             "logjet: the message must be a string literal (a format string); to log a runtime string write \"{}\", value"
         )
     };
 
     // Positional format arguments, until the first `key = value`.
-    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*]) => {
-        $crate::__logjet_event!(@site $ev, $msg, [$($a,)*], &[]);
-        $t.__logjet_send(&$ev)
+    (@args $t:ident, $lv:ident, $msg:literal, [$($a:expr,)*]) => {
+        $crate::__logjet_event!(@send $t, $lv, $msg, [$($a,)*], &[], ())
     };
-    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $k:ident = $($rest:tt)*) => {
-        $crate::__logjet_event!(@site $ev, $msg, [$($a,)*], $crate::__logjet_site_keys!([] $k = $($rest)*));
-        $crate::__logjet_fields!($ev, site, 0; $k = $($rest)*);
-        $t.__logjet_send(&$ev)
+    (@args $t:ident, $lv:ident, $msg:literal, [$($a:expr,)*] $k:ident = $($rest:tt)*) => {
+        $crate::__logjet_event!(@send $t, $lv, $msg, [$($a,)*],
+            $crate::__logjet_site_keys!([] $k = $($rest)*), $crate::__logjet_list!(site, 0; $k = $($rest)*))
     };
-    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $k:literal = $($rest:tt)*) => {
-        $crate::__logjet_event!(@site $ev, $msg, [$($a,)*], $crate::__logjet_site_keys!([] $k = $($rest)*));
-        $crate::__logjet_fields!($ev, site, 0; $k = $($rest)*);
-        $t.__logjet_send(&$ev)
+    (@args $t:ident, $lv:ident, $msg:literal, [$($a:expr,)*] $k:literal = $($rest:tt)*) => {
+        $crate::__logjet_event!(@send $t, $lv, $msg, [$($a,)*],
+            $crate::__logjet_site_keys!([] $k = $($rest)*), $crate::__logjet_list!(site, 0; $k = $($rest)*))
     };
-    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr, $($rest:tt)*) => {
-        $crate::__logjet_event!(@args $t, $ev, $msg, [$($a,)* $e,] $($rest)*)
+    (@args $t:ident, $lv:ident, $msg:literal, [$($a:expr,)*] $e:expr, $($rest:tt)*) => {
+        $crate::__logjet_event!(@args $t, $lv, $msg, [$($a,)* $e,] $($rest)*)
     };
-    (@args $t:ident, $ev:ident, $msg:literal, [$($a:expr,)*] $e:expr) => {
-        $crate::__logjet_event!(@args $t, $ev, $msg, [$($a,)* $e,])
+    (@args $t:ident, $lv:ident, $msg:literal, [$($a:expr,)*] $e:expr) => {
+        $crate::__logjet_event!(@args $t, $lv, $msg, [$($a,)* $e,])
     };
 
     // The call site (its message when that is the literal, and its keys:
-    // registered once) and the message when it is formatted.
-    (@site $ev:ident, $msg:literal, [$($a:expr,)*], $keys:expr) => {
+    // registered once), then the record: its fields evaluated once, as a
+    // list, then written in place or captured (`LogTarget::__logjet_log`),
+    // with the message formatted when it has arguments.
+    (@send $t:ident, $lv:ident, $msg:literal, [$($a:expr,)*], $keys:expr, $fields:expr) => {{
         static __LOGJET_SITE: $crate::__private::Site = $crate::__private::Site::new(
             if $crate::__private::literal_msg($msg) {
                 ::core::option::Option::Some($msg)
@@ -268,12 +269,21 @@ macro_rules! __logjet_event {
             },
             $keys,
         );
-        if const { $crate::__private::literal_msg($msg) } {
-            $ev.__site(&__LOGJET_SITE);
-        } else {
-            $ev.__site_fmt(&__LOGJET_SITE, ::core::format_args!($msg $(, $a)*));
+        #[allow(unused_imports)]
+        use $crate::__private::{
+            ViaDynError as _, ViaDynErrorLocal as _, ViaDynErrorLocalRef as _, ViaDynErrorRef as _, ViaError as _,
+            ViaSerde as _, ViaValue as _,
+        };
+        match $fields {
+            __logjet_fields => {
+                if const { $crate::__private::literal_msg($msg) } {
+                    $t.__logjet_log($lv, &__LOGJET_SITE, &__logjet_fields)
+                } else {
+                    $t.__logjet_log_fmt($lv, &__LOGJET_SITE, ::core::format_args!($msg $(, $a)*), &__logjet_fields)
+                }
+            }
         }
-    };
+    }};
 }
 
 /// A call site's keys, as `,"key":` texts in the order of its fields.
@@ -301,44 +311,50 @@ macro_rules! __logjet_site_keys {
     };
 }
 
+/// A call's fields as a list, `(field, (field, ()))`, each value
+/// evaluated once (see `crate::dispatch`).
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __logjet_fields {
+macro_rules! __logjet_list {
     // `$mode`: `intern` (keys interned, as `fields!`'s) or `site` (key
     // `$i` of the call site's list, as the logging macros').
-    ($t:ident, $mode:ident, $i:expr;) => {};
-    ($t:ident, $mode:ident, $i:expr; $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
-        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
+    ($mode:ident, $i:expr;) => { () };
+    ($mode:ident, $i:expr; $k:ident = % $v:expr $(, $($rest:tt)*)?) => {
+        (
+            $crate::__private::DisplayField($crate::__logjet_key!($mode, $i, $k), &$v),
+            $crate::__logjet_list!($mode, $i + 1; $($($rest)*)?),
+        )
     };
-    ($t:ident, $mode:ident, $i:expr; $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
-        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
+    ($mode:ident, $i:expr; $k:ident = ? $v:expr $(, $($rest:tt)*)?) => {
+        (
+            $crate::__private::DebugField($crate::__logjet_key!($mode, $i, $k), &$v),
+            $crate::__logjet_list!($mode, $i + 1; $($($rest)*)?),
+        )
     };
-    ($t:ident, $mode:ident, $i:expr; $k:ident = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($mode, $i, $k)), $v);
-        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
+    ($mode:ident, $i:expr; $k:ident = $v:expr $(, $($rest:tt)*)?) => {
+        (
+            (&&&&$crate::__private::Wrap(&$v)).__logjet_field($crate::__logjet_key!($mode, $i, $k)),
+            $crate::__logjet_list!($mode, $i + 1; $($($rest)*)?),
+        )
     };
-    ($t:ident, $mode:ident, $i:expr; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::display($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
-        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
+    ($mode:ident, $i:expr; $k:literal = % $v:expr $(, $($rest:tt)*)?) => {
+        (
+            $crate::__private::DisplayField($crate::__logjet_key!($mode, $i, $k), &$v),
+            $crate::__logjet_list!($mode, $i + 1; $($($rest)*)?),
+        )
     };
-    ($t:ident, $mode:ident, $i:expr; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__private::debug($t.__capture(), $crate::__logjet_key!($mode, $i, $k), &$v);
-        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
+    ($mode:ident, $i:expr; $k:literal = ? $v:expr $(, $($rest:tt)*)?) => {
+        (
+            $crate::__private::DebugField($crate::__logjet_key!($mode, $i, $k), &$v),
+            $crate::__logjet_list!($mode, $i + 1; $($($rest)*)?),
+        )
     };
-    ($t:ident, $mode:ident, $i:expr; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
-        $crate::__logjet_fields!(@one $t, ($crate::__logjet_key!($mode, $i, $k)), $v);
-        $crate::__logjet_fields!($t, $mode, $i + 1; $($($rest)*)?);
+    ($mode:ident, $i:expr; $k:literal = $v:expr $(, $($rest:tt)*)?) => {
+        (
+            (&&&&$crate::__private::Wrap(&$v)).__logjet_field($crate::__logjet_key!($mode, $i, $k)),
+            $crate::__logjet_list!($mode, $i + 1; $($($rest)*)?),
+        )
     };
-    (@one $t:ident, $k:expr, $v:expr) => {{
-        #[allow(unused_imports)]
-        use $crate::__private::{
-            ViaDynError as _, ViaDynErrorLocal as _, ViaDynErrorLocalRef as _, ViaDynErrorRef as _, ViaError as _,
-            ViaSerde as _, ViaValue as _,
-        };
-        (&&&&$crate::__private::Wrap(&$v)).__logjet_capture($k, $t.__capture());
-    }};
 }
 
 /// A field's key. Plain (no escaping, not reserved: decided at compile
@@ -349,20 +365,18 @@ macro_rules! __logjet_fields {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __logjet_key {
-    (site, $i:expr, $k:ident) => {{
-        if const { $i < 256 && $crate::__private::is_plain(::core::stringify!($k).as_bytes()) } {
-            $crate::__private::Key::__site(::core::stringify!($k), $i)
-        } else {
-            $crate::__private::Key::runtime($crate::__private::strip_raw(::core::stringify!($k)))
-        }
-    }};
-    (site, $i:expr, $k:literal) => {{
-        if const { $i < 256 && $crate::__private::is_plain($k.as_bytes()) } {
-            $crate::__private::Key::__site($k, $i)
-        } else {
-            $crate::__private::Key::runtime($k)
-        }
-    }};
+    (site, $i:expr, $k:ident) => {
+        <$crate::__private::KeyChoice<
+            { $i < 256 && $crate::__private::is_plain(::core::stringify!($k).as_bytes()) },
+            { ($i % 256) as u8 },
+        > as $crate::__private::MakeKey>::make(const { $crate::__private::strip_raw(::core::stringify!($k)) })
+    };
+    (site, $i:expr, $k:literal) => {
+        <$crate::__private::KeyChoice<
+                            { $i < 256 && $crate::__private::is_plain($k.as_bytes()) },
+                            { ($i % 256) as u8 },
+                        > as $crate::__private::MakeKey>::make($k)
+    };
     (intern, $i:expr, $k:tt) => {
         $crate::__logjet_key!($k)
     };

@@ -237,7 +237,7 @@ impl Merge {
 mod tests {
     use super::*;
     use crate::level::Level;
-    use crate::record::{Capture, Item, Items, Val};
+    use crate::record::{Capture, Item, ItemWriter as _, Items, Val};
     use crate::ring::Producer;
 
     fn shared() -> Arc<Shared> {

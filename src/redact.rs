@@ -810,6 +810,7 @@ mod tests {
     use super::*;
     use crate::level::Level;
     use crate::record::Capture;
+    use crate::record::ItemWriter as _;
     use crate::record::Out;
 
     fn segs(p: &str) -> Vec<Seg> {

@@ -2,8 +2,10 @@
 //! of bounded single-producer single-consumer rings of 64-bit words that
 //! starts small and grows on demand up to the logger's capacity.
 //!
-//! A caller copies its captured record into its own thread's ring with
-//! plain stores and publishes it with one release store of the ring's tail:
+//! A caller writes its record straight into its own thread's ring (a
+//! macro's record, `Producer::push_in_place`) or copies a captured one in
+//! (`Producer::push`), with plain stores, and publishes it with one
+//! release store of the ring's tail:
 //! no compare-and-swap, no lock, no record-sized moves through a shared
 //! channel, and no cache line shared with other producers. The writer
 //! thread drains every ring and releases the space with one store of the
@@ -39,9 +41,10 @@
 //! # Memory ordering, and the crate's only `unsafe`
 //!
 //! The words are atomics. Headers, times and padding markers are relaxed
-//! atomic stores and loads; a record's payload is copied in with one plain
-//! `memcpy` and read by the writer in place, as a byte slice of the ring
-//! (no copy out). Both are published the same way: by the release store of
+//! atomic stores and loads; a record's payload is written in place through
+//! a byte slice of its reserved words (a macro's record) or copied in with
+//! one plain `memcpy` (a captured one), and read by the writer in place, as
+//! a byte slice of the ring (no copy out). Both are published the same way: by the release store of
 //! `tail`, which the consumer's acquire load of `tail` pairs with, and
 //! symmetrically the consumer gives space back with a release store of
 //! `head`, which the producer's acquire load pairs with before it writes
@@ -59,9 +62,10 @@
 //!    consumer cannot give their words back (`release`, `refresh`) while
 //!    they are read.
 //!
-//! The two `unsafe` blocks (the copy in `Producer::write`, the slice in
-//! `Consumer::pop`) are the crate's only ones; the rest of the crate denies
-//! `unsafe_code`. They pay: see docs/performance.md, "The ring read in
+//! The three `unsafe` blocks (the slice in `Producer::push_in_place`, the
+//! copy in `Producer::write`, the slice in `Consumer::pop`) are the crate's
+//! only ones; the rest of the crate denies `unsafe_code`. They pay: see
+//! docs/performance.md, "The ring read in place" and "Records written in
 //! place".
 //!
 //! A ring's `next` is set (release, through `OnceLock`) only after its last
@@ -276,6 +280,51 @@ impl Producer {
         }
         let Some(at) = self.reserve(n) else { return false };
         self.write(at, KIND_LINE, level, time, line);
+        true
+    }
+
+    /// Writes a record of exactly `len` payload bytes in place: `fill`
+    /// writes them straight into the reserved words (a slice of `len`
+    /// bytes, at most `u32::MAX`), and the record is published only when
+    /// it returns true. Returns false, having published nothing, when
+    /// `fill` does, when the ring has no room now, or when the record is
+    /// larger than a quarter of the ring (the caller then queues a
+    /// captured copy, which grows the queue or waits).
+    #[inline(always)]
+    pub(crate) fn push_in_place(
+        &mut self,
+        level: Level,
+        time: u64,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> bool,
+    ) -> bool {
+        let n = HEAD_WORDS + len.div_ceil(8);
+        if n > self.ring.len() / 4 || len > u32::MAX as usize {
+            return false;
+        }
+        let Some(at) = self.reserve(n) else { return false };
+        let w = &self.ring.words;
+        let Some(dst) = w.get(at + HEAD_WORDS..at + n) else { return false };
+        let len = len.min(dst.len() * 8);
+        // SAFETY: `dst` is a bounds-checked slice of this ring's words
+        // holding at least `len` bytes (`AtomicU64` has the layout of `u64`
+        // and its bytes are initialized; the atomics are `UnsafeCell`s, so
+        // writing through a pointer derived from a shared reference is
+        // allowed). Nothing else accesses these words while the slice
+        // lives: they lie in the space `reserve` found free, which the one
+        // consumer gave back with its release store of `head` (loaded with
+        // acquire) and will not read before the release store of `tail`
+        // below (invariants 1 and 2 in the module docs); the slice borrows
+        // `self`, the queue's only producer, and ends with `fill`.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(dst.as_ptr() as *mut u8, len) };
+        if !fill(bytes) {
+            return false;
+        }
+        let header = (len as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (KIND_RECORD << 40);
+        w[at].store(header, Ordering::Relaxed);
+        w[at + 1].store(time, Ordering::Relaxed);
+        self.tail += n;
+        self.ring.tail.store(self.tail, Ordering::Release);
         true
     }
 
@@ -548,6 +597,7 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::ItemWriter as _;
 
     fn rec(i: u64, pad: usize) -> Capture {
         let mut c = Capture::new(Level::Warn, i);
@@ -616,7 +666,7 @@ mod tests {
     #[test]
     fn a_queue_starts_small_and_grows_to_its_capacity_in_order() {
         // Smaller under Miri (`cargo +nightly miri test --lib ring::`), which
-        // runs these tests to check the two `unsafe` blocks.
+        // runs these tests to check the `unsafe` blocks.
         let max = if cfg!(miri) { 4 } else { 64 } * INITIAL_RING_WORDS;
         let (queue, mut p) = Queue::new(max);
         assert_eq!(queue.bytes(), INITIAL_RING_WORDS * 8);
@@ -686,6 +736,49 @@ mod tests {
         assert!(!first.finished());
     }
 
+    /// Record `i` written in place (the bytes of `rec(i, pad)`), or, when
+    /// `fail`, a fill that scribbles over its room and gives up.
+    fn push_in_place(p: &mut Producer, i: u64, pad: usize, fail: bool) -> bool {
+        let r = rec(i, pad);
+        p.push_in_place(Level::Warn, i, r.bytes().len(), |b| {
+            if fail {
+                b.fill(b'#');
+                return false;
+            }
+            b.copy_from_slice(r.bytes());
+            true
+        })
+    }
+
+    #[test]
+    fn records_written_in_place_wrap_around_in_order_and_a_failed_one_leaves_nothing() {
+        let (queue, mut p) = Queue::new(256);
+        let mut c = Consumer::new(queue.clone());
+        let mut next = 0u64;
+        let mut sent = 0u64;
+        let mut pads = VecDeque::new();
+        let rounds = if cfg!(miri) { 200 } else { 2000u64 };
+        for round in 0..rounds {
+            let pad = ((round * 37) % 700) as usize; // some too big for the ring
+            assert!(!push_in_place(&mut p, sent, pad, true), "a failed fill publishes nothing");
+            if push_in_place(&mut p, sent, pad, false) {
+                sent += 1;
+                pads.push_back(pad);
+            }
+            if round % 3 == 0 {
+                read_all(&mut c, &mut next, &mut pads);
+            }
+        }
+        read_all(&mut c, &mut next, &mut pads);
+        assert_eq!(next, sent);
+        assert!(sent > rounds / 2);
+        // A record larger than a quarter of the ring is refused (the caller
+        // then queues a captured copy, which can grow the queue).
+        assert!(!push_in_place(&mut p, sent, 600, false));
+        c.refresh();
+        assert!(c.pop().is_none());
+    }
+
     #[test]
     fn threads_hand_over_through_a_growing_queue() {
         const N: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
@@ -693,7 +786,10 @@ mod tests {
         let producer = std::thread::spawn(move || {
             let mut i = 0u64;
             while i < N {
-                if p.push(&rec(i, (i % 50) as usize), i) {
+                // Every other record written in place, as the macros do;
+                // when the ring is full, captured (which grows the queue).
+                let pad = (i % 50) as usize;
+                if (i.is_multiple_of(2) && push_in_place(&mut p, i, pad, false)) || p.push(&rec(i, pad), i) {
                     i += 1;
                 } else {
                     std::thread::yield_now();

@@ -12,6 +12,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use crate::control::{FlushState, MakeControl, Msg};
 use crate::error::Error;
 use crate::filter::Namespaces;
+use crate::level::Level;
 use crate::preformat::{LineFormat, Preformat};
 use crate::record::Record;
 use crate::report::on_logjet_thread;
@@ -158,6 +159,40 @@ impl Core {
             }
             Pushed::ViaChannel => {}
         }
+    }
+
+    /// Whether callers format every record themselves
+    /// (`LOGJET_CALLER_FORMAT=always`, see `crate::preformat`).
+    #[inline(always)]
+    pub(crate) fn callers_format(&self) -> bool {
+        self.preformat.as_ref().is_some_and(|p| p.always)
+    }
+
+    /// Writes a record of `len` payload bytes straight into this thread's
+    /// queue: `fill` writes them in place and says whether it wrote exactly
+    /// `len`. Returns false, having queued nothing, whenever the common case
+    /// does not hold (no queue for this thread yet, no room without
+    /// growing or waiting, a caller that formats its line, `fill` failing):
+    /// the caller then captures the record and [`send`](Core::send)s it,
+    /// which handles every case.
+    #[inline(always)]
+    pub(crate) fn send_in_place(&self, level: Level, len: usize, fill: impl FnOnce(&mut [u8]) -> bool) -> bool {
+        let queued = PRODUCERS.try_with(
+            #[inline(always)]
+            |all| {
+                let mut all = all.try_borrow_mut().ok()?;
+                let (_, producer, _) = all.iter_mut().find(|(id, ..)| *id == self.id)?;
+                if self.preformat.is_some() && producer.behind() {
+                    return None;
+                }
+                Some(producer.push_in_place(level, self.now(), len, fill))
+            },
+        );
+        if queued == Ok(Some(true)) {
+            self.shared.wake_if_parked();
+            return true;
+        }
+        false
     }
 
     /// Copies the record into this thread's queue, making the queue on the

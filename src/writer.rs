@@ -11,6 +11,7 @@
 //! only those, in time order), so it is answered in time proportional to
 //! what was queued, never to how long the load lasts.
 
+use crate::record::ItemWriter as _;
 use std::io;
 use std::ops::ControlFlow;
 use std::panic::{catch_unwind, AssertUnwindSafe};

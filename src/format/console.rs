@@ -218,6 +218,7 @@ mod tests {
     use super::*;
     use crate::level::Level;
     use crate::record::Capture;
+    use crate::record::ItemWriter as _;
 
     fn rec(ms: u64, ns: &str, msg: &str) -> Capture {
         let mut c = Capture::new(Level::Debug, ms * 1_000_000);

@@ -173,6 +173,7 @@ mod tests {
 
     use super::*;
     use crate::record::Capture;
+    use crate::record::ItemWriter as _;
     use crate::time::{TimeFormat, TimeFormatter};
 
     /// A record of a child of a child logger whose bound fields are hard
@@ -205,7 +206,7 @@ mod tests {
         )
         .with("nested", &nested)
         .with("we ird", &"spaced key");
-        fresh.__capture().bytes_lossy("raw", b"ok\xff\xfe end");
+        fresh.__write(&(crate::dispatch::ValueField(crate::record::Key::runtime("raw"), &b"ok\xff\xfe end"[..]), ()));
         let child = parent.child(fresh);
         let mut rec = child.start(Level::Info, Some("app:db"));
         rec.time = 1_732_200_000_123_000_000;

@@ -923,6 +923,7 @@ impl PrettyFormat {
 mod tests {
     use super::*;
     use crate::record::Capture;
+    use crate::record::ItemWriter as _;
 
     const T: u64 = 1_732_200_000_123_000_000;
 

@@ -347,6 +347,7 @@ mod tests {
     use super::*;
     use crate::format::json::BaseValue;
     use crate::record::Capture;
+    use crate::record::ItemWriter as _;
     use crate::time::{TimeFormat, TimeFormatter};
 
     fn spec(rfc3164: bool, body: Body, framing: Framing, max_len: usize) -> SyslogSpec {

@@ -174,6 +174,7 @@ mod tests {
     use super::*;
     use crate::level::Level;
     use crate::record::Capture;
+    use crate::record::ItemWriter as _;
 
     fn check(c: &Capture) -> Option<Vec<bool>> {
         plan_if_repeated(c.bytes(), &KeyTable::default())

@@ -7,7 +7,6 @@ use std::fmt;
 
 use super::intern::Key;
 use super::out::{copy_small, Out};
-use super::site::Site;
 use crate::level::Level;
 
 /// Bytes stored inline in a record before it spills to the heap. Chosen so
@@ -72,14 +71,6 @@ impl Capture {
         Capture { time, heap: None, len: 0, level, inline: [0; INLINE] }
     }
 
-    /// A record, for the macros, which make it in place (a local of the
-    /// call site, never moved).
-    #[doc(hidden)]
-    #[inline(always)]
-    pub fn __new(level: Level) -> Capture {
-        Capture::new(level, 0)
-    }
-
     /// A copy (on the heap when the record is large: this is for the rare
     /// records that do not travel in a thread's queue).
     pub(crate) fn to_owned_capture(&self) -> Capture {
@@ -136,7 +127,7 @@ impl Capture {
     /// `0x80` and a 2-byte id for an interned key; else its length (below
     /// 0x7F, or 0x7F and a u32) and its bytes.
     #[inline(always)]
-    fn put_key(&mut self, tag: u8, key: Key<'_>) {
+    pub(super) fn put_key(&mut self, tag: u8, key: Key<'_>) {
         if let Some(index) = key.site_index() {
             if let Some(dst) = self.inline_room(3) {
                 dst.copy_from_slice(&[tag, 0x81, index]);
@@ -161,7 +152,7 @@ impl Capture {
     /// all in one write (one room check for the field), else as
     /// [`put_key`](Capture::put_key) then `v`.
     #[inline(always)]
-    fn put_keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
+    pub(super) fn put_keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
         if let Some(index) = key.site_index() {
             if let Some(dst) = self.inline_room(3 + N) {
                 dst[..3].copy_from_slice(&[tag, 0x81, index]);
@@ -177,7 +168,7 @@ impl Capture {
     /// key, all in one write when it fits, else as
     /// [`put_key`](Capture::put_key) then [`put_blob`](Capture::put_blob).
     #[inline(always)]
-    fn put_keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
+    pub(super) fn put_keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
         if let (Some(index), true) = (key.site_index(), s.len() <= INLINE) {
             if let Some(dst) = self.inline_room(7 + s.len()) {
                 let [a, b, c, d] = (s.len() as u32).to_le_bytes();
@@ -287,29 +278,12 @@ impl Capture {
         self.put_blob(msg.as_bytes());
     }
 
-    /// The capture itself, for the macros (which also take an `Event` or
-    /// `Fields` through the same call).
-    #[doc(hidden)]
+    /// Call site `id`, whose message is its literal: the record carries
+    /// the site's id instead of the message and keys.
     #[inline(always)]
-    pub fn __capture(&mut self) -> &mut Capture {
-        self
-    }
-
-    /// The call site, for the macros, when its message is its literal:
-    /// the record carries the site's id instead of the message and keys.
-    #[doc(hidden)]
-    #[inline(always)]
-    pub fn __site(&mut self, site: &'static Site) {
-        let [a, b, c, d] = site.id().to_le_bytes();
+    pub(crate) fn site(&mut self, id: u32) {
+        let [a, b, c, d] = id.to_le_bytes();
         self.extend(&[T_SITE, a, b, c, d]);
-    }
-
-    /// The call site, for the macros, with the message of its format
-    /// string and arguments.
-    #[doc(hidden)]
-    #[inline(always)]
-    pub fn __site_fmt(&mut self, site: &'static Site, args: fmt::Arguments<'_>) {
-        self.site_fmt(site.id(), args)
     }
 
     /// Call site `id` (registered without its message), with the message
@@ -362,55 +336,9 @@ impl Capture {
         });
     }
 
-    #[inline(always)]
-    pub(crate) fn i64<'k>(&mut self, key: impl Into<Key<'k>>, v: i64) {
-        self.put_keyed(T_I64, key.into(), v.to_le_bytes());
-    }
-
-    #[inline(always)]
-    pub(crate) fn u64<'k>(&mut self, key: impl Into<Key<'k>>, v: u64) {
-        self.put_keyed(T_U64, key.into(), v.to_le_bytes());
-    }
-
-    #[inline(always)]
-    pub(crate) fn i128<'k>(&mut self, key: impl Into<Key<'k>>, v: i128) {
-        self.put_keyed(T_I128, key.into(), v.to_le_bytes());
-    }
-
-    #[inline(always)]
-    pub(crate) fn u128<'k>(&mut self, key: impl Into<Key<'k>>, v: u128) {
-        self.put_keyed(T_U128, key.into(), v.to_le_bytes());
-    }
-
-    #[inline(always)]
-    pub(crate) fn f64<'k>(&mut self, key: impl Into<Key<'k>>, v: f64) {
-        self.put_keyed(T_F64, key.into(), v.to_bits().to_le_bytes());
-    }
-
-    #[inline(always)]
-    pub(crate) fn bool<'k>(&mut self, key: impl Into<Key<'k>>, v: bool) {
-        self.put_key(if v { T_TRUE } else { T_FALSE }, key.into());
-    }
-
-    #[inline(always)]
-    pub(crate) fn null<'k>(&mut self, key: impl Into<Key<'k>>) {
-        self.put_key(T_NULL, key.into());
-    }
-
-    #[inline(always)]
-    pub(crate) fn str<'k>(&mut self, key: impl Into<Key<'k>>, v: &str) {
-        self.put_keyed_blob(T_STR, key.into(), v.as_bytes());
-    }
-
-    /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
-    #[inline(always)]
-    pub(crate) fn bytes_lossy<'k>(&mut self, key: impl Into<Key<'k>>, v: &[u8]) {
-        self.put_keyed_blob(T_BYTES, key.into(), v);
-    }
-
     /// A value written as a JSON string from its `Display` output.
-    pub(crate) fn display<'k>(&mut self, key: impl Into<Key<'k>>, v: &dyn fmt::Display) {
-        self.put_key(T_STR, key.into());
+    pub(super) fn put_display(&mut self, key: Key<'_>, v: &dyn fmt::Display) {
+        self.put_key(T_STR, key);
         length_prefixed(self, |c| {
             if fmt::write(&mut FmtOut { out: c }, format_args!("{v}")).is_err() {
                 c.extend(b"<Display failed>");
@@ -420,12 +348,8 @@ impl Capture {
 
     /// A field whose value is JSON text written by `f`. When `f` fails, what
     /// it wrote is cut and the value becomes a string naming the failure.
-    pub(crate) fn json_with<'k>(
-        &mut self,
-        key: impl Into<Key<'k>>,
-        f: impl FnOnce(&mut Capture) -> Result<(), String>,
-    ) {
-        self.put_key(T_JSON, key.into());
+    pub(super) fn put_json_with(&mut self, key: Key<'_>, f: impl FnOnce(&mut Capture) -> Result<(), String>) {
+        self.put_key(T_JSON, key);
         length_prefixed(self, |c| {
             let start = c.len();
             if let Err(e) = f(c) {

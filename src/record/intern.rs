@@ -27,11 +27,10 @@ impl<'a> Key<'a> {
 
     /// Key number `index` of its call site's list (see
     /// [`Site`](super::Site)): a record carries the index, the writer
-    /// takes the key from the site. For the macros, which only use it for
-    /// a plain key and an index below 256.
-    #[doc(hidden)]
+    /// takes the key from the site. Only for a plain key and an index
+    /// below 256.
     #[inline(always)]
-    pub const fn __site(name: &'a str, index: usize) -> Key<'a> {
+    pub(crate) const fn site(name: &'a str, index: usize) -> Key<'a> {
         Key { name, id: SITE_BASE + (index as u16 & 0xFF) }
     }
 

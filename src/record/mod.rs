@@ -35,13 +35,16 @@
 //! read without a lock), `intern` (keys: the compile-time check,
 //! interning), `site` (call sites: a macro's message and keys,
 //! registered once), `table` (the writer's copy of both registries),
-//! `capture` (the record being built and the item tags), `items`
+//! `capture` (the record being built and the item tags), `item_writer`
+//! (how fields are written: measured, straight into the ring, or
+//! captured), `items`
 //! (decoding a record's items) and `out` (the byte sinks formatters write
 //! into). Each imports only the ones before it in that list (`out` and
 //! `registry` are leaves).
 
 mod capture;
 mod intern;
+mod item_writer;
 mod items;
 mod out;
 mod registry;
@@ -52,6 +55,8 @@ pub use capture::Capture;
 pub(crate) use capture::*;
 pub(crate) use intern::*;
 pub use intern::{is_plain, Key, StaticKey};
+pub use item_writer::{FieldList, ItemWriter};
+pub(crate) use item_writer::{InPlace, Measure, UNSIZED};
 pub(crate) use items::*;
 pub use out::Out;
 pub(crate) use out::{copy_small, OutBuf};
@@ -166,11 +171,11 @@ mod tests {
         for pad in [0usize, 170, 176, 180, 186, 190, 196, 200, 300] {
             let mut c = Capture::new(Level::Info, 0);
             c.ns("app");
-            c.__site(&LITERAL);
+            c.site(LITERAL.id());
             let long = "x".repeat(pad);
-            c.str(Key::__site("method", 0), &long);
+            c.str(Key::site("method", 0), &long);
             c.str(Key::runtime("we ird"), "v");
-            c.u64(Key::__site("status", 2), 200);
+            c.u64(Key::site("status", 2), 200);
             // The message is the site's (which the item names).
             fn literal(i: Item<'_>) -> Item<'_> {
                 match i {
@@ -196,9 +201,9 @@ mod tests {
             assert_eq!(Items::with_keys(c.bytes(), &table).map(literal).collect::<Vec<_>>(), items);
         }
         let mut c = Capture::new(Level::Info, 0);
-        c.__site_fmt(&FORMATTED, format_args!("user {} in", std::hint::black_box(7)));
-        c.i64(Key::__site("id", 0), -1);
-        c.__site_fmt(&FORMATTED, format_args!("plain"));
+        c.site_fmt(FORMATTED.id(), format_args!("user {} in", std::hint::black_box(7)));
+        c.i64(Key::site("id", 0), -1);
+        c.site_fmt(FORMATTED.id(), format_args!("plain"));
         assert_eq!(
             Items::new(c.bytes()).collect::<Vec<_>>(),
             [
@@ -212,11 +217,11 @@ mod tests {
         assert_eq!(LITERAL.id(), LITERAL.id());
         assert_ne!(LITERAL.id(), FORMATTED.id());
         let mut c = Capture::new(Level::Info, 0);
-        c.i64(Key::__site("id", 0), 1);
+        c.i64(Key::site("id", 0), 1);
         assert_eq!(Items::new(c.bytes()).count(), 0);
         let mut c = Capture::new(Level::Info, 0);
-        c.__site(&LITERAL);
-        c.i64(Key::__site("id", 5), 1);
+        c.site(LITERAL.id());
+        c.i64(Key::site("id", 5), 1);
         assert_eq!(Items::new(c.bytes()).count(), 1);
         assert!(literal_msg("request handled") && !literal_msg("a {x}") && !literal_msg("a }} b"));
     }
@@ -245,9 +250,9 @@ mod tests {
         // the site item or at the field it cuts.
         static SITE: Site = Site::new(Some("m"), &[",\"n\":", ",\"s\":"]);
         let mut c = Capture::new(Level::Info, 0);
-        c.__site(&SITE);
-        c.u64(Key::__site("n", 0), 7);
-        c.str(Key::__site("s", 1), "value");
+        c.site(SITE.id());
+        c.u64(Key::site("n", 0), 7);
+        c.str(Key::site("s", 1), "value");
         let b = c.bytes();
         assert_eq!(Items::new(b).count(), 3);
         for cut in 0..b.len() {

@@ -431,6 +431,7 @@ impl<C: Consumer> SinkOut for RecordsOut<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::ItemWriter as _;
     use crate::record::{Capture, Out, OutBuf, RecordRef};
 
     fn view_of(c: &Capture, f: impl FnOnce(&RecordView<'_>)) {

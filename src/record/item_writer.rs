@@ -1,0 +1,388 @@
+//! Where a record's fields are written: [`ItemWriter`], the one interface
+//! through which every value type writes itself, and its three writers:
+//! the [`Capture`] buffer, [`Measure`] (how many bytes the fields take) and
+//! [`InPlace`] (the bytes straight into the words a thread's ring reserved
+//! for them).
+//!
+//! A logging macro's record is written in place when it can be: its fields
+//! are measured, the ring reserves exactly that many bytes, and the same
+//! code writes them there, with no intermediate buffer and no per-piece
+//! length kept in memory. Only what the call site's layout covers is
+//! written in place: fields under the call site's keys (see `site`) with
+//! raw values (numbers, booleans, strings, bytes). Anything else (a key
+//! carried as text, a `Display`, `Debug`, error or `serde` value) makes
+//! [`Measure`] say [`UNSIZED`], and the record is captured instead.
+
+use std::fmt;
+
+use super::capture::*;
+use super::intern::Key;
+use super::out::copy_small;
+
+/// What [`Measure`] counts for a field that cannot be written in place:
+/// larger than any ring, so the record is captured instead. Sums of it stay
+/// far from overflowing (a record has at most a few hundred fields).
+pub(crate) const UNSIZED: usize = 1 << 48;
+
+/// Writes a record's fields. The typed methods are what value types call
+/// (see `crate::value::Value`); the first five are each writer's own.
+pub trait ItemWriter {
+    /// `tag`, the key and a fixed-size value.
+    #[doc(hidden)]
+    fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]);
+
+    /// `tag`, the key and a length-prefixed value.
+    #[doc(hidden)]
+    fn keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]);
+
+    /// `tag` and the key: a value the tag says (booleans, null).
+    #[doc(hidden)]
+    fn key_only(&mut self, tag: u8, key: Key<'_>);
+
+    /// See [`json_with`](ItemWriter::json_with).
+    #[doc(hidden)]
+    fn keyed_json(&mut self, key: Key<'_>, f: impl FnOnce(&mut Capture) -> Result<(), String>);
+
+    /// See [`display`](ItemWriter::display).
+    #[doc(hidden)]
+    fn keyed_display(&mut self, key: Key<'_>, v: &dyn fmt::Display);
+
+    /// A field whose value is JSON text written by `f` (only a capture can
+    /// run it). When `f` fails, what it wrote is cut and the value becomes
+    /// a string naming the failure.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn json_with<'k>(&mut self, key: impl Into<Key<'k>>, f: impl FnOnce(&mut Capture) -> Result<(), String>) {
+        self.keyed_json(key.into(), f)
+    }
+
+    /// A value written as a JSON string from its `Display` output (only a
+    /// capture can run it).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn display<'k>(&mut self, key: impl Into<Key<'k>>, v: &dyn fmt::Display) {
+        self.keyed_display(key.into(), v)
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn i64<'k>(&mut self, key: impl Into<Key<'k>>, v: i64) {
+        self.keyed(T_I64, key.into(), v.to_le_bytes());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn u64<'k>(&mut self, key: impl Into<Key<'k>>, v: u64) {
+        self.keyed(T_U64, key.into(), v.to_le_bytes());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn i128<'k>(&mut self, key: impl Into<Key<'k>>, v: i128) {
+        self.keyed(T_I128, key.into(), v.to_le_bytes());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn u128<'k>(&mut self, key: impl Into<Key<'k>>, v: u128) {
+        self.keyed(T_U128, key.into(), v.to_le_bytes());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn f64<'k>(&mut self, key: impl Into<Key<'k>>, v: f64) {
+        self.keyed(T_F64, key.into(), v.to_bits().to_le_bytes());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bool<'k>(&mut self, key: impl Into<Key<'k>>, v: bool) {
+        self.key_only(if v { T_TRUE } else { T_FALSE }, key.into());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn null<'k>(&mut self, key: impl Into<Key<'k>>) {
+        self.key_only(T_NULL, key.into());
+    }
+
+    #[doc(hidden)]
+    #[inline(always)]
+    fn str<'k>(&mut self, key: impl Into<Key<'k>>, v: &str) {
+        self.keyed_blob(T_STR, key.into(), v.as_bytes());
+    }
+
+    /// Bytes that may not be UTF-8: the writer replaces invalid sequences.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bytes_lossy<'k>(&mut self, key: impl Into<Key<'k>>, v: &[u8]) {
+        self.keyed_blob(T_BYTES, key.into(), v);
+    }
+}
+
+impl ItemWriter for Capture {
+    #[inline(always)]
+    fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
+        self.put_keyed(tag, key, v)
+    }
+
+    #[inline(always)]
+    fn keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
+        self.put_keyed_blob(tag, key, s)
+    }
+
+    #[inline(always)]
+    fn key_only(&mut self, tag: u8, key: Key<'_>) {
+        self.put_key(tag, key)
+    }
+
+    fn keyed_json(&mut self, key: Key<'_>, f: impl FnOnce(&mut Capture) -> Result<(), String>) {
+        self.put_json_with(key, f)
+    }
+
+    fn keyed_display(&mut self, key: Key<'_>, v: &dyn fmt::Display) {
+        self.put_display(key, v)
+    }
+}
+
+/// A call's fields, each evaluated once: `()` or `(field, rest)`.
+pub trait FieldList {
+    /// Writes every field, in order.
+    fn write<W: ItemWriter>(&self, w: &mut W);
+}
+
+impl FieldList for () {
+    #[inline(always)]
+    fn write<W: ItemWriter>(&self, _w: &mut W) {}
+}
+
+impl<F: FieldList, R: FieldList> FieldList for (F, R) {
+    #[inline(always)]
+    fn write<W: ItemWriter>(&self, w: &mut W) {
+        self.0.write(w);
+        self.1.write(w);
+    }
+}
+
+/// Counts the bytes fields take when written [`InPlace`]: [`UNSIZED`] for
+/// one that cannot be.
+#[derive(Default)]
+pub(crate) struct Measure(pub(crate) usize);
+
+impl ItemWriter for Measure {
+    #[inline(always)]
+    fn keyed<const N: usize>(&mut self, _tag: u8, key: Key<'_>, _v: [u8; N]) {
+        self.0 += if key.site_index().is_some() { 3 + N } else { UNSIZED };
+    }
+
+    #[inline(always)]
+    fn keyed_blob(&mut self, _tag: u8, key: Key<'_>, s: &[u8]) {
+        self.0 += if key.site_index().is_some() { 7 + s.len() } else { UNSIZED };
+    }
+
+    #[inline(always)]
+    fn key_only(&mut self, _tag: u8, key: Key<'_>) {
+        self.0 += if key.site_index().is_some() { 3 } else { UNSIZED };
+    }
+
+    #[inline(always)]
+    fn keyed_json(&mut self, _key: Key<'_>, _f: impl FnOnce(&mut Capture) -> Result<(), String>) {
+        self.0 += UNSIZED;
+    }
+
+    #[inline(always)]
+    fn keyed_display(&mut self, _key: Key<'_>, _v: &dyn fmt::Display) {
+        self.0 += UNSIZED;
+    }
+}
+
+/// Writes fields into the exact room [`Measure`] counted (a slice of the
+/// ring, see `crate::ring::Producer::push_in_place`): each piece is one
+/// bounds check and a copy, the position a local. Anything it cannot write
+/// there, or that does not fit, marks it failed, and the record is
+/// captured instead.
+pub(crate) struct InPlace<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> InPlace<'a> {
+    /// A writer into `buf`, at most `u32::MAX` bytes (a record's length
+    /// is a u32), so that every length written fits a u32.
+    #[inline(always)]
+    pub(crate) fn new(buf: &'a mut [u8]) -> InPlace<'a> {
+        debug_assert!(buf.len() <= u32::MAX as usize);
+        InPlace { buf, pos: 0 }
+    }
+
+    /// Whether every write succeeded and filled the room exactly. (A
+    /// write that fails does not move the position, and each write moves
+    /// it by exactly what [`Measure`] counted for it, so the room is
+    /// filled exactly only when none failed.)
+    #[inline(always)]
+    pub(crate) fn done(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+
+    /// The next `n` bytes, counted as written; `None` when they do not
+    /// fit.
+    #[inline(always)]
+    fn room(&mut self, n: usize) -> Option<&mut [u8]> {
+        let start = self.pos;
+        let dst = self.buf.get_mut(start..start.wrapping_add(n))?;
+        self.pos = start + n;
+        Some(dst)
+    }
+
+    /// Appends bytes (an item made elsewhere: a child logger's bindings, a
+    /// debug handle's namespace item).
+    #[inline(always)]
+    pub(crate) fn extend(&mut self, s: &[u8]) {
+        if let Some(dst) = self.room(s.len()) {
+            copy_small(dst, s);
+        }
+    }
+
+    /// A call site's record: its id (see `Capture::site`).
+    #[inline(always)]
+    pub(crate) fn site(&mut self, id: u32) {
+        let [a, b, c, d] = id.to_le_bytes();
+        if let Some(dst) = self.room(5) {
+            dst.copy_from_slice(&[T_SITE, a, b, c, d]);
+        }
+    }
+
+    /// A write this writer cannot do: the position stays short of the
+    /// end, so the record is captured instead.
+    #[inline(always)]
+    fn fail(&mut self) {
+        self.pos = usize::MAX;
+    }
+}
+
+impl ItemWriter for InPlace<'_> {
+    #[inline(always)]
+    fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
+        let Some(index) = key.site_index() else { return self.fail() };
+        if let Some(dst) = self.room(3 + N) {
+            dst[..3].copy_from_slice(&[tag, 0x81, index]);
+            dst[3..].copy_from_slice(&v);
+        }
+    }
+
+    #[inline(always)]
+    fn keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
+        let Some(index) = key.site_index() else { return self.fail() };
+        if let Some(dst) = self.room(7 + s.len()) {
+            // Exact: the room is at most `u32::MAX` bytes (see `new`).
+            let [a, b, c, d] = (s.len() as u32).to_le_bytes();
+            dst[..7].copy_from_slice(&[tag, 0x81, index, a, b, c, d]);
+            copy_small(&mut dst[7..], s);
+        }
+    }
+
+    #[inline(always)]
+    fn key_only(&mut self, tag: u8, key: Key<'_>) {
+        let Some(index) = key.site_index() else { return self.fail() };
+        if let Some(dst) = self.room(3) {
+            dst.copy_from_slice(&[tag, 0x81, index]);
+        }
+    }
+
+    #[inline(always)]
+    fn keyed_json(&mut self, _key: Key<'_>, _f: impl FnOnce(&mut Capture) -> Result<(), String>) {
+        self.fail()
+    }
+
+    #[inline(always)]
+    fn keyed_display(&mut self, _key: Key<'_>, _v: &dyn fmt::Display) {
+        self.fail()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+
+    /// Every raw kind of field under call-site keys: what a macro's record
+    /// writes in place.
+    fn fields<W: ItemWriter>(w: &mut W, long: &str) {
+        let k = |i| Key::site("", i);
+        w.i64(k(0), -5);
+        w.u64(k(1), u64::MAX);
+        w.i128(k(2), i128::MIN);
+        w.u128(k(3), u128::MAX);
+        w.f64(k(4), 3.25);
+        w.bool(k(5), true);
+        w.bool(k(6), false);
+        w.null(k(7));
+        w.str(k(8), "");
+        w.str(k(9), "GET");
+        w.str(k(10), long);
+        w.bytes_lossy(k(11), b"ok\xff end");
+    }
+
+    #[test]
+    fn measured_then_written_in_place_gives_the_captured_bytes() {
+        for long in ["x".repeat(16), "y".repeat(17), "é".repeat(300)] {
+            let mut c = Capture::new(Level::Info, 0);
+            c.site(7);
+            fields(&mut c, &long);
+            let mut size = Measure(5);
+            fields(&mut size, &long);
+            assert_eq!(size.0, c.bytes().len());
+
+            let mut buf = vec![0; size.0];
+            let mut w = InPlace::new(&mut buf);
+            w.site(7);
+            fields(&mut w, &long);
+            assert!(w.done());
+            assert_eq!(buf, c.bytes());
+
+            // Room one byte short, or one byte long: not done.
+            for n in [size.0 - 1, size.0 + 1] {
+                let mut buf = vec![0; n];
+                let mut w = InPlace::new(&mut buf);
+                w.site(7);
+                fields(&mut w, &long);
+                assert!(!w.done(), "room of {n} bytes for {} bytes", size.0);
+            }
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_written_in_place_is_unsized_and_fails() {
+        let writes: [fn(&mut Measure, &mut InPlace<'_>); 4] = [
+            // A key carried as text (it needs escaping, or is not the call site's).
+            |m, w| {
+                m.str(Key::runtime("a key"), "v");
+                w.str(Key::runtime("a key"), "v");
+            },
+            |m, w| {
+                m.u64(Key::runtime("n"), 1);
+                w.u64(Key::runtime("n"), 1);
+            },
+            // Values only a capture can write.
+            |m, w| {
+                m.json_with(Key::site("", 0), |_| Ok(()));
+                w.json_with(Key::site("", 0), |_| Ok(()));
+            },
+            |m, w| {
+                m.display(Key::site("", 0), &1);
+                w.display(Key::site("", 0), &1);
+            },
+        ];
+        for write in writes {
+            let mut m = Measure(5);
+            let mut buf = vec![0; 64];
+            let mut w = InPlace::new(&mut buf);
+            w.site(1);
+            write(&mut m, &mut w);
+            assert!(m.0 >= UNSIZED);
+            assert!(!w.done());
+            w.extend(&[0; 64]);
+            assert!(!w.done(), "a failed writer stays failed");
+        }
+    }
+}
