@@ -458,6 +458,13 @@ impl Logger {
                     fields.write(&mut w);
                     w.done()
                 },
+                |rec| {
+                    if BOUND {
+                        rec.bindings(bound);
+                    }
+                    rec.site(id);
+                    fields.write(rec)
+                },
             )
     }
 

@@ -373,9 +373,9 @@ macro_rules! __logjet_key {
     };
     (site, $i:expr, $k:literal) => {
         <$crate::__private::KeyChoice<
-                            { $i < 256 && $crate::__private::is_plain($k.as_bytes()) },
-                            { ($i % 256) as u8 },
-                        > as $crate::__private::MakeKey>::make($k)
+                                    { $i < 256 && $crate::__private::is_plain($k.as_bytes()) },
+                                    { ($i % 256) as u8 },
+                                > as $crate::__private::MakeKey>::make($k)
     };
     (intern, $i:expr, $k:tt) => {
         $crate::__logjet_key!($k)

@@ -170,20 +170,30 @@ impl Core {
 
     /// Writes a record of `len` payload bytes straight into this thread's
     /// queue: `fill` writes them in place and says whether it wrote exactly
-    /// `len`. Returns false, having queued nothing, whenever the common case
-    /// does not hold (no queue for this thread yet, no room without
-    /// growing or waiting, a caller that formats its line, `fill` failing):
-    /// the caller then captures the record and [`send`](Core::send)s it,
-    /// which handles every case.
+    /// `len`. While the writer is behind and callers format their lines
+    /// (see `crate::preformat`), `capture` writes the record into a
+    /// [`Record`] to format instead. Returns false, having queued nothing,
+    /// whenever the common case does not hold (no queue for this thread
+    /// yet, no room without growing or waiting, `fill` failing): the caller
+    /// then captures the record and [`send`](Core::send)s it, which handles
+    /// every case.
     #[inline(always)]
-    pub(crate) fn send_in_place(&self, level: Level, len: usize, fill: impl FnOnce(&mut [u8]) -> bool) -> bool {
+    pub(crate) fn send_in_place(
+        &self,
+        level: Level,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> bool,
+        capture: impl FnOnce(&mut Record),
+    ) -> bool {
         let queued = PRODUCERS.try_with(
             #[inline(always)]
             |all| {
                 let mut all = all.try_borrow_mut().ok()?;
-                let (_, producer, _) = all.iter_mut().find(|(id, ..)| *id == self.id)?;
-                if self.preformat.is_some() && producer.behind() {
-                    return None;
+                let (_, producer, mine) = all.iter_mut().find(|(id, ..)| *id == self.id)?;
+                if let Some(pre) = &self.preformat {
+                    if producer.behind() && self.format_captured(pre, producer, mine, level, capture) {
+                        return Some(true);
+                    }
                 }
                 Some(producer.push_in_place(level, self.now(), len, fill))
             },
@@ -193,6 +203,23 @@ impl Core {
             return true;
         }
         false
+    }
+
+    /// The writer is behind: the record captured by `capture`, formatted
+    /// here and queued as its line (see `crate::preformat`). False when it
+    /// could not be.
+    #[inline(never)]
+    fn format_captured(
+        &self,
+        pre: &Preformat,
+        producer: &mut Producer,
+        mine: &mut Option<Box<LineFormat>>,
+        level: Level,
+        capture: impl FnOnce(&mut Record),
+    ) -> bool {
+        let mut rec = Record::new(level, 0);
+        capture(&mut rec);
+        pre.push(&self.shared, producer, mine, &rec, self.now())
     }
 
     /// Copies the record into this thread's queue, making the queue on the
