@@ -75,6 +75,22 @@ impl<const I: u8> MakeKey for KeyChoice<false, I> {
     }
 }
 
+/// Whether key `name`, field number `i` of a call site, is carried as its
+/// index in the site's list: a plain key among the first 256.
+pub const fn in_site(i: usize, name: &str) -> bool {
+    i < 256 && crate::record::is_plain(name.as_bytes())
+}
+
+/// Field number `I`'s key named `name`: a [`SiteKey`] when `SITE` (see
+/// [`in_site`]), else a [`Key`] carrying its text.
+#[inline(always)]
+pub fn site_key<const SITE: bool, const I: u8>(name: &'static str) -> <KeyChoice<SITE, I> as MakeKey>::Key
+where
+    KeyChoice<SITE, I>: MakeKey,
+{
+    KeyChoice::<SITE, I>::make(name)
+}
+
 /// A field whose value is a [`Value`].
 pub struct ValueField<'a, K, T: ?Sized>(pub K, pub &'a T);
 

@@ -366,16 +366,12 @@ macro_rules! __logjet_list {
 #[macro_export]
 macro_rules! __logjet_key {
     (site, $i:expr, $k:ident) => {
-        <$crate::__private::KeyChoice<
-            { $i < 256 && $crate::__private::is_plain(::core::stringify!($k).as_bytes()) },
-            { ($i % 256) as u8 },
-        > as $crate::__private::MakeKey>::make(const { $crate::__private::strip_raw(::core::stringify!($k)) })
+        $crate::__private::site_key::<{ $crate::__private::in_site($i, ::core::stringify!($k)) }, { ($i % 256) as u8 }>(
+            const { $crate::__private::strip_raw(::core::stringify!($k)) },
+        )
     };
     (site, $i:expr, $k:literal) => {
-        <$crate::__private::KeyChoice<
-                                    { $i < 256 && $crate::__private::is_plain($k.as_bytes()) },
-                                    { ($i % 256) as u8 },
-                                > as $crate::__private::MakeKey>::make($k)
+        $crate::__private::site_key::<{ $crate::__private::in_site($i, $k) }, { ($i % 256) as u8 }>($k)
     };
     (intern, $i:expr, $k:tt) => {
         $crate::__logjet_key!($k)
