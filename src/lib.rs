@@ -51,7 +51,7 @@
 //! and shutdown in detail; `ARCHITECTURE.md` explains the inside.
 
 #![deny(missing_docs)]
-// The one module with `unsafe` code is `ring` (two blocks: see its docs).
+// The one module with `unsafe` code is `ring` (three blocks: see its docs).
 #![deny(unsafe_code)]
 
 #[cfg(feature = "tower")]
@@ -202,5 +202,5 @@ pub mod __private {
     pub use crate::dispatch::*;
     pub use crate::global::debug_handle;
     pub use crate::limit::RateLimit;
-    pub use crate::record::{is_plain, literal_msg, Capture, Key, Site, StaticKey};
+    pub use crate::record::{is_plain, literal_msg, Key, Site, StaticKey};
 }

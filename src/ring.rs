@@ -638,8 +638,10 @@ mod tests {
         c.release();
     }
 
-    #[test]
-    fn records_of_every_size_wrap_around_in_order() {
+    /// Pushes records of every size (some too big for the ring) through a
+    /// small ring with `push`, reading now and then; checks every record
+    /// read, in order. Returns the producer, the consumer and the count.
+    fn wrap_around(mut push: impl FnMut(&mut Producer, u64, usize) -> bool) -> (Producer, Consumer, u64) {
         let (queue, mut p) = Queue::new(256);
         let mut c = Consumer::new(queue.clone());
         let mut next = 0u64;
@@ -648,7 +650,7 @@ mod tests {
         let rounds = if cfg!(miri) { 200 } else { 2000u64 };
         for round in 0..rounds {
             let pad = ((round * 37) % 700) as usize; // some too big for the ring
-            if p.push(&rec(sent, pad), sent) {
+            if push(&mut p, sent, pad) {
                 sent += 1;
                 pads.push_back(pad);
             }
@@ -659,6 +661,12 @@ mod tests {
         read_all(&mut c, &mut next, &mut pads);
         assert_eq!(next, sent);
         assert!(sent > rounds / 2);
+        (p, c, sent)
+    }
+
+    #[test]
+    fn records_of_every_size_wrap_around_in_order() {
+        let (p, mut c, _) = wrap_around(|p, i, pad| p.push(&rec(i, pad), i));
         drop(p);
         assert!(c.finished());
     }
@@ -752,26 +760,10 @@ mod tests {
 
     #[test]
     fn records_written_in_place_wrap_around_in_order_and_a_failed_one_leaves_nothing() {
-        let (queue, mut p) = Queue::new(256);
-        let mut c = Consumer::new(queue.clone());
-        let mut next = 0u64;
-        let mut sent = 0u64;
-        let mut pads = VecDeque::new();
-        let rounds = if cfg!(miri) { 200 } else { 2000u64 };
-        for round in 0..rounds {
-            let pad = ((round * 37) % 700) as usize; // some too big for the ring
-            assert!(!push_in_place(&mut p, sent, pad, true), "a failed fill publishes nothing");
-            if push_in_place(&mut p, sent, pad, false) {
-                sent += 1;
-                pads.push_back(pad);
-            }
-            if round % 3 == 0 {
-                read_all(&mut c, &mut next, &mut pads);
-            }
-        }
-        read_all(&mut c, &mut next, &mut pads);
-        assert_eq!(next, sent);
-        assert!(sent > rounds / 2);
+        let (mut p, mut c, sent) = wrap_around(|p, i, pad| {
+            assert!(!push_in_place(p, i, pad, true), "a failed fill publishes nothing");
+            push_in_place(p, i, pad, false)
+        });
         // A record larger than a quarter of the ring is refused (the caller
         // then queues a captured copy, which can grow the queue).
         assert!(!push_in_place(&mut p, sent, 600, false));
