@@ -449,7 +449,7 @@ impl Logger {
                 level,
                 size.0,
                 #[inline(always)]
-                |buf| {
+                move |buf| {
                     let mut w = InPlace::new(buf);
                     if BOUND {
                         w.extend(bound);
@@ -458,7 +458,7 @@ impl Logger {
                     fields.write(&mut w);
                     w.done()
                 },
-                |rec| {
+                move |rec| {
                     if BOUND {
                         rec.bindings(bound);
                     }

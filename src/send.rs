@@ -187,7 +187,7 @@ impl Core {
     ) -> bool {
         let queued = PRODUCERS.try_with(
             #[inline(always)]
-            |all| {
+            move |all| {
                 let mut all = all.try_borrow_mut().ok()?;
                 let (_, producer, mine) = all.iter_mut().find(|(id, ..)| *id == self.id)?;
                 if let Some(pre) = &self.preformat {
