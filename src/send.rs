@@ -189,7 +189,7 @@ impl Core {
             #[inline(always)]
             move |all| {
                 let mut all = all.try_borrow_mut().ok()?;
-                let (_, producer, mine) = all.iter_mut().find(|(id, ..)| *id == self.id)?;
+                let (_, producer, mine) = self.mine(&mut all)?;
                 if let Some(pre) = &self.preformat {
                     if producer.behind() && self.format_captured(pre, producer, mine, level, capture) {
                         return Some(true);
@@ -228,11 +228,10 @@ impl Core {
     fn push(&self, rec: &Record) -> Pushed {
         let pushed = PRODUCERS.try_with(|all| {
             let mut all = all.try_borrow_mut().ok()?;
-            let i = match all.iter().position(|(id, ..)| *id == self.id) {
-                Some(i) => i,
-                None => self.register(&mut all),
-            };
-            let (_, producer, mine) = all.get_mut(i)?;
+            if self.mine(&mut all).is_none() {
+                self.register(&mut all);
+            }
+            let (_, producer, mine) = self.mine(&mut all)?;
             // The time is read as the record is queued: it then reaches the
             // writer within nanoseconds, which keeps the merge in time order.
             let time = self.now();
@@ -255,6 +254,17 @@ impl Core {
         }
     }
 
+    /// Where this logger's queue is in this thread's list, if the thread
+    /// has one.
+    #[inline(always)]
+    fn mine<'a>(&self, all: &'a mut [Mine]) -> Option<&'a mut Mine> {
+        // A thread usually logs through one logger: its queue is first.
+        if all.first().is_some_and(|first| first.0 == self.id) {
+            return all.first_mut();
+        }
+        all.iter_mut().find(|(id, ..)| *id == self.id)
+    }
+
     /// The clock reading a record gets (0 when the logger writes no time).
     #[inline(always)]
     fn now(&self) -> u64 {
@@ -265,10 +275,10 @@ impl Core {
     }
 
     /// Makes this thread's queue for this logger (and forgets the queues of
-    /// loggers that are gone). Returns its index.
+    /// loggers that are gone).
     #[cold]
     #[inline(never)]
-    fn register(&self, all: &mut Vec<Mine>) -> usize {
+    fn register(&self, all: &mut Vec<Mine>) {
         all.retain(|(_, p, _)| !p.queue.is_orphaned());
         let ((queue, producer), low) = self.shared.spares.take();
         self.shared.add_queue(queue);
@@ -276,7 +286,6 @@ impl Core {
         if low {
             self.shared.unpark();
         }
-        all.len() - 1
     }
 
     /// The queue is full (at its capacity): drop and count (`Drop`, or on
