@@ -15,7 +15,7 @@
 use std::fmt;
 
 use crate::record::{Capture, FieldList, ItemWriter, Key, Site};
-use crate::value::{write_error, Value};
+use crate::value::{capture_error, capture_serde, Value};
 
 /// Holds a field value while the macros choose how to write it.
 pub struct Wrap<'a, T: ?Sized>(pub &'a T);
@@ -107,10 +107,7 @@ pub struct ErrorField<'a, K, T: ?Sized>(pub K, pub &'a T);
 impl<K: FieldKey, T: std::error::Error + ?Sized> FieldList for ErrorField<'_, K, T> {
     #[inline(always)]
     fn write<W: ItemWriter>(&self, w: &mut W) {
-        w.json_with(self.0.key(), |c| {
-            write_error(c, std::any::type_name::<T>(), &self.1);
-            Ok(())
-        })
+        capture_error(w, self.0.key(), std::any::type_name::<T>(), &self.1)
     }
 }
 
@@ -120,10 +117,7 @@ pub struct DynErrorField<'a, K>(pub K, pub &'a (dyn std::error::Error + 'a));
 impl<K: FieldKey> FieldList for DynErrorField<'_, K> {
     #[inline(always)]
     fn write<W: ItemWriter>(&self, w: &mut W) {
-        w.json_with(self.0.key(), |c| {
-            write_error(c, "dyn Error", self.1);
-            Ok(())
-        })
+        capture_error(w, self.0.key(), "dyn Error", self.1)
     }
 }
 
@@ -133,7 +127,7 @@ pub struct SerdeField<'a, K, T: ?Sized>(pub K, pub &'a T);
 impl<K: FieldKey, T: serde::Serialize + ?Sized> FieldList for SerdeField<'_, K, T> {
     #[inline(always)]
     fn write<W: ItemWriter>(&self, w: &mut W) {
-        w.json_with(self.0.key(), |c| crate::format::ser::to_json(c, self.1))
+        capture_serde(w, self.0.key(), self.1)
     }
 }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::format::escape::write_str;
 use crate::format::ser::EscapeFmt;
-use crate::record::{Capture, ItemWriter, Key, Out};
+use crate::record::{ItemWriter, Key, Out};
 
 /// A type with a fast path: captured as a typed value, formatted later by the
 /// writer thread.
@@ -261,8 +261,8 @@ pub(crate) fn write_display<O: Out + ?Sized>(out: &mut O, v: &(dyn fmt::Display 
     out.push(b'"');
 }
 
-/// Captures an error field.
-pub(crate) fn capture_error(c: &mut Capture, key: Key<'_>, type_name: &str, e: &(dyn std::error::Error + '_)) {
+/// Captures an error field (see [`write_error`]).
+pub(crate) fn capture_error<W: ItemWriter>(c: &mut W, key: Key<'_>, type_name: &str, e: &(dyn std::error::Error + '_)) {
     c.json_with(key, |c| {
         write_error(c, type_name, e);
         Ok(())
@@ -270,6 +270,6 @@ pub(crate) fn capture_error(c: &mut Capture, key: Key<'_>, type_name: &str, e: &
 }
 
 /// Captures any `Serialize` value as JSON text.
-pub(crate) fn capture_serde<T: serde::Serialize + ?Sized>(c: &mut Capture, key: Key<'_>, v: &T) {
+pub(crate) fn capture_serde<W: ItemWriter, T: serde::Serialize + ?Sized>(c: &mut W, key: Key<'_>, v: &T) {
     c.json_with(key, |c| crate::format::ser::to_json(c, v))
 }
