@@ -12,7 +12,7 @@ use crate::builder::Builder;
 use crate::control::Msg;
 use crate::error::Error;
 use crate::level::Level;
-use crate::record::{Capture, FieldList, InPlace, ItemWriter as _, Key, Measure, Record, Site, UNSIZED};
+use crate::record::{Capture, FieldList, InPlace, ItemWriter, Key, Measure, Record, Site, UNSIZED};
 use crate::send::Core;
 use crate::stats::Stats;
 use crate::value::Value;
@@ -145,7 +145,7 @@ impl Bindings {
     /// Adds these fields to a record.
     #[inline(always)]
     pub(crate) fn capture(&self, rec: &mut Capture) {
-        rec.bindings(&self.item);
+        rec.item(&self.item);
     }
 
     /// The bindings item every record of the logger carries.
@@ -431,10 +431,8 @@ impl Logger {
                 return;
             }
         }
-        self.log_captured(level, ns, |rec| {
-            rec.site(id);
-            fields.write(rec)
-        })
+        // `begin` has put the bindings first.
+        self.log_captured(level, ns, |rec| site_record::<_, F, false>(rec, &[], id, fields))
     }
 
     /// Writes call site `id`'s record (after the bindings item `bound`,
@@ -442,8 +440,8 @@ impl Logger {
     /// cannot be (see `Core::send_in_place`).
     #[inline(always)]
     fn log_in_place<F: FieldList, const BOUND: bool>(&self, level: Level, id: u32, bound: &[u8], fields: &F) -> bool {
-        let mut size = Measure(5 + if BOUND { bound.len() } else { 0 });
-        fields.write(&mut size);
+        let mut size = Measure::default();
+        site_record::<_, F, BOUND>(&mut size, bound, id, fields);
         size.0 < UNSIZED
             && self.core.send_in_place(
                 level,
@@ -451,20 +449,10 @@ impl Logger {
                 #[inline(always)]
                 move |buf| {
                     let mut w = InPlace::new(buf);
-                    if BOUND {
-                        w.extend(bound);
-                    }
-                    w.site(id);
-                    fields.write(&mut w);
+                    site_record::<_, F, BOUND>(&mut w, bound, id, fields);
                     w.done()
                 },
-                move |rec| {
-                    if BOUND {
-                        rec.bindings(bound);
-                    }
-                    rec.site(id);
-                    fields.write(rec)
-                },
+                move |rec| site_record::<_, F, BOUND>(rec, bound, id, fields),
             )
     }
 
@@ -616,6 +604,18 @@ impl<'a> Event<'a> {
     pub(crate) fn send_captured(&self) {
         send(self.core, &self.rec)
     }
+}
+
+/// The items of call site `id`'s record, written by `w` (measured, in
+/// place or captured: the same code, so the three agree): the bindings
+/// item `bound` when `BOUND`, the site, the fields.
+#[inline(always)]
+fn site_record<W: ItemWriter, F: FieldList, const BOUND: bool>(w: &mut W, bound: &[u8], id: u32, fields: &F) {
+    if BOUND {
+        w.item(bound);
+    }
+    w.site(id);
+    fields.write(w);
 }
 
 /// Sends a record; `fatal` ones are flushed before this returns.

@@ -212,14 +212,6 @@ impl Capture {
         self.extend(&s[..n as usize]);
     }
 
-    /// Captures bound fields (a child logger's, the request's): their
-    /// whole item, made once by [`bindings_item`](Capture::bindings_item),
-    /// so that a record copies it in one piece.
-    #[inline(always)]
-    pub(crate) fn bindings(&mut self, item: &[u8]) {
-        self.extend(item);
-    }
-
     /// Writes the item of bound fields into `out` (emptied first): the
     /// mask of their keys' bits, their NDJSON fragment (`,"k":v,...`,
     /// which the NDJSON formatter copies), written by `json`, and the same
@@ -276,14 +268,6 @@ impl Capture {
     pub(crate) fn msg(&mut self, msg: &str) {
         self.push(T_MSG);
         self.put_blob(msg.as_bytes());
-    }
-
-    /// Call site `id`, whose message is its literal: the record carries
-    /// the site's id instead of the message and keys.
-    #[inline(always)]
-    pub(crate) fn site(&mut self, id: u32) {
-        let [a, b, c, d] = id.to_le_bytes();
-        self.extend(&[T_SITE, a, b, c, d]);
     }
 
     /// Call site `id` (registered without its message), with the message

@@ -17,16 +17,21 @@ use std::fmt;
 
 use super::capture::*;
 use super::intern::Key;
-use super::out::copy_small;
+use super::out::{copy_small, Out};
 
 /// What [`Measure`] counts for a field that cannot be written in place:
 /// larger than any ring, so the record is captured instead. Sums of it stay
 /// far from overflowing (a record has at most a few hundred fields).
 pub(crate) const UNSIZED: usize = 1 << 48;
 
-/// Writes a record's fields. The typed methods are what value types call
-/// (see `crate::value::Value`); the first five are each writer's own.
+/// Writes a record's items. The typed methods are what value types call
+/// (see `crate::value::Value`); the first six are each writer's own.
 pub trait ItemWriter {
+    /// An item made elsewhere (a call site's item, a child's bindings
+    /// item), as it is.
+    #[doc(hidden)]
+    fn item(&mut self, bytes: &[u8]);
+
     /// `tag`, the key and a fixed-size value.
     #[doc(hidden)]
     fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]);
@@ -62,6 +67,15 @@ pub trait ItemWriter {
     #[inline(always)]
     fn display<'k>(&mut self, key: impl Into<Key<'k>>, v: &dyn fmt::Display) {
         self.keyed_display(key.into(), v)
+    }
+
+    /// Call site `id`, whose message is its literal: the record carries
+    /// the site's id instead of the message and keys.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn site(&mut self, id: u32) {
+        let [a, b, c, d] = id.to_le_bytes();
+        self.item(&[T_SITE, a, b, c, d]);
     }
 
     #[doc(hidden)]
@@ -122,6 +136,11 @@ pub trait ItemWriter {
 
 impl ItemWriter for Capture {
     #[inline(always)]
+    fn item(&mut self, bytes: &[u8]) {
+        self.extend(bytes)
+    }
+
+    #[inline(always)]
     fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
         self.put_keyed(tag, key, v)
     }
@@ -170,6 +189,11 @@ impl<F: FieldList, R: FieldList> FieldList for (F, R) {
 pub(crate) struct Measure(pub(crate) usize);
 
 impl ItemWriter for Measure {
+    #[inline(always)]
+    fn item(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+
     #[inline(always)]
     fn keyed<const N: usize>(&mut self, _tag: u8, key: Key<'_>, _v: [u8; N]) {
         self.0 += if key.site_index().is_some() { 3 + N } else { UNSIZED };
@@ -234,24 +258,6 @@ impl<'a> InPlace<'a> {
         Some(dst)
     }
 
-    /// Appends bytes (an item made elsewhere: a child logger's bindings, a
-    /// debug handle's namespace item).
-    #[inline(always)]
-    pub(crate) fn extend(&mut self, s: &[u8]) {
-        if let Some(dst) = self.room(s.len()) {
-            copy_small(dst, s);
-        }
-    }
-
-    /// A call site's record: its id (see `Capture::site`).
-    #[inline(always)]
-    pub(crate) fn site(&mut self, id: u32) {
-        let [a, b, c, d] = id.to_le_bytes();
-        if let Some(dst) = self.room(5) {
-            dst.copy_from_slice(&[T_SITE, a, b, c, d]);
-        }
-    }
-
     /// A write this writer cannot do: the position stays short of the
     /// end, so the record is captured instead.
     #[inline(always)]
@@ -261,6 +267,13 @@ impl<'a> InPlace<'a> {
 }
 
 impl ItemWriter for InPlace<'_> {
+    #[inline(always)]
+    fn item(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.room(bytes.len()) {
+            copy_small(dst, bytes);
+        }
+    }
+
     #[inline(always)]
     fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
         let Some(index) = key.site_index() else { return self.fail() };
@@ -329,7 +342,8 @@ mod tests {
             let mut c = Capture::new(Level::Info, 0);
             c.site(7);
             fields(&mut c, &long);
-            let mut size = Measure(5);
+            let mut size = Measure::default();
+            size.site(7);
             fields(&mut size, &long);
             assert_eq!(size.0, c.bytes().len());
 
@@ -374,14 +388,14 @@ mod tests {
             },
         ];
         for write in writes {
-            let mut m = Measure(5);
+            let mut m = Measure::default();
             let mut buf = vec![0; 64];
             let mut w = InPlace::new(&mut buf);
             w.site(1);
             write(&mut m, &mut w);
             assert!(m.0 >= UNSIZED);
             assert!(!w.done());
-            w.extend(&[0; 64]);
+            w.item(&[0; 64]);
             assert!(!w.done(), "a failed writer stays failed");
         }
     }

@@ -91,7 +91,7 @@ mod tests {
                 |o| o.extend_from_slice(b",\"a\":1"),
                 |o| o.extend_from_slice(bound.bytes()),
             );
-            c.bindings(&item);
+            c.item(&item);
             c.i64("i", -5);
             c.u64("u", u64::MAX);
             c.f64("f", 3.25);
