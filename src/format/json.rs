@@ -6,7 +6,7 @@
 //! [`crate::format::number`].
 
 use crate::format::escape::{escape_into, escape_lossy_into, write_keyed_str, write_str, write_str_lossy};
-use crate::format::number::{write_f64, write_int};
+use crate::format::number::{write_f64, write_int, write_keyed_f64};
 use crate::format::unique_keys::{Seen, Skips};
 use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, SiteData, Val};
 use crate::time::TimeFormatter;
@@ -89,6 +89,7 @@ fn write_keyed_val<O: Out + ?Sized>(out: &mut O, key: &[u8], v: Val<'_>) {
         Val::U64(n) => out.extend2(key, itoa::Buffer::new().format(n).as_bytes()),
         Val::Bool(true) => out.extend2(key, b"true"),
         Val::Bool(false) => out.extend2(key, b"false"),
+        Val::F64(f) => write_keyed_f64(out, key, f),
         other => {
             out.extend(key);
             write_val(out, other);
@@ -377,7 +378,18 @@ impl JsonFormat {
         let mut msg: Option<&[u8]> = None;
         let mut literal: Option<&SiteData> = None;
         let mut seen = Seen::default();
-        for item in crate::record::Items::with_keys(items, &self.keys) {
+        let mut it = crate::record::Items::with_keys(items, &self.keys);
+        loop {
+            if !CUSTOM && clip.is_none() {
+                // A call site's fields, the common case: checked at compile
+                // time, nothing to escape or rename.
+                while let Some(field) = it.next_site_field() {
+                    let Some((f, v)) = field else { break };
+                    seen.field(f.key(), f.bit, items, &self.keys);
+                    write_keyed_val(out, f.text, v);
+                }
+            }
+            let Some(item) = it.next() else { break };
             match item {
                 Item::Field(k, v, framed) => {
                     match framed {

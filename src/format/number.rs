@@ -8,69 +8,95 @@ use crate::record::Out;
 /// `"Infinity"` and `"-Infinity"`.
 #[inline]
 pub(crate) fn write_f64<O: Out + ?Sized>(out: &mut O, v: f64) {
+    write_keyed_f64(out, b"", v)
+}
+
+/// Writes `key` (a pre-framed `,"key":`, or nothing) and a float as
+/// [`write_f64`] does: a short decimal in one piece of the output's room
+/// with its key, other values after it.
+#[inline]
+pub(crate) fn write_keyed_f64<O: Out + ?Sized>(out: &mut O, key: &[u8], v: f64) {
+    let mut buf = [0; SHORT_DECIMAL_MAX];
+    if let Some(at) = short_decimal(v, &mut buf) {
+        out.extend2(key, &buf[at..]);
+        return;
+    }
+    out.extend(key);
     if v.is_finite() {
-        if !write_short_decimal(out, v) {
-            out.extend(ryu::Buffer::new().format_finite(v).as_bytes());
-        }
+        out.extend(ryu::Buffer::new().format_finite(v).as_bytes());
     } else {
         out.extend(non_finite(v.is_nan(), v.is_sign_negative()));
     }
 }
 
+/// The room a short decimal takes at most: 16 digits (below 2^53), a
+/// sign, a point and a trailing `.0`'s zero.
+const SHORT_DECIMAL_MAX: usize = 24;
+
 /// A fast path for the floats logs are full of (`3.25`, `0.5`, `12.125`):
 /// when `v` is exactly `n / 10^k` as a double, for an integer `n` below
-/// 2^53 and `k ≤ 6`, writes `n` with `k` decimals (`1.0` for integers, as
-/// ryu does). The text reads back to exactly `v`: `n` and `10^k` are exact
-/// doubles, so `n / 10^k` computed in floating point is the correctly
+/// 2^53 and `k ≤ 6`, the text of `n` with `k` decimals (`1.0` for
+/// integers, as ryu writes them), written at the end of `buf`; returns
+/// where it starts. The text reads back to exactly `v`: `n` and `10^k` are
+/// exact doubles, so `n / 10^k` computed in floating point is the correctly
 /// rounded value of the decimal, which is what a JSON parser computes.
-/// Returns false (writing nothing) for other values, which go to ryu.
+/// `None` (nothing written) for other values, which go to ryu.
 #[inline]
-fn write_short_decimal<O: Out + ?Sized>(out: &mut O, v: f64) -> bool {
+fn short_decimal(v: f64, buf: &mut [u8; SHORT_DECIMAL_MAX]) -> Option<usize> {
     const SCALE: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
-                                                // Outside [1e-4, 1e9) ryu writes exponents or many digits: leave it to ryu,
-                                                // so that both paths always write the same text.
+    // 2^53
+    const LIMIT: f64 = 9_007_199_254_740_992.0;
+    // Outside [1e-4, 1e9) (and for NaN and the infinities) ryu writes
+    // exponents or many digits: leave it to ryu, so that both paths always
+    // write the same text.
     if !(1e-4..1e9).contains(&v.abs()) {
-        return false;
+        return None;
     }
     for (k, &scale) in SCALE.iter().enumerate() {
         let x = v * scale;
         if x.abs() >= LIMIT {
-            return false;
+            return None;
         }
         // Below 2^53 the conversion to i64 is exact when `x` is integral.
         let n = x as i64;
         if n as f64 == x && x / scale == v {
-            let mut n = n;
+            let mut m = n.unsigned_abs();
             let mut k = k;
             // The same value with fewer decimals when it ends in zeros.
-            while k > 0 && n % 10 == 0 {
-                n /= 10;
+            while k > 0 && m.is_multiple_of(10) {
+                m /= 10;
                 k -= 1;
             }
-            let mut digits = itoa::Buffer::new();
-            let d = digits.format(n.unsigned_abs()).as_bytes();
-            if n < 0 {
-                out.push(b'-');
-            }
+            // Written backwards from the end: `.0` for an integer, the
+            // digits with the point after the `k` last, at least one digit
+            // before the point (`0.25`), the sign.
+            let mut at = buf.len();
             if k == 0 {
-                out.extend(d);
-                out.extend(b".0");
-            } else if d.len() > k {
-                out.extend(&d[..d.len() - k]);
-                out.push(b'.');
-                out.extend(&d[d.len() - k..]);
-            } else {
-                out.extend(b"0.");
-                for _ in d.len()..k {
-                    out.push(b'0');
-                }
-                out.extend(d);
+                at -= 2;
+                buf[at..].copy_from_slice(b".0");
             }
-            return true;
+            let mut i = 0;
+            loop {
+                if i == k && k > 0 {
+                    at -= 1;
+                    buf[at] = b'.';
+                }
+                at -= 1;
+                buf[at] = b'0' + (m % 10) as u8;
+                m /= 10;
+                i += 1;
+                if m == 0 && i > k {
+                    break;
+                }
+            }
+            if n < 0 {
+                at -= 1;
+                buf[at] = b'-';
+            }
+            return Some(at);
         }
     }
-    false
+    None
 }
 
 /// Like [`write_f64`] for an `f32`, printed with `f32` precision.
@@ -122,10 +148,34 @@ mod tests {
     }
 
     #[test]
+    fn a_keyed_float_is_its_key_then_the_float() {
+        for x in [3.25, -0.025, 7.0, 1e300, f64::NAN, f64::NEG_INFINITY, 0.1 + 0.2] {
+            let mut v = Vec::new();
+            write_keyed_f64(&mut v, b",\"k\":", x);
+            assert_eq!(String::from_utf8(v).unwrap(), format!(",\"k\":{}", f(x)));
+        }
+    }
+
+    #[test]
     fn short_decimals_match_ryu_and_round_trip() {
-        for x in
-            [3.25, 0.5, -0.5, 1.0, -7.0, 0.1, 0.3, 12.125, 0.001, -0.000001, 123456.789, 1e8, 999999999.5, 0.1 + 0.2]
-        {
+        for x in [
+            3.25,
+            0.5,
+            -0.5,
+            1.0,
+            -7.0,
+            0.1,
+            0.3,
+            12.125,
+            0.001,
+            -0.000001,
+            0.0025,
+            -0.025,
+            123456.789,
+            1e8,
+            999999999.5,
+            0.1 + 0.2,
+        ] {
             let ours = f(x);
             assert_eq!(ours, ryu::Buffer::new().format_finite(x), "{x}");
             assert_eq!(ours.parse::<f64>().unwrap().to_bits(), x.to_bits());

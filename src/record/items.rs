@@ -149,16 +149,8 @@ impl<'a> Iterator for Items<'a> {
     // the compiler decides otherwise (measured by the guard).
     #[inline(always)]
     fn next(&mut self) -> Option<Item<'a>> {
-        // The common item, a field under a call site's key: its tag, 0x81
-        // and the key's index read with one length check.
-        if let [tag @ T_I64..=u8::MAX, 0x81, index, rest @ ..] = self.b {
-            let Some(framed) = self.site.get(usize::from(*index)).copied().flatten() else {
-                self.b = &[];
-                return None;
-            };
-            self.b = rest;
-            let val = self.val(*tag)?;
-            return Some(Item::Field(framed.key(), val, Some(framed)));
+        if let Some(field) = self.next_site_field() {
+            return field.map(|(framed, val)| Item::Field(framed.key(), val, Some(framed)));
         }
         let tag = *self.take(1)?.first()?;
         match tag {
@@ -203,6 +195,21 @@ impl<'a> Iterator for Items<'a> {
 }
 
 impl<'a> Items<'a> {
+    /// The common item, a field under a call site's key (its tag, 0x81 and
+    /// the key's index, read with one length check): `None` when the next
+    /// item is another (nothing decoded), `Some(None)` when it is malformed
+    /// (decoding ends). For formatters' loops over a call site's fields.
+    #[inline(always)]
+    pub(crate) fn next_site_field(&mut self) -> Option<Option<(Framed, Val<'a>)>> {
+        let [tag @ T_I64..=u8::MAX, 0x81, index, rest @ ..] = self.b else { return None };
+        let Some(framed) = self.site.get(usize::from(*index)).copied().flatten() else {
+            self.b = &[];
+            return Some(None);
+        };
+        self.b = rest;
+        Some(self.val(*tag).map(|val| (framed, val)))
+    }
+
     /// The value of a field item with tag `tag`, after its key.
     #[inline(always)]
     fn val(&mut self, tag: u8) -> Option<Val<'a>> {
