@@ -309,13 +309,33 @@ impl EventVisitor<'_> {
     #[inline]
     fn put(&mut self, field: &Field, put: impl FnOnce(&mut Capture, Key<'_>)) {
         self.first = false;
-        let i = field.index();
-        if self.keyed && i < 256 && matches!(self.site.data.keys.get(i), Some(Some(_))) {
-            put(self.cap, Key::site(field.name(), i));
-        } else {
-            let k = layer_key(field.name());
-            put(self.cap, Key::runtime(&k));
+        match self.indexed(field) {
+            Some(key) => put(self.cap, key),
+            None => {
+                let k = layer_key(field.name());
+                put(self.cap, Key::runtime(&k));
+            }
         }
+    }
+
+    /// The key of `field` as its index in the callsite, when the record
+    /// has the callsite's item and the callsite has the key: then neither
+    /// its name nor whether it is the message (or a `log.*` field, which
+    /// the callsite has no key for) needs a look.
+    #[inline(always)]
+    fn indexed(&self, field: &Field) -> Option<Key<'static>> {
+        let i = field.index();
+        (self.keyed && i < 256 && matches!(self.site.data.keys.get(i), Some(Some(_)))).then(|| Key::at_site(i))
+    }
+
+    /// Captures `field` by its index in the callsite when it can (see
+    /// [`indexed`](EventVisitor::indexed)); returns whether it did.
+    #[inline(always)]
+    fn put_indexed(&mut self, field: &Field, put: impl FnOnce(&mut Capture, Key<'_>)) -> bool {
+        let Some(key) = self.indexed(field) else { return false };
+        self.first = false;
+        put(self.cap, key);
+        true
     }
 
     /// Captures the message (`msg`, or formatted from `args`): as the
@@ -346,7 +366,8 @@ impl Visit for EventVisitor<'_> {
         self.put(field, |c, k| c.i64(k, value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if !self.skip(field) {
+        if self.put_indexed(field, |c, k| c.u64(k, value)) {
+        } else if !self.skip(field) {
             self.put(field, |c, k| c.u64(k, value));
         } else {
             self.first = false;
@@ -362,7 +383,8 @@ impl Visit for EventVisitor<'_> {
         self.put(field, |c, k| c.bool(k, value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
+        if self.put_indexed(field, |c, k| c.str(k, value)) {
+        } else if field.name() == "message" {
             self.message(Some(value), format_args!(""));
         } else if !self.skip(field) {
             self.put(field, |c, k| c.str(k, value));
@@ -377,7 +399,8 @@ impl Visit for EventVisitor<'_> {
         self.put(field, |c, k| crate::value::capture_error(c, k, "dyn Error", value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
+        if self.put_indexed(field, |c, k| c.display(k, &format_args!("{value:?}"))) {
+        } else if field.name() == "message" {
             self.message(None, format_args!("{value:?}"));
         } else {
             self.put(field, |c, k| c.display(k, &format_args!("{value:?}")));

@@ -34,6 +34,15 @@ impl<'a> Key<'a> {
         Key { name, id: SITE_BASE + (index as u16 & 0xFF) }
     }
 
+    /// Key number `index` of its call site's list without its text, for
+    /// keys known at run time (a `tracing` callsite's): like
+    /// [`site`](Key::site), and only where nothing needs the text (a
+    /// record carries only the index; a capture writes only the index).
+    #[inline(always)]
+    pub(crate) const fn at_site(index: usize) -> Key<'static> {
+        Key::site("", index)
+    }
+
     /// The key's text.
     pub const fn name(&self) -> &'a str {
         self.name
