@@ -1,7 +1,11 @@
 //! `tracing` events through `logjet::TracingLayer`, beside logjet's own
 //! macros and beside `tracing_subscriber::fmt().json()` writing through
 //! `tracing_appender::non_blocking` (lossless): the same events, the same
-//! sink (a file on disk), nothing lost, every file checked.
+//! sink (a file on disk), nothing lost, every file checked. A last row,
+//! `tracing-floor`, is what `tracing` itself costs a caller before any
+//! layer does work: the same events through the registry to a layer whose
+//! visitor takes every value and does nothing with it (no file); no layer
+//! can be faster than it.
 //!
 //! ```text
 //! cargo bench --bench tracing --features tracing
@@ -22,7 +26,8 @@ use hdrhistogram::Histogram;
 #[path = "shared/mod.rs"]
 mod shared;
 
-const KINDS: [&str; 4] = ["logjet-macros", "logjet-layer", "logjet-layer-span", "tracing-appender-json"];
+const KINDS: [&str; 5] =
+    ["logjet-macros", "logjet-layer", "logjet-layer-span", "tracing-appender-json", "tracing-floor"];
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
@@ -145,10 +150,17 @@ fn child(kind: &str, timed: bool, records: u64) {
             start = time_it(&mut shared::trace_request);
             drop(guard); // flushes and joins the worker
         }
+        "tracing-floor" => {
+            use tracing_subscriber::prelude::*;
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Floor)).unwrap();
+            start = time_it(&mut shared::trace_request);
+        }
         other => panic!("unknown kind {other}"),
     }
     let wall = start.elapsed().as_secs_f64();
-    verify(&path, records);
+    if kind != "tracing-floor" {
+        verify(&path, records);
+    }
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
     println!(
         "{wall} {} {} {}",
@@ -156,4 +168,35 @@ fn child(kind: &str, timed: bool, records: u64) {
         hist.value_at_quantile(0.99),
         hist.value_at_quantile(0.999)
     );
+}
+
+/// A layer that takes each event's values and does nothing with them:
+/// what `tracing` costs before a layer's own work (`tracing-floor`).
+struct Floor;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Floor {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        event.record(&mut FloorVisitor);
+    }
+}
+
+/// Takes every value (through `black_box`, so that none is optimized away).
+struct FloorVisitor;
+
+impl tracing::field::Visit for FloorVisitor {
+    fn record_f64(&mut self, _: &tracing::field::Field, v: f64) {
+        std::hint::black_box(v);
+    }
+    fn record_u64(&mut self, _: &tracing::field::Field, v: u64) {
+        std::hint::black_box(v);
+    }
+    fn record_bool(&mut self, _: &tracing::field::Field, v: bool) {
+        std::hint::black_box(v);
+    }
+    fn record_str(&mut self, _: &tracing::field::Field, v: &str) {
+        std::hint::black_box(v);
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+        std::hint::black_box(v);
+    }
 }

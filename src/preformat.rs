@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 
 use crate::clock::Converter;
 use crate::format::json::JsonFormat;
-use crate::record::{Record, RecordRef};
+use crate::record::{OutBuf, Record, RecordRef};
 use crate::redact::{RedactState, Redactor};
 use crate::ring::Producer;
 use crate::shared::Shared;
@@ -93,7 +93,7 @@ impl Preformat {
             }
             time = now;
         }
-        producer.push_line(rec.level, time, &lf.line)
+        producer.push_line(rec.level, time, lf.line.as_slice())
     }
 }
 
@@ -106,7 +106,10 @@ pub(crate) struct LineFormat {
     clock_gen: u64,
     /// Half of [`ORDER_WINDOW`], in the clock's units.
     restamp_after: u64,
-    line: Vec<u8>,
+    /// The writer's kind of buffer, so that the formatter takes the same
+    /// one-piece paths (a `Vec<u8>` lends no room: every piece would be an
+    /// `extend_from_slice` of its own).
+    line: OutBuf,
     redact: Option<RedactState>,
 }
 
@@ -119,7 +122,7 @@ impl LineFormat {
             clock,
             clock_gen,
             restamp_after,
-            line: Vec::with_capacity(512),
+            line: OutBuf::with_capacity(512),
             redact: pre.redact.clone().map(RedactState::new),
         })
     }

@@ -1,0 +1,113 @@
+//! Callers that format their own lines (as when the writer is behind; see
+//! `LOGJET_CALLER_FORMAT` in `src/preformat.rs`) write exactly the lines
+//! the writer writes: the same records from two child processes, one
+//! where every caller formats, one where none does, give the same file
+//! but for the times and the process ids.
+
+mod common;
+
+use common::child::{child_role, spawn_child_with, wait_child};
+use logjet::{sink, Level, Logger};
+
+const NAME: &str = "callers_write_the_lines_the_writer_writes";
+
+#[derive(serde::Serialize)]
+struct Nested {
+    id: u32,
+    tags: Vec<&'static str>,
+    ratio: f64,
+}
+
+#[derive(Debug)]
+struct Opaque {
+    _x: u8,
+}
+
+/// Logs the same mix of records every time: call sites with every raw
+/// value kind, strings that need escaping (one longer than the callers'
+/// first line buffer), formatted messages, a child's bindings, renamed and
+/// repeated keys, `Display`, `Debug`, error and `serde` values, a debug
+/// handle's namespace.
+fn log_the_records(file: &std::path::Path) {
+    let (log, guard) = Logger::builder()
+        .level(Level::Trace)
+        .debug("app:*")
+        .sink(sink::File::append(file).expect("log file"))
+        .build()
+        .expect("logger");
+    let child = log.child(logjet::fields!(svc = "api", shard = 3, level = "renamed"));
+    let long = "a \"quoted\" \\ line\n\twith U+2028 \u{2028} and \u{1} ".repeat(20);
+    let err = std::io::Error::other("disk \"full\"");
+    let db = log.debug_ns("app:db");
+    for i in 0..300u64 {
+        let i = std::hint::black_box(i);
+        logjet::info!(
+            log,
+            "request handled",
+            method = "GET",
+            path = "/api/v1/users/12345",
+            status = 200u16,
+            latency_ms = 3.25,
+            small = -0.025,
+            huge = 1e300,
+            nan = f64::NAN,
+            cached = false,
+            request_id = i
+        );
+        logjet::warn!(log, "escape \"me\"\n", text = long.as_str(), min = i128::MIN, max = u128::MAX, neg = -7i64);
+        logjet::error!(child, "from {} of {}", i, 300, level = 5, msg = "user msg", dup = 1, dup = 2);
+        logjet::debug!(
+            log,
+            "values",
+            shown = %format_args!("{i} items"),
+            dbg = ?Opaque { _x: 1 },
+            e = &err,
+            nested = Nested { id: 7, tags: vec!["a", "b\"c"], ratio: 0.5 }
+        );
+        logjet::debug!(db, "query", rows = i);
+    }
+    guard.shutdown().expect("shutdown");
+}
+
+/// `line` without its `"time":…` and `"pid":…` members (the two runs
+/// differ in them).
+fn without_time_and_pid(line: &str) -> String {
+    let mut line = line.to_string();
+    for key in [",\"time\":", ",\"pid\":"] {
+        let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}"));
+        let rest = &line[at + key.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        assert!(digits > 0, "digits after {key}: {line}");
+        line = format!("{}{}", &line[..at], &rest[digits..]);
+    }
+    line
+}
+
+#[test]
+fn callers_write_the_lines_the_writer_writes() {
+    if let Some(file) = child_role(NAME) {
+        log_the_records(&file);
+        return;
+    }
+    let dir = common::TempDir::new("caller-format");
+    let mut files = Vec::new();
+    for mode in ["always", "off"] {
+        let file = dir.join(&format!("{mode}.log"));
+        let child = spawn_child_with(NAME, &file, &[("LOGJET_CALLER_FORMAT", Some(mode))]);
+        let out = wait_child(child, NAME);
+        assert_eq!(out.code, Some(0), "{mode}: {}", out.stderr);
+        files.push(std::fs::read_to_string(&file).unwrap());
+    }
+    let (always, off) = (&files[0], &files[1]);
+    assert_eq!(always.lines().count(), 1500, "every record written");
+    for line in always.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    let a: Vec<String> = always.lines().map(without_time_and_pid).collect();
+    let b: Vec<String> = off.lines().map(without_time_and_pid).collect();
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert!(a.iter().any(|l| l.len() > 600), "a line longer than the callers' first buffer");
+}
