@@ -12,7 +12,7 @@ use crate::builder::Builder;
 use crate::control::Msg;
 use crate::error::Error;
 use crate::level::Level;
-use crate::record::{Capture, FieldList, InPlace, ItemWriter, Key, Measure, Record, Site, UNSIZED};
+use crate::record::{Capture, FieldList, ItemWriter, Key, Measure, Record, RecordItems, Site, UNSIZED};
 use crate::send::Core;
 use crate::stats::Stats;
 use crate::value::Value;
@@ -421,39 +421,36 @@ impl Logger {
     #[inline(always)]
     pub(crate) fn log_site<F: FieldList>(&self, level: Level, ns: Option<&str>, site: &'static Site, fields: &F) {
         let id = site.id();
-        if level != Level::Fatal && ns.is_none() && !self.core.callers_format() {
+        if level != Level::Fatal && ns.is_none() {
             // One copy of the writing code without bindings, one with.
             let done = match self.bindings.as_deref() {
-                None => self.log_in_place::<F, false>(level, id, &[], fields),
-                Some(b) => self.log_in_place::<F, true>(level, id, b.item(), fields),
+                None => self.log_in_place::<F, false>(level, site, id, &[], fields),
+                Some(b) => self.log_in_place::<F, true>(level, site, id, b.item(), fields),
             };
             if done {
                 return;
             }
         }
         // `begin` has put the bindings first.
-        self.log_captured(level, ns, |rec| site_record::<_, F, false>(rec, &[], id, fields))
+        self.log_captured(level, ns, |rec| SiteRecord::<F, false> { bound: &[], id, fields }.write_items(rec))
     }
 
-    /// Writes call site `id`'s record (after the bindings item `bound`,
-    /// when `BOUND`) straight into this thread's queue; false when it
-    /// cannot be (see `Core::send_in_place`).
+    /// Writes call site `site`'s record (id `id`; after the bindings item
+    /// `bound`, when `BOUND`) straight into this thread's queue; false when
+    /// it cannot be (see `Core::send_in_place`).
     #[inline(always)]
-    fn log_in_place<F: FieldList, const BOUND: bool>(&self, level: Level, id: u32, bound: &[u8], fields: &F) -> bool {
+    fn log_in_place<F: FieldList, const BOUND: bool>(
+        &self,
+        level: Level,
+        site: &'static Site,
+        id: u32,
+        bound: &[u8],
+        fields: &F,
+    ) -> bool {
+        let rec = SiteRecord::<F, BOUND> { bound, id, fields };
         let mut size = Measure::default();
-        site_record::<_, F, BOUND>(&mut size, bound, id, fields);
-        size.0 < UNSIZED
-            && self.core.send_in_place(
-                level,
-                size.0,
-                #[inline(always)]
-                move |buf| {
-                    let mut w = InPlace::new(buf);
-                    site_record::<_, F, BOUND>(&mut w, bound, id, fields);
-                    w.done()
-                },
-                move |rec| site_record::<_, F, BOUND>(rec, bound, id, fields),
-            )
+        rec.write_items(&mut size);
+        size.0 < UNSIZED && self.core.send_in_place(level, size.0, site, &rec)
     }
 
     /// A record captured by `write` after what [`start`](Logger::start)
@@ -606,16 +603,24 @@ impl<'a> Event<'a> {
     }
 }
 
-/// The items of call site `id`'s record, written by `w` (measured, in
-/// place or captured: the same code, so the three agree): the bindings
-/// item `bound` when `BOUND`, the site, the fields.
-#[inline(always)]
-fn site_record<W: ItemWriter, F: FieldList, const BOUND: bool>(w: &mut W, bound: &[u8], id: u32, fields: &F) {
-    if BOUND {
-        w.item(bound);
+/// Call site `id`'s record: the bindings item `bound` when `BOUND`, the
+/// site, the fields. One function writes it for every writer (measured, in
+/// place, captured, or as a caller's line), so they agree.
+struct SiteRecord<'a, F, const BOUND: bool> {
+    bound: &'a [u8],
+    id: u32,
+    fields: &'a F,
+}
+
+impl<F: FieldList, const BOUND: bool> RecordItems for SiteRecord<'_, F, BOUND> {
+    #[inline(always)]
+    fn write_items<W: ItemWriter>(&self, w: &mut W) {
+        if BOUND {
+            w.item(self.bound);
+        }
+        w.site(self.id);
+        self.fields.write(w);
     }
-    w.site(id);
-    fields.write(w);
 }
 
 /// Sends a record; `fatal` ones are flushed before this returns.

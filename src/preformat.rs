@@ -19,7 +19,9 @@ use std::sync::atomic::Ordering;
 
 use crate::clock::Converter;
 use crate::format::json::JsonFormat;
-use crate::record::{OutBuf, Record, RecordRef};
+use crate::format::site_line::SiteLine;
+use crate::level::Level;
+use crate::record::{OutBuf, Record, RecordRef, SiteData};
 use crate::redact::{RedactState, Redactor};
 use crate::ring::Producer;
 use crate::shared::Shared;
@@ -50,12 +52,6 @@ impl Preformat {
     /// Formats `rec`, with `time` as its time, and queues the line. Returns
     /// false when it could not (no room, a line too large for an entry, no
     /// clock calibration yet): the caller then queues the record as usual.
-    ///
-    /// A record must reach the writer soon after its time was read, or it
-    /// comes out after newer records of other threads (see `crate::merge`).
-    /// Formatting takes a few hundred nanoseconds; if the thread was paused
-    /// meanwhile (more than half of [`ORDER_WINDOW`]), the line is formatted
-    /// again with a fresh time, at most twice more.
     #[cold]
     #[inline(never)]
     pub(crate) fn push(
@@ -65,6 +61,60 @@ impl Preformat {
         mine: &mut Option<Box<LineFormat>>,
         rec: &Record,
         time: u64,
+    ) -> bool {
+        self.push_line(shared, producer, mine, rec.level, time, |lf, nanos| {
+            let rec = RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false };
+            let mask = lf.format.format(&rec, &mut lf.line);
+            if let Some(r) = lf.redact.as_mut() {
+                // Written again only when a key may match a path.
+                r.check_line(mask, &mut lf.format, &rec, &mut lf.line, 0);
+            }
+            true
+        })
+    }
+
+    /// Like [`push`](Preformat::push) for call site `site`'s record, its
+    /// line written straight from the call's fields by `fields` (see
+    /// `format::site_line`): no capture to decode. False when the record
+    /// is not one that path writes (or as `push`): the caller then
+    /// captures it.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push_site(
+        &self,
+        shared: &Shared,
+        producer: &mut Producer,
+        mine: &mut Option<Box<LineFormat>>,
+        level: Level,
+        time: u64,
+        site: &'static SiteData,
+        fields: impl Fn(&mut SiteLine<'_, OutBuf>),
+    ) -> bool {
+        if self.redact.is_some() {
+            return false;
+        }
+        self.push_line(shared, producer, mine, level, time, |lf, nanos| {
+            lf.format.format_site(level, nanos, site, &mut lf.line, &fields)
+        })
+    }
+
+    /// Formats a line with `format` (into `LineFormat::line`, given the
+    /// time in nanoseconds; false when it cannot) and queues it.
+    ///
+    /// A record must reach the writer soon after its time was read, or it
+    /// comes out after newer records of other threads (see `crate::merge`).
+    /// Formatting takes a few hundred nanoseconds; if the thread was paused
+    /// meanwhile (more than half of [`ORDER_WINDOW`]), the line is formatted
+    /// again with a fresh time, at most twice more.
+    #[inline(always)]
+    fn push_line(
+        &self,
+        shared: &Shared,
+        producer: &mut Producer,
+        mine: &mut Option<Box<LineFormat>>,
+        level: Level,
+        time: u64,
+        mut format: impl FnMut(&mut LineFormat, u64) -> bool,
     ) -> bool {
         let lf = match mine {
             Some(lf) => lf,
@@ -78,11 +128,9 @@ impl Preformat {
         for _ in 0..3 {
             lf.line.clear();
             let nanos = lf.clock.to_nanos(time);
-            let rec = RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false };
-            let mask = lf.format.format(&rec, &mut lf.line);
-            if let Some(r) = lf.redact.as_mut() {
-                // Written again only when a key may match a path.
-                r.check_line(mask, &mut lf.format, &rec, &mut lf.line, 0);
+            if !format(lf, nanos) {
+                lf.line.clear();
+                return false;
             }
             if time == 0 {
                 break; // the logger writes no time
@@ -93,7 +141,7 @@ impl Preformat {
             }
             time = now;
         }
-        producer.push_line(rec.level, time, lf.line.as_slice())
+        producer.push_line(level, time, lf.line.as_slice())
     }
 }
 

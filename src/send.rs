@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::filter::Namespaces;
 use crate::level::Level;
 use crate::preformat::{LineFormat, Preformat};
-use crate::record::Record;
+use crate::record::{InPlace, Record, RecordItems, Site};
 use crate::report::on_logjet_thread;
 use crate::ring::Producer;
 use crate::shared::Shared;
@@ -161,41 +161,40 @@ impl Core {
         }
     }
 
-    /// Whether callers format every record themselves
-    /// (`LOGJET_CALLER_FORMAT=always`, see `crate::preformat`).
+    /// Writes call site `site`'s record `rec`, of `len` payload bytes,
+    /// straight into this thread's queue (see `record::InPlace`). While the
+    /// writer is behind and callers format their lines (see
+    /// `crate::preformat`), its line is formatted here instead: straight
+    /// from the call's fields when it can be (see `format::site_line`),
+    /// else from a capture of the record. Returns false, having queued
+    /// nothing, whenever the common case does not hold (no queue for this
+    /// thread yet, no room without growing or waiting, a write in place
+    /// failing): the caller then captures the record and
+    /// [`send`](Core::send)s it, which handles every case.
     #[inline(always)]
-    pub(crate) fn callers_format(&self) -> bool {
-        self.preformat.as_ref().is_some_and(|p| p.always)
-    }
-
-    /// Writes a record of `len` payload bytes straight into this thread's
-    /// queue: `fill` writes them in place and says whether it wrote exactly
-    /// `len`. While the writer is behind and callers format their lines
-    /// (see `crate::preformat`), `capture` writes the record into a
-    /// [`Record`] to format instead. Returns false, having queued nothing,
-    /// whenever the common case does not hold (no queue for this thread
-    /// yet, no room without growing or waiting, `fill` failing): the caller
-    /// then captures the record and [`send`](Core::send)s it, which handles
-    /// every case.
-    #[inline(always)]
-    pub(crate) fn send_in_place(
-        &self,
-        level: Level,
-        len: usize,
-        fill: impl FnOnce(&mut [u8]) -> bool,
-        capture: impl FnOnce(&mut Record),
-    ) -> bool {
+    pub(crate) fn send_in_place(&self, level: Level, len: usize, site: &'static Site, rec: &impl RecordItems) -> bool {
         let queued = PRODUCERS.try_with(
             #[inline(always)]
             move |all| {
                 let mut all = all.try_borrow_mut().ok()?;
                 let (_, producer, mine) = self.mine(&mut all)?;
                 if let Some(pre) = &self.preformat {
-                    if producer.behind() && self.format_captured(pre, producer, mine, level, capture) {
+                    if (pre.always || producer.behind()) && self.format_own_line(pre, producer, mine, level, site, rec)
+                    {
                         return Some(true);
                     }
                 }
-                Some(producer.push_in_place(level, self.now(), len, fill))
+                Some(producer.push_in_place(
+                    level,
+                    self.now(),
+                    len,
+                    #[inline(always)]
+                    |buf| {
+                        let mut w = InPlace::new(buf);
+                        rec.write_items(&mut w);
+                        w.done()
+                    },
+                ))
             },
         );
         if queued == Ok(Some(true)) {
@@ -205,21 +204,28 @@ impl Core {
         false
     }
 
-    /// The writer is behind: the record captured by `capture`, formatted
-    /// here and queued as its line (see `crate::preformat`). False when it
-    /// could not be.
+    /// The writer is behind (or callers format every record): call site
+    /// `site`'s line formatted here, straight from the call's fields when
+    /// it can be, else from a capture of `rec`, and queued as the line (see
+    /// `crate::preformat`). False when it could not be.
     #[inline(never)]
-    fn format_captured(
+    fn format_own_line(
         &self,
         pre: &Preformat,
         producer: &mut Producer,
         mine: &mut Option<Box<LineFormat>>,
         level: Level,
-        capture: impl FnOnce(&mut Record),
+        site: &'static Site,
+        rec: &impl RecordItems,
     ) -> bool {
-        let mut rec = Record::new(level, 0);
-        capture(&mut rec);
-        pre.push(&self.shared, producer, mine, &rec, self.now())
+        if let Some(data) = site.data() {
+            if pre.push_site(&self.shared, producer, mine, level, self.now(), data, |line| rec.write_items(line)) {
+                return true;
+            }
+        }
+        let mut captured = Record::new(level, 0);
+        rec.write_items(&mut captured);
+        pre.push(&self.shared, producer, mine, &captured, self.now())
     }
 
     /// Copies the record into this thread's queue, making the queue on the

@@ -7,7 +7,9 @@
 
 use crate::format::escape::{escape_into, escape_lossy_into, write_keyed_str, write_str, write_str_lossy};
 use crate::format::number::{write_f64, write_int, write_keyed_f64};
+use crate::format::site_line::SiteLine;
 use crate::format::unique_keys::{Seen, Skips};
+use crate::level::Level;
 use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, SiteData, Val};
 use crate::time::TimeFormatter;
 
@@ -82,7 +84,7 @@ pub(crate) fn write_val<O: Out + ?Sized>(out: &mut O, v: Val<'_>) {
 /// booleans in one piece of the output's room (one check where the key and
 /// the value were two), other values after the key.
 #[inline(always)]
-fn write_keyed_val<O: Out + ?Sized>(out: &mut O, key: &[u8], v: Val<'_>) {
+pub(crate) fn write_keyed_val<O: Out + ?Sized>(out: &mut O, key: &[u8], v: Val<'_>) {
     match v {
         Val::Str(s) => write_keyed_str(out, key, s),
         Val::I64(n) => out.extend2(key, itoa::Buffer::new().format(n).as_bytes()),
@@ -319,6 +321,35 @@ impl JsonFormat {
         let mask = self.format_object(rec, out, None);
         out.push(b'\n');
         mask
+    }
+
+    /// Appends call site `site`'s line (ending in `\n`), its fields written
+    /// by `fields` through a [`SiteLine`] straight from the call's values.
+    /// False, having written part of it, when the record is not one that
+    /// path writes (see `format::site_line`): the caller cuts the output
+    /// back and formats the captured record instead.
+    #[inline]
+    pub(crate) fn format_site<O: Out>(
+        &mut self,
+        level: Level,
+        time: u64,
+        site: &'static SiteData,
+        out: &mut O,
+        fields: impl FnOnce(&mut SiteLine<'_, O>),
+    ) -> bool {
+        if self.custom.is_some() {
+            return false;
+        }
+        let Some(member) = site.msg_member(msg_member) else { return false };
+        self.write_head::<false, O>(&RecordRef { level, time, items: &[], line: false }, out);
+        let mut w = SiteLine::new(out, site);
+        fields(&mut w);
+        if !w.ok() {
+            return false;
+        }
+        out.extend(member);
+        out.push(b'\n');
+        true
     }
 
     /// Appends the record as a JSON object (no newline). With `clip`, long

@@ -8,6 +8,7 @@
 //! | `pretty.rs` | the pretty format (`sink::Pretty`, public as `logjet::pretty`) |
 //! | `syslog.rs` | RFC 5424/3164 messages, framed for their transport (`sink::Syslog`) |
 //! | `frame.rs` | the record frames of user sinks (`sink::Records`, `sink::Otlp`): the items as captured |
+//! | `site_line.rs` | a call site's NDJSON line straight from the call's fields, for callers that format their own line |
 //!
 //! and what they share: `json.rs` also holds escaping and numbers (every
 //! formatter writes JSON strings and numbers the same way), `ser.rs` the
@@ -24,6 +25,7 @@ pub(crate) mod json;
 pub(crate) mod number;
 pub mod pretty;
 pub(crate) mod ser;
+pub(crate) mod site_line;
 #[cfg(unix)]
 pub(crate) mod syslog;
 pub(crate) mod unique_keys;

@@ -38,6 +38,7 @@ impl<'a> Key<'a> {
     /// keys known at run time (a `tracing` callsite's): like
     /// [`site`](Key::site), and only where nothing needs the text (a
     /// record carries only the index; a capture writes only the index).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     #[inline(always)]
     pub(crate) const fn at_site(index: usize) -> Key<'static> {
         Key::site("", index)
@@ -50,7 +51,7 @@ impl<'a> Key<'a> {
 
     /// The key's index in its call site's list, for a call site's key.
     #[inline(always)]
-    pub(super) fn site_index(&self) -> Option<u8> {
+    pub(crate) fn site_index(&self) -> Option<u8> {
         self.id.checked_sub(SITE_BASE).map(|i| i as u8)
     }
 }

@@ -164,6 +164,14 @@ impl ItemWriter for Capture {
     }
 }
 
+/// A whole record's items, written the same way through every writer
+/// (measured, in place, captured, or as a caller's line): a call site's
+/// record (`logger::SiteRecord`).
+pub(crate) trait RecordItems {
+    /// Writes every item, in order.
+    fn write_items<W: ItemWriter>(&self, w: &mut W);
+}
+
 /// A call's fields, each evaluated once: `()` or `(field, rest)`.
 pub trait FieldList {
     /// Writes every field, in order.

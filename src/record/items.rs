@@ -25,6 +25,22 @@ pub(crate) enum Val<'a> {
     Json(&'a [u8]),
 }
 
+impl Val<'static> {
+    /// The fixed-size value with tag `tag` from its little-endian bytes (8,
+    /// or 16 for the 128-bit integers); `None` for another tag or length.
+    #[inline(always)]
+    pub(crate) fn fixed(tag: u8, b: &[u8]) -> Option<Val<'static>> {
+        Some(match tag {
+            T_I64 => Val::I64(i64::from_le_bytes(b.try_into().ok()?)),
+            T_U64 => Val::U64(u64::from_le_bytes(b.try_into().ok()?)),
+            T_F64 => Val::F64(f64::from_bits(u64::from_le_bytes(b.try_into().ok()?))),
+            T_I128 => Val::I128(i128::from_le_bytes(b.try_into().ok()?)),
+            T_U128 => Val::U128(u128::from_le_bytes(b.try_into().ok()?)),
+            _ => return None,
+        })
+    }
+}
+
 /// A decoded item.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Item<'a> {

@@ -56,7 +56,7 @@ pub(crate) use capture::*;
 pub(crate) use intern::*;
 pub use intern::{is_plain, Key, StaticKey};
 pub use item_writer::{FieldList, ItemWriter};
-pub(crate) use item_writer::{InPlace, Measure, UNSIZED};
+pub(crate) use item_writer::{InPlace, Measure, RecordItems, UNSIZED};
 pub(crate) use items::*;
 pub use out::Out;
 pub(crate) use out::{copy_small, OutBuf};

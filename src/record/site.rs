@@ -54,6 +54,12 @@ impl Site {
         Site { msg, keys, id: AtomicU32::new(0), data: OnceLock::new() }
     }
 
+    /// What the writer sees of the call site, once it is registered.
+    #[inline]
+    pub(crate) fn data(&'static self) -> Option<&'static SiteData> {
+        self.data.get()
+    }
+
     /// The call site's id, registering it on first use. Acquire (a plain
     /// load on x86): whoever reads the id, then hands a record to the
     /// writer, has the registration happen before, so the writer finds it.
