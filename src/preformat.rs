@@ -94,7 +94,11 @@ impl Preformat {
             return false;
         }
         self.push_line(shared, producer, mine, level, time, |lf, nanos| {
-            lf.format.format_site(level, nanos, site, &mut lf.line, &fields)
+            lf.format.format_site(level, nanos, site, &mut lf.line, |out| {
+                let mut w = SiteLine::new(out, site);
+                fields(&mut w);
+                w.ok()
+            })
         })
     }
 

@@ -7,7 +7,6 @@
 
 use crate::format::escape::{escape_into, escape_lossy_into, write_keyed_str, write_str, write_str_lossy};
 use crate::format::number::{write_f64, write_int, write_keyed_f64};
-use crate::format::site_line::SiteLine;
 use crate::format::unique_keys::{Seen, Skips};
 use crate::level::Level;
 use crate::record::{Bound, Item, Items, KeyTable, Out, RecordRef, SiteData, Val};
@@ -324,9 +323,9 @@ impl JsonFormat {
     }
 
     /// Appends call site `site`'s line (ending in `\n`), its fields written
-    /// by `fields` through a [`SiteLine`] straight from the call's values.
-    /// False, having written part of it, when the record is not one that
-    /// path writes (see `format::site_line`): the caller cuts the output
+    /// by `fields` straight from the call's values (`format::site_line`),
+    /// which says whether it could. False, having written part of it, when
+    /// it could not or the line is not pino's: the caller cuts the output
     /// back and formats the captured record instead.
     #[inline]
     pub(crate) fn format_site<O: Out>(
@@ -335,16 +334,14 @@ impl JsonFormat {
         time: u64,
         site: &'static SiteData,
         out: &mut O,
-        fields: impl FnOnce(&mut SiteLine<'_, O>),
+        fields: impl FnOnce(&mut O) -> bool,
     ) -> bool {
         if self.custom.is_some() {
             return false;
         }
         let Some(member) = site.msg_member(msg_member) else { return false };
         self.write_head::<false, O>(&RecordRef { level, time, items: &[], line: false }, out);
-        let mut w = SiteLine::new(out, site);
-        fields(&mut w);
-        if !w.ok() {
+        if !fields(out) {
             return false;
         }
         out.extend(member);
