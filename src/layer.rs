@@ -367,7 +367,9 @@ impl Visit for EventVisitor<'_> {
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.put_indexed(field, |c, k| c.u64(k, value)) {
-        } else if !self.skip(field) {
+            return;
+        }
+        if !self.skip(field) {
             self.put(field, |c, k| c.u64(k, value));
         } else {
             self.first = false;
@@ -384,7 +386,9 @@ impl Visit for EventVisitor<'_> {
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if self.put_indexed(field, |c, k| c.str(k, value)) {
-        } else if field.name() == "message" {
+            return;
+        }
+        if field.name() == "message" {
             self.message(Some(value), format_args!(""));
         } else if !self.skip(field) {
             self.put(field, |c, k| c.str(k, value));
@@ -400,7 +404,9 @@ impl Visit for EventVisitor<'_> {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if self.put_indexed(field, |c, k| c.display(k, &format_args!("{value:?}"))) {
-        } else if field.name() == "message" {
+            return;
+        }
+        if field.name() == "message" {
             self.message(None, format_args!("{value:?}"));
         } else {
             self.put(field, |c, k| c.display(k, &format_args!("{value:?}")));

@@ -10,6 +10,12 @@
 //! thread's queue and its time, so per-thread order, the merge by
 //! time, flushes and the accounting are unchanged.
 //!
+//! A macro call site's record is written into its line straight from the
+//! call's fields (`format::site_line`, [`Preformat::push_site`]); any other
+//! record, or one that path cannot write, is captured and its capture
+//! formatted ([`Preformat::push`]). Both write the writer's line, byte for
+//! byte.
+//!
 //! This applies when every sink takes NDJSON (the formats of the console
 //! and syslog sinks stay on the writer). For measurements,
 //! `LOGJET_CALLER_FORMAT=off` turns it off and `LOGJET_CALLER_FORMAT=always`
@@ -54,15 +60,8 @@ impl Preformat {
     /// clock calibration yet): the caller then queues the record as usual.
     #[cold]
     #[inline(never)]
-    pub(crate) fn push(
-        &self,
-        shared: &Shared,
-        producer: &mut Producer,
-        mine: &mut Option<Box<LineFormat>>,
-        rec: &Record,
-        time: u64,
-    ) -> bool {
-        self.push_line(shared, producer, mine, rec.level, time, |lf, nanos| {
+    pub(crate) fn push(&self, to: Own<'_>, rec: &Record, time: u64) -> bool {
+        self.push_line(to, rec.level, time, |lf, nanos| {
             let rec = RecordRef { level: rec.level, time: nanos, items: rec.bytes(), line: false };
             let mask = lf.format.format(&rec, &mut lf.line);
             if let Some(r) = lf.redact.as_mut() {
@@ -71,29 +70,27 @@ impl Preformat {
             }
             true
         })
+        .unwrap_or(false)
     }
 
     /// Like [`push`](Preformat::push) for call site `site`'s record, its
     /// line written straight from the call's fields by `fields` (see
-    /// `format::site_line`): no capture to decode. False when the record
-    /// is not one that path writes (or as `push`): the caller then
-    /// captures it.
+    /// `format::site_line`): no capture to decode. `None` when the record
+    /// is not one that path writes, or the thread cannot format yet (the
+    /// caller then captures it); else whether the line was queued.
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn push_site(
         &self,
-        shared: &Shared,
-        producer: &mut Producer,
-        mine: &mut Option<Box<LineFormat>>,
+        to: Own<'_>,
         level: Level,
         time: u64,
         site: &'static SiteData,
         fields: impl Fn(&mut SiteLine<'_, OutBuf>),
-    ) -> bool {
+    ) -> Option<bool> {
         if self.redact.is_some() {
-            return false;
+            return None;
         }
-        self.push_line(shared, producer, mine, level, time, |lf, nanos| {
+        self.push_line(to, level, time, |lf, nanos| {
             lf.format.format_site(level, nanos, site, &mut lf.line, |out| {
                 let mut w = SiteLine::new(out, site);
                 fields(&mut w);
@@ -103,7 +100,10 @@ impl Preformat {
     }
 
     /// Formats a line with `format` (into `LineFormat::line`, given the
-    /// time in nanoseconds; false when it cannot) and queues it.
+    /// time in nanoseconds; false when it cannot) and queues it. `None`
+    /// when it was not formatted (`format` failed, or no clock calibration
+    /// yet), else whether it was queued (a full queue, a line too large
+    /// for an entry: the caller then queues the record as usual).
     ///
     /// A record must reach the writer soon after its time was read, or it
     /// comes out after newer records of other threads (see `crate::merge`).
@@ -113,19 +113,15 @@ impl Preformat {
     #[inline(always)]
     fn push_line(
         &self,
-        shared: &Shared,
-        producer: &mut Producer,
-        mine: &mut Option<Box<LineFormat>>,
+        to: Own<'_>,
         level: Level,
         time: u64,
         mut format: impl FnMut(&mut LineFormat, u64) -> bool,
-    ) -> bool {
+    ) -> Option<bool> {
+        let Own { shared, producer, mine } = to;
         let lf = match mine {
             Some(lf) => lf,
-            None => match LineFormat::new(self, shared) {
-                Some(lf) => mine.insert(Box::new(lf)),
-                None => return false,
-            },
+            None => mine.insert(Box::new(LineFormat::new(self, shared)?)),
         };
         lf.sync_clock(shared);
         let mut time = time;
@@ -134,7 +130,7 @@ impl Preformat {
             let nanos = lf.clock.to_nanos(time);
             if !format(lf, nanos) {
                 lf.line.clear();
-                return false;
+                return None;
             }
             if time == 0 {
                 break; // the logger writes no time
@@ -145,8 +141,17 @@ impl Preformat {
             }
             time = now;
         }
-        producer.push_line(level, time, lf.line.as_slice())
+        Some(producer.push_line(level, time, lf.line.as_slice()))
     }
+}
+
+/// Where a caller's own line goes: the logger's shared state, this
+/// thread's queue for it, and the thread's line format (made on its first
+/// line).
+pub(crate) struct Own<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) producer: &'a mut Producer,
+    pub(crate) mine: &'a mut Option<Box<LineFormat>>,
 }
 
 /// One thread's copy of the line format, the clock calibration and a line

@@ -13,7 +13,7 @@ use crate::control::{FlushState, MakeControl, Msg};
 use crate::error::Error;
 use crate::filter::Namespaces;
 use crate::level::Level;
-use crate::preformat::{LineFormat, Preformat};
+use crate::preformat::{LineFormat, Own, Preformat};
 use crate::record::{InPlace, Record, RecordItems, Site};
 use crate::report::on_logjet_thread;
 use crate::ring::Producer;
@@ -219,13 +219,16 @@ impl Core {
         rec: &impl RecordItems,
     ) -> bool {
         if let Some(data) = site.data() {
-            if pre.push_site(&self.shared, producer, mine, level, self.now(), data, |line| rec.write_items(line)) {
-                return true;
+            let to = Own { shared: &self.shared, producer: &mut *producer, mine: &mut *mine };
+            // Formatted but not queued (no room): capturing it would not
+            // find room either.
+            if let Some(queued) = pre.push_site(to, level, self.now(), data, |line| rec.write_items(line)) {
+                return queued;
             }
         }
         let mut captured = Record::new(level, 0);
         rec.write_items(&mut captured);
-        pre.push(&self.shared, producer, mine, &captured, self.now())
+        pre.push(Own { shared: &self.shared, producer, mine }, &captured, self.now())
     }
 
     /// Copies the record into this thread's queue, making the queue on the
@@ -242,7 +245,9 @@ impl Core {
             // writer within nanoseconds, which keeps the merge in time order.
             let time = self.now();
             if let Some(pre) = &self.preformat {
-                if (pre.always || producer.behind()) && pre.push(&self.shared, producer, mine, rec, time) {
+                if (pre.always || producer.behind())
+                    && pre.push(Own { shared: &self.shared, producer, mine }, rec, time)
+                {
                     return Some(true);
                 }
             }

@@ -111,3 +111,53 @@ impl<O: Out> ItemWriter for SiteLine<'_, O> {
         self.ok = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::register_runtime;
+
+    /// What `write` writes through a `SiteLine` of `site`, if it could.
+    fn line(site: &'static SiteData, write: impl FnOnce(&mut SiteLine<'_, Vec<u8>>)) -> Option<String> {
+        let mut out = Vec::new();
+        let mut w = SiteLine::new(&mut out, site);
+        write(&mut w);
+        w.ok().then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn writes_the_sites_keys_and_refuses_the_rest() {
+        let keys = [",\"a\":", ",\"b\":", ",\"with space\":"];
+        let (id, site) = register_runtime(keys.iter().map(|k| k.to_string()).collect());
+        let ok = line(site, |w| {
+            w.site(id);
+            w.u64(Key::at_site(0), 7);
+            w.str(Key::at_site(1), "x\"y\n");
+        });
+        assert_eq!(ok.as_deref(), Some(r#","a":7,"b":"x\"y\n""#));
+        let values = line(site, |w| {
+            w.f64(Key::at_site(0), 3.25);
+            w.bytes_lossy(Key::at_site(1), b"a\xffb");
+        });
+        assert_eq!(values.as_deref(), Some(r#","a":3.25,"b":"a\ufffdb""#));
+        let refused: [fn(&mut SiteLine<'_, Vec<u8>>); 6] = [
+            // A key carried as text.
+            |w| w.u64("a", 1),
+            // A key the site has no framed text for (not plain).
+            |w| w.u64(Key::at_site(2), 1),
+            // An index past the site's keys.
+            |w| w.u64(Key::at_site(9), 1),
+            // The same key twice.
+            |w| {
+                w.bool(Key::at_site(0), true);
+                w.null(Key::at_site(0));
+            },
+            // Values only a capture writes.
+            |w| w.display(Key::at_site(0), &5),
+            |w| w.json_with(Key::at_site(0), |_| Ok(())),
+        ];
+        for (i, write) in refused.into_iter().enumerate() {
+            assert_eq!(line(site, write), None, "case {i}");
+        }
+    }
+}

@@ -60,7 +60,7 @@ pub(crate) use item_writer::{InPlace, Measure, RecordItems, UNSIZED};
 pub(crate) use items::*;
 pub use out::Out;
 pub(crate) use out::{copy_small, OutBuf};
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", test))]
 pub(crate) use site::register_runtime;
 pub(crate) use site::SiteData;
 pub use site::{literal_msg, Site};
