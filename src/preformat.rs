@@ -40,7 +40,7 @@ pub(crate) struct Preformat {
     /// The writer's line format, copied once per thread.
     template: JsonFormat,
     /// Callers format every record, behind or not (for measurements).
-    pub(crate) always: bool,
+    always: bool,
     /// The redact paths, applied as the writer applies them.
     redact: Option<Arc<Redactor>>,
 }
@@ -53,6 +53,13 @@ impl Preformat {
             return None;
         }
         Some(Preformat { template, always: mode == "always", redact })
+    }
+
+    /// Whether a caller formats its record itself now: the writer is
+    /// behind (its queue says so), or callers always do.
+    #[inline(always)]
+    pub(crate) fn caller_formats(&self, producer: &mut Producer) -> bool {
+        self.always || producer.behind()
     }
 
     /// Formats `rec`, with `time` as its time, and queues the line. Returns

@@ -179,8 +179,7 @@ impl Core {
                 let mut all = all.try_borrow_mut().ok()?;
                 let (_, producer, mine) = self.mine(&mut all)?;
                 if let Some(pre) = &self.preformat {
-                    if (pre.always || producer.behind()) && self.format_own_line(pre, producer, mine, level, site, rec)
-                    {
+                    if pre.caller_formats(producer) && self.format_own_line(pre, producer, mine, level, site, rec) {
                         return Some(true);
                     }
                 }
@@ -245,9 +244,7 @@ impl Core {
             // writer within nanoseconds, which keeps the merge in time order.
             let time = self.now();
             if let Some(pre) = &self.preformat {
-                if (pre.always || producer.behind())
-                    && pre.push(Own { shared: &self.shared, producer, mine }, rec, time)
-                {
+                if pre.caller_formats(producer) && pre.push(Own { shared: &self.shared, producer, mine }, rec, time) {
                     return Some(true);
                 }
             }
