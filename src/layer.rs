@@ -1,7 +1,6 @@
 //! A `tracing-subscriber` Layer: `tracing` events become logjet records,
 //! with the same nonblocking pipeline and the same output.
 
-use crate::record::ItemWriter as _;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
@@ -17,8 +16,9 @@ use crate::format::escape::write_str;
 use crate::format::json::write_field_key;
 use crate::level::Level;
 use crate::logger::Logger;
-use crate::record::{Capture, Key, Out};
+use crate::record::{Capture, ItemWriter, Key, Out, RecordItems};
 use crate::tracing_site::Callsite;
+use crate::tunables::TRACING_EVENT_ROOM;
 
 /// How the fields of the spans around an event are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -291,8 +291,8 @@ impl Visit for LogTarget {
 /// the record's call-site item (`tracing_site`), and the fields after it
 /// whose key the callsite has are captured by their index there; others
 /// (renamed or escaped by the writer) by their text.
-struct EventVisitor<'a> {
-    cap: &'a mut Capture,
+struct EventVisitor<'a, W> {
+    cap: &'a mut W,
     /// The event's callsite, registered.
     site: Callsite,
     /// No field recorded yet.
@@ -304,10 +304,10 @@ struct EventVisitor<'a> {
     from_log: bool,
 }
 
-impl EventVisitor<'_> {
+impl<W: ItemWriter> EventVisitor<'_, W> {
     /// Captures `field` with `put`, under its key.
     #[inline]
-    fn put(&mut self, field: &Field, put: impl FnOnce(&mut Capture, Key<'_>)) {
+    fn put(&mut self, field: &Field, put: impl FnOnce(&mut W, Key<'_>)) {
         self.first = false;
         match self.indexed(field) {
             Some(key) => put(self.cap, key),
@@ -331,7 +331,7 @@ impl EventVisitor<'_> {
     /// Captures `field` by its index in the callsite when it can (see
     /// [`indexed`](EventVisitor::indexed)); returns whether it did.
     #[inline(always)]
-    fn put_indexed(&mut self, field: &Field, put: impl FnOnce(&mut Capture, Key<'_>)) -> bool {
+    fn put_indexed(&mut self, field: &Field, put: impl FnOnce(&mut W, Key<'_>)) -> bool {
         let Some(key) = self.indexed(field) else { return false };
         self.first = false;
         put(self.cap, key);
@@ -358,7 +358,7 @@ impl EventVisitor<'_> {
     }
 }
 
-impl Visit for EventVisitor<'_> {
+impl<W: ItemWriter> Visit for EventVisitor<'_, W> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.put(field, |c, k| c.f64(k, value));
     }
@@ -482,46 +482,68 @@ where
         if !self.logger.keep_sampled(level) {
             return;
         }
-        let mut ev = crate::logger::Event::new(&self.logger, level, None);
-        let cap = ev.capture_mut();
         // A `log` record brought in by tracing-log's LogTracer carries its
         // real target in a `log.target` field.
         let from_log = meta.target() == "log" && meta.fields().field("log.target").is_some();
-        if from_log {
+        let site = crate::tracing_site::callsite(meta, || callsite_keys(meta, from_log));
+        let rec = EventRecord { layer: self, event, ctx: &ctx, site, from_log };
+        self.logger.log_bounded(level, TRACING_EVENT_ROOM, &rec);
+    }
+}
+
+/// A `tracing` event as a record's items (after the logger's bindings):
+/// written straight into a thread's queue when it fits the room reserved
+/// for it, else (or when a value needs a capture: a field keyed by its
+/// text, a `Debug` value, an error, the spans' names) captured and sent
+/// (`Logger::log_bounded`), the same items either way.
+struct EventRecord<'a, 'e, 'c, S> {
+    layer: &'a TracingLayer,
+    event: &'a Event<'e>,
+    ctx: &'a Context<'c, S>,
+    site: Callsite,
+    from_log: bool,
+}
+
+impl<S> RecordItems for EventRecord<'_, '_, '_, S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn write_items<W: ItemWriter>(&self, w: &mut W) {
+        let (layer, event) = (self.layer, self.event);
+        let meta = event.metadata();
+        if self.from_log {
             let mut t = LogTarget(None);
             event.record(&mut t);
-            cap.str(crate::__logjet_key!(target), t.0.as_deref().unwrap_or("log"));
+            w.str(crate::__logjet_key!(target), t.0.as_deref().unwrap_or("log"));
         } else {
-            cap.str(crate::__logjet_key!(target), meta.target());
+            w.str(crate::__logjet_key!(target), meta.target());
         }
-        if self.file_line {
+        if layer.file_line {
             if let Some(file) = meta.file() {
-                cap.str(crate::__logjet_key!(file), file);
+                w.str(crate::__logjet_key!(file), file);
             }
             if let Some(line) = meta.line() {
-                cap.u64(crate::__logjet_key!(line), u64::from(line));
+                w.u64(crate::__logjet_key!(line), u64::from(line));
             }
         }
         #[cfg(feature = "opentelemetry")]
-        if let Some(span) = ctx.event_span(event) {
-            if let Some(ids) = self.trace_ids(&span) {
+        if let Some(span) = self.ctx.event_span(event) {
+            if let Some(ids) = layer.trace_ids(&span) {
                 let (trace_id, span_id) = ids.split_at(32);
                 // Hex digits: always UTF-8.
                 if let (Ok(t), Ok(s)) = (std::str::from_utf8(trace_id), std::str::from_utf8(span_id)) {
-                    cap.str(crate::__logjet_key!(trace_id), t);
-                    cap.str(crate::__logjet_key!(span_id), s);
+                    w.str(crate::__logjet_key!(trace_id), t);
+                    w.str(crate::__logjet_key!(span_id), s);
                 }
             }
         }
         // The request being handled on this thread (`AccessLog`), outside
         // every span.
-        crate::scope::with_current(|b| b.capture(cap));
-        if self.span_fields != SpanFields::Omit || self.span_names {
-            self.write_spans(event, &ctx, cap);
+        crate::scope::with_current(|b| b.capture(w));
+        if layer.span_fields != SpanFields::Omit || layer.span_names {
+            layer.write_spans(event, self.ctx, w);
         }
-        let site = crate::tracing_site::callsite(meta, || callsite_keys(meta, from_log));
-        event.record(&mut EventVisitor { cap, site, first: true, keyed: false, from_log });
-        ev.send_captured();
+        event.record(&mut EventVisitor { cap: w, site: self.site, first: true, keyed: false, from_log: self.from_log });
     }
 }
 
@@ -588,7 +610,7 @@ fn write_hex(bytes: &[u8], out: &mut [u8]) {
 impl TracingLayer {
     /// Writes the spans in scope of `event`, outermost first, without
     /// allocating for up to [`KEYS`] span fields.
-    fn write_spans<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, cap: &mut Capture)
+    fn write_spans<S, W: ItemWriter>(&self, event: &Event<'_>, ctx: &Context<'_, S>, cap: &mut W)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -662,28 +684,23 @@ impl TracingLayer {
                 let fields = event.metadata().fields();
                 // Whether field `name` of the span at `depth` is written.
                 let kept = |name: &str, depth: u32| fields.field(name).is_none() && !seen.deeper_than(name, depth);
-                // One pass: the fragment into the record, the items aside
-                // (on the stack up to `Scratch`'s size), copied after it.
-                let mut aside = Scratch::default();
-                let items = &mut aside;
-                cap.bindings_with(
-                    move |c| {
-                        let mut mask = 0;
-                        for (i, s) in scope.from_root().enumerate() {
-                            if let Some(d) = s.extensions().get::<SpanData>() {
-                                for (name, range, bit, item) in &d.entries {
-                                    if kept(name, depth - 1 - i as u32) {
-                                        c.extend(&d.json[range.clone()]);
-                                        items.extend(&d.items[item.clone()]);
-                                        mask |= bit;
-                                    }
-                                }
+                // One pass: the fragment and the items aside (on the stack
+                // up to `Scratch`'s size), then one bindings item.
+                let (mut json, mut items, mut mask) = (Scratch::default(), Scratch::default(), 0);
+                for (i, s) in scope.from_root().enumerate() {
+                    if let Some(d) = s.extensions().get::<SpanData>() {
+                        for (name, range, bit, item) in &d.entries {
+                            if kept(name, depth - 1 - i as u32) {
+                                json.extend(&d.json[range.clone()]);
+                                items.extend(&d.items[item.clone()]);
+                                mask |= bit;
                             }
                         }
-                        (mask, items)
-                    },
-                    |c, items| c.extend(items.as_slice()),
-                );
+                    }
+                }
+                if !json.as_slice().is_empty() {
+                    cap.bindings(mask, json.as_slice(), items.as_slice());
+                }
             }
         }
     }
@@ -754,5 +771,126 @@ impl KeyList {
     /// Whether `k` is a field of a span deeper (more inner) than `depth`.
     fn deeper_than(&self, k: &str, depth: u32) -> bool {
         self.inline[..self.len].iter().chain(&self.more).any(|(name, d)| *d < depth && *name == k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::InPlace;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::prelude::*;
+
+    /// Each event's record as written in place (into the room an event
+    /// reserves; `None` when it could not be) and as captured.
+    type Seen = Arc<Mutex<Vec<(Option<Vec<u8>>, Vec<u8>)>>>;
+
+    /// A layer that writes each event's record both ways, as
+    /// `Logger::log_bounded` would, and keeps both.
+    struct BothWays {
+        layer: TracingLayer,
+        seen: Seen,
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for BothWays {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            self.layer.on_new_span(attrs, id, ctx)
+        }
+
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            let meta = event.metadata();
+            let site = crate::tracing_site::callsite(meta, || callsite_keys(meta, false));
+            let rec = EventRecord { layer: &self.layer, event, ctx: &ctx, site, from_log: false };
+            let mut room = vec![0; TRACING_EVENT_ROOM];
+            let mut w = InPlace::new(&mut room);
+            self.layer.logger.begin(&mut w, None);
+            rec.write_items(&mut w);
+            let in_place = w.written().map(|n| room[..n].to_vec());
+            let mut cap = Capture::new(Level::Info, 0);
+            self.layer.logger.begin(&mut cap, None);
+            rec.write_items(&mut cap);
+            self.seen.lock().unwrap().push((in_place, cap.bytes().to_vec()));
+        }
+    }
+
+    /// Runs `events` through a `BothWays` around `layer` (of a child
+    /// logger, so records carry bindings) and returns what it saw.
+    fn both_ways(
+        layer: impl FnOnce(TracingLayer) -> TracingLayer,
+        events: impl FnOnce(),
+    ) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+        let (log, _guard) = Logger::builder().sink(crate::sink::Writer::new(std::io::sink())).build().unwrap();
+        let child = log.child(crate::fields!(svc = "api"));
+        let seen = Seen::default();
+        let both = BothWays { layer: layer(TracingLayer::new(&child)), seen: seen.clone() };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(both), events);
+        let seen = seen.lock().unwrap().clone();
+        seen
+    }
+
+    struct Failing;
+
+    impl fmt::Debug for Failing {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("half")?;
+            Err(fmt::Error)
+        }
+    }
+
+    #[test]
+    fn an_event_written_in_place_has_the_items_of_its_capture() {
+        let long = "x".repeat(TRACING_EVENT_ROOM);
+        let err = std::io::Error::other("disk full");
+        let seen = both_ways(
+            |l| l.file_line(true),
+            || {
+                let (n, f, s) = std::hint::black_box((7u64, 3.25f64, "GET"));
+                tracing::info!(method = s, status = 200u16, latency_ms = f, cached = false, request_id = n, "handled");
+                tracing::warn!(min = i128::MIN, max = u128::MAX, neg = -5i64, target = 1, "from {} of {}", n, 9);
+                tracing::info!(list = ?vec![1, 2], shown = %format_args!("{n} items"), bad = ?Failing, "debug values");
+                // Captured: the message not first, so no call-site item
+                // and the keys travel as text.
+                tracing::event!(tracing::Level::INFO, a = n, message = "late message");
+                let span = tracing::info_span!("request", request_id = 42, method = "GET");
+                let _entered = span.enter();
+                let inner = tracing::info_span!("query", table = "users", method = "POST");
+                let _inner = inner.enter();
+                tracing::info!(status = 200, "in spans");
+                // Captured: too large for the room, a value only a capture
+                // holds.
+                tracing::info!(text = long.as_str(), "large");
+                tracing::error!(e = &err as &(dyn std::error::Error + 'static), "an error");
+            },
+        );
+        let in_place = [true, true, true, false, true, false, false];
+        assert_eq!(seen.len(), in_place.len());
+        for (i, ((written, captured), expected)) in seen.iter().zip(in_place).enumerate() {
+            assert_eq!(written.is_some(), expected, "event {i} written in place");
+            if let Some(bytes) = written {
+                assert_eq!(bytes, captured, "event {i}");
+            }
+        }
+        // The in-span event carries the spans' fields (the inner span's
+        // `method` replaces the outer one's) as one bindings item.
+        let items = &seen[4].1;
+        let text = String::from_utf8_lossy(items);
+        assert!(text.contains(",\"request_id\":42,\"table\":\"users\",\"method\":\"POST\""), "{text}");
+    }
+
+    #[test]
+    fn what_only_a_capture_holds_is_not_written_in_place() {
+        // The names of the spans are JSON text made by the capture.
+        let seen = both_ways(
+            |l| l.span_names(true),
+            || {
+                tracing::info!(a = 1, "outside spans");
+                let span = tracing::info_span!("request");
+                let _entered = span.enter();
+                tracing::info!(a = 2, "inside");
+            },
+        );
+        assert_eq!(seen.len(), 2);
+        assert!(seen[0].0.as_ref().is_some_and(|b| *b == seen[0].1));
+        assert!(seen[1].0.is_none());
     }
 }

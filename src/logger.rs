@@ -144,7 +144,7 @@ impl Bindings {
 
     /// Adds these fields to a record.
     #[inline(always)]
-    pub(crate) fn capture(&self, rec: &mut Capture) {
+    pub(crate) fn capture<W: ItemWriter>(&self, rec: &mut W) {
         rec.item(&self.item);
     }
 
@@ -404,7 +404,7 @@ impl Logger {
 
     /// What [`start`](Logger::start) adds to a record made in place.
     #[inline(always)]
-    pub(crate) fn begin(&self, rec: &mut Record, ns: Option<&str>) {
+    pub(crate) fn begin<W: ItemWriter>(&self, rec: &mut W, ns: Option<&str>) {
         if let Some(ns) = ns {
             rec.ns(ns);
         }
@@ -463,6 +463,24 @@ impl Logger {
         self.send(&rec)
     }
 
+    /// A record whose size is known only once it is written (a `tracing`
+    /// event): `rec` writes it after what [`start`](Logger::start) puts
+    /// first, straight into this thread's queue within `bound` bytes when
+    /// it can (see `Core::send_bounded`); else into a capture, which is
+    /// sent. So `rec` must write the same items each time.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn log_bounded(&self, level: Level, bound: usize, rec: &impl RecordItems) {
+        if level != Level::Fatal
+            && self.core.send_bounded(level, bound, |w| {
+                self.begin(w, None);
+                rec.write_items(w);
+            })
+        {
+            return;
+        }
+        self.log_captured(level, None, |c| rec.write_items(c));
+    }
+
     /// Sends a record started by [`start`](Logger::start).
     #[inline(always)]
     pub(crate) fn send(&self, rec: &Record) {
@@ -494,9 +512,9 @@ impl<'a> Event<'a> {
         Event { core: &logger.core, rec: logger.start(level, ns) }
     }
 
-    /// The record being built (the `tracing` layer and the `log` bridge
-    /// add their fields through it).
-    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    /// The record being built (the `log` bridge adds its fields through
+    /// it).
+    #[cfg(feature = "log")]
     #[inline]
     pub(crate) fn capture_mut(&mut self) -> &mut Capture {
         &mut self.rec

@@ -283,20 +283,22 @@ impl Producer {
         true
     }
 
-    /// Writes a record of exactly `len` payload bytes in place: `fill`
+    /// Writes a record of at most `len` payload bytes in place: `fill`
     /// writes them straight into the reserved words (a slice of `len`
-    /// bytes, at most `u32::MAX`), and the record is published only when
-    /// it returns true. Returns false, having published nothing, when
-    /// `fill` does, when the ring has no room now, or when the record is
-    /// larger than a quarter of the ring (the caller then queues a
-    /// captured copy, which grows the queue or waits).
+    /// bytes, at most `u32::MAX`) and returns how many it wrote (a macro's
+    /// record: exactly `len`, measured before; a `tracing` event: what it
+    /// took of a bound), and the record is published only when it returns
+    /// a count. Returns false, having published nothing, when `fill`
+    /// returns `None`, when the ring has no room for `len` bytes now, or
+    /// when they are more than a quarter of the ring (the caller then
+    /// queues a captured copy, which grows the queue or waits).
     #[inline(always)]
     pub(crate) fn push_in_place(
         &mut self,
         level: Level,
         time: u64,
         len: usize,
-        fill: impl FnOnce(&mut [u8]) -> bool,
+        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) -> bool {
         let n = HEAD_WORDS + len.div_ceil(8);
         if n > self.ring.len() / 4 || len > u32::MAX as usize {
@@ -317,13 +319,14 @@ impl Producer {
         // below (invariants 1 and 2 in the module docs); the slice borrows
         // `self`, the queue's only producer, and ends with `fill`.
         let bytes = unsafe { std::slice::from_raw_parts_mut(dst.as_ptr() as *mut u8, len) };
-        if !fill(bytes) {
-            return false;
-        }
-        let header = (len as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (KIND_RECORD << 40);
+        let Some(used) = fill(bytes) else { return false };
+        // What was written, in whole words (`fill` cannot say more than it
+        // was given; the words past them were reserved, not published).
+        let used = used.min(len);
+        let header = (used as u64 & 0xFFFF_FFFF) | ((level as u64) << 32) | (KIND_RECORD << 40);
         w[at].store(header, Ordering::Relaxed);
         w[at + 1].store(time, Ordering::Relaxed);
-        self.tail += n;
+        self.tail = self.tail + HEAD_WORDS + used.div_ceil(8);
         self.ring.tail.store(self.tail, Ordering::Release);
         true
     }
@@ -614,6 +617,7 @@ mod tests {
 
     fn decode(p: &RecordRef<'_>) -> (u64, usize) {
         let items: Vec<_> = crate::record::Items::new(p.bytes()).collect();
+        assert_eq!(items.len(), 2, "record {} has only its own items", p.time);
         let crate::record::Item::Field(_, crate::record::Val::U64(i), _) = items[0] else { panic!() };
         let crate::record::Item::Field(_, crate::record::Val::Str(s), _) = items[1] else { panic!() };
         assert_eq!(p.time, i);
@@ -744,17 +748,22 @@ mod tests {
         assert!(!first.finished());
     }
 
-    /// Record `i` written in place (the bytes of `rec(i, pad)`), or, when
-    /// `fail`, a fill that scribbles over its room and gives up.
+    /// Record `i` written in place (the bytes of `rec(i, pad)`) into a
+    /// reservation of up to 25 bytes more than it takes (as a `tracing`
+    /// event reserves a bound), or, when `fail`, a fill that scribbles over
+    /// its room and gives up.
     fn push_in_place(p: &mut Producer, i: u64, pad: usize, fail: bool) -> bool {
         let r = rec(i, pad);
-        p.push_in_place(Level::Warn, i, r.bytes().len(), |b| {
+        let len = r.bytes().len();
+        p.push_in_place(Level::Warn, i, len + (i % 3) as usize * 12 + (i % 2) as usize, |b| {
             if fail {
                 b.fill(b'#');
-                return false;
+                return None;
             }
-            b.copy_from_slice(r.bytes());
-            true
+            b[..len].copy_from_slice(r.bytes());
+            // Bytes past the record are reserved, never read.
+            b[len..].fill(b'#');
+            Some(len)
         })
     }
 

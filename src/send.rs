@@ -173,26 +173,45 @@ impl Core {
     /// [`send`](Core::send)s it, which handles every case.
     #[inline(always)]
     pub(crate) fn send_in_place(&self, level: Level, len: usize, site: &'static Site, rec: &impl RecordItems) -> bool {
+        self.queue_in_place(&SiteInPlace { level, len, site, rec })
+    }
+
+    /// Writes a record of at most `bound` payload bytes straight into this
+    /// thread's queue: `write` writes it (a `tracing` event, whose size is
+    /// known only once it is written). Returns false, having queued
+    /// nothing, in the cases [`send_in_place`](Core::send_in_place) does,
+    /// when callers format their lines (the caller's capture then is), and
+    /// when the record does not fit the bound or holds a value only a
+    /// capture can (see `record::InPlace`).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn send_bounded(&self, level: Level, bound: usize, write: impl Fn(&mut InPlace<'_>)) -> bool {
+        self.queue_in_place(&Bounded { level, bound, write })
+    }
+
+    /// The common part of writing in place: this thread's queue for this
+    /// logger (none yet: false), `rec`'s own line when callers format
+    /// theirs (see [`InPlaceRecord::own_line`]), else `rec` written into
+    /// its room in the ring (see `ring::Producer::push_in_place`),
+    /// and the writer woken when it sleeps.
+    #[inline(always)]
+    fn queue_in_place(&self, rec: &impl InPlaceRecord) -> bool {
         let queued = PRODUCERS.try_with(
             #[inline(always)]
             move |all| {
                 let mut all = all.try_borrow_mut().ok()?;
                 let (_, producer, mine) = self.mine(&mut all)?;
                 if let Some(pre) = &self.preformat {
-                    if pre.caller_formats(producer) && self.format_own_line(pre, producer, mine, level, site, rec) {
+                    if pre.caller_formats(producer) && rec.own_line(self, pre, producer, mine)? {
                         return Some(true);
                     }
                 }
                 Some(producer.push_in_place(
-                    level,
+                    rec.level(),
                     self.now(),
-                    len,
+                    rec.room(),
                     #[inline(always)]
-                    |buf| {
-                        let mut w = InPlace::new(buf);
-                        rec.write_items(&mut w);
-                        w.done()
-                    },
+                    |buf| rec.fill(&mut InPlace::new(buf)),
                 ))
             },
         );
@@ -446,5 +465,100 @@ impl Drop for Core {
         // The last handle is gone: the writer drains what is queued, gives
         // failing sinks until the shutdown timeout, and exits.
         self.shared.set_deadline(Instant::now() + self.shutdown_timeout);
+    }
+}
+
+/// A record [`Core::queue_in_place`] writes.
+trait InPlaceRecord {
+    /// The record's level.
+    fn level(&self) -> Level;
+
+    /// The room it takes in the ring, in bytes: exactly, or at most.
+    fn room(&self) -> usize;
+
+    /// Writes the record into the ring's room: how many bytes it took, or
+    /// `None` when it could not be written there.
+    fn fill(&self, w: &mut InPlace<'_>) -> Option<usize>;
+
+    /// While callers format their lines (the writer behind): whether this
+    /// record's line was formatted and queued here (if not, the record is
+    /// written in place after all); `None` when the record must not be
+    /// written in place then.
+    fn own_line(
+        &self,
+        core: &Core,
+        pre: &Preformat,
+        producer: &mut Producer,
+        mine: &mut Option<Box<LineFormat>>,
+    ) -> Option<bool>;
+}
+
+/// A macro call site's record, measured: `len` bytes exactly.
+struct SiteInPlace<'a, R> {
+    level: Level,
+    len: usize,
+    site: &'static Site,
+    rec: &'a R,
+}
+
+impl<R: RecordItems> InPlaceRecord for SiteInPlace<'_, R> {
+    #[inline(always)]
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    #[inline(always)]
+    fn room(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn fill(&self, w: &mut InPlace<'_>) -> Option<usize> {
+        self.rec.write_items(w);
+        w.done().then_some(self.len)
+    }
+
+    #[inline(always)]
+    fn own_line(
+        &self,
+        core: &Core,
+        pre: &Preformat,
+        producer: &mut Producer,
+        mine: &mut Option<Box<LineFormat>>,
+    ) -> Option<bool> {
+        Some(core.format_own_line(pre, producer, mine, self.level, self.site, self.rec))
+    }
+}
+
+/// A record written into a bound (see [`Core::send_bounded`]).
+#[cfg(feature = "tracing")]
+struct Bounded<F> {
+    level: Level,
+    bound: usize,
+    write: F,
+}
+
+#[cfg(feature = "tracing")]
+impl<F: Fn(&mut InPlace<'_>)> InPlaceRecord for Bounded<F> {
+    #[inline(always)]
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    #[inline(always)]
+    fn room(&self) -> usize {
+        self.bound
+    }
+
+    #[inline(always)]
+    fn fill(&self, w: &mut InPlace<'_>) -> Option<usize> {
+        (self.write)(w);
+        w.written()
+    }
+
+    /// Its capture is formatted (the caller writes it again there).
+    #[inline(always)]
+    fn own_line(&self, _: &Core, _: &Preformat, _: &mut Producer, _: &mut Option<Box<LineFormat>>) -> Option<bool> {
+        None
     }
 }

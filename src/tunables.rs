@@ -26,6 +26,14 @@ pub(crate) const WORDS_PER_RECORD: usize = 16;
 /// `capacity × WORDS_PER_RECORD` words.
 pub(crate) const INITIAL_RING_WORDS: usize = 1024;
 
+/// The room a `tracing` event reserves in its thread's ring to be
+/// written there in place, in bytes (`TracingLayer`; its size is known only
+/// once its fields are visited): a usual event takes 100 to 300. A larger
+/// one is captured and copied instead. At most a quarter of the first
+/// ring, so that any ring can hold it.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) const TRACING_EVENT_ROOM: usize = 512;
+
 /// Queues the writer keeps made in advance (allocated and touched on its
 /// own thread: 8 KiB each), so that a thread's first record takes one
 /// instead of allocating and page-faulting a ring on the caller (about

@@ -7,6 +7,7 @@
 mod common;
 
 use common::child::{child_role, spawn_child_with, wait_child};
+use common::without_time_and_pid;
 use logjet::{sink, Level, Logger};
 
 const NAME: &str = "callers_write_the_lines_the_writer_writes";
@@ -74,20 +75,6 @@ fn log_the_records(file: &std::path::Path) {
         logjet::info!(log, "options", none = Option::<u64>::None, some = Some(i), raw = &b"a\xffb"[..]);
     }
     guard.shutdown().expect("shutdown");
-}
-
-/// `line` without its `"time":…` and `"pid":…` members (the two runs
-/// differ in them).
-fn without_time_and_pid(line: &str) -> String {
-    let mut line = line.to_string();
-    for key in [",\"time\":", ",\"pid\":"] {
-        let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}"));
-        let rest = &line[at + key.len()..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        assert!(digits > 0, "digits after {key}: {line}");
-        line = format!("{}{}", &line[..at], &rest[digits..]);
-    }
-    line
 }
 
 #[test]

@@ -110,6 +110,15 @@ impl<O: Out> ItemWriter for SiteLine<'_, O> {
     fn keyed_display(&mut self, _key: Key<'_>, _v: &dyn fmt::Display) {
         self.ok = false;
     }
+
+    /// A message item's text: a macro call site's message is its site's.
+    fn blob(&mut self, _s: &[u8]) {
+        self.ok = false;
+    }
+
+    fn formatted(&mut self, _args: fmt::Arguments<'_>) {
+        self.ok = false;
+    }
 }
 
 #[cfg(test)]

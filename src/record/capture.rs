@@ -128,24 +128,12 @@ impl Capture {
     /// 0x7F, or 0x7F and a u32) and its bytes.
     #[inline(always)]
     pub(super) fn put_key(&mut self, tag: u8, key: Key<'_>) {
-        if let Some(index) = key.site_index() {
-            if let Some(dst) = self.inline_room(3) {
-                dst.copy_from_slice(&[tag, 0x81, index]);
-                return;
-            }
-            self.extend(&[tag, 0x81, index]);
+        let Some((head, h)) = key.coded(tag) else { return self.put_key_text(tag, key) };
+        if let Some(dst) = self.inline_room(h) {
+            dst.copy_from_slice(&head[..h]);
             return;
         }
-        if key.id != 0 {
-            let [lo, hi] = key.id.to_le_bytes();
-            if let Some(dst) = self.inline_room(4) {
-                dst.copy_from_slice(&[tag, 0x80, lo, hi]);
-                return;
-            }
-            self.extend(&[tag, 0x80, lo, hi]);
-            return;
-        }
-        self.put_key_text(tag, key);
+        self.extend(&head[..h]);
     }
 
     /// `tag`, the key and a fixed-size value `v`: for a call site's key,
@@ -201,7 +189,7 @@ impl Capture {
     }
 
     #[inline(always)]
-    fn put_blob(&mut self, s: &[u8]) {
+    pub(super) fn put_blob(&mut self, s: &[u8]) {
         let n = clamp_len(s.len());
         if let Some(dst) = self.inline_room(4 + n as usize) {
             dst[..4].copy_from_slice(&n.to_le_bytes());
@@ -230,89 +218,9 @@ impl Capture {
         (length_prefixed(out, json).0, length_prefixed(out, items).0)
     }
 
-    /// Captures bound fields written by `json` as an NDJSON fragment
-    /// (`,"k":v,...`, no key twice; it returns the mask of the keys it
-    /// wrote, and what `items` needs) and by `items` as captured fields,
-    /// the same ones in the same order. Nothing when `json` writes
-    /// nothing.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn bindings_with<T>(
-        &mut self,
-        json: impl FnOnce(&mut Capture) -> (u64, T),
-        items: impl FnOnce(&mut Capture, T),
-    ) {
-        let tag_at = self.len();
-        self.push(T_BINDINGS);
-        let mask_at = self.len();
-        self.extend(&[0; 8]);
-        let (fragment, (mask, state)) = length_prefixed(self, json);
-        if fragment.is_empty() {
-            self.truncate(tag_at);
-            return;
-        }
-        let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
-        self.patch_u32(mask_at, u32::from_le_bytes([a, b, c, d]));
-        self.patch_u32(mask_at + 4, u32::from_le_bytes([e, f, g, h]));
-        length_prefixed(self, |c| items(c, state));
-    }
-
-    /// Captures the namespace of a debug handle.
-    #[inline(always)]
-    pub(crate) fn ns(&mut self, ns: &str) {
-        self.push(T_NS);
-        self.put_blob(ns.as_bytes());
-    }
-
-    /// Captures the message. Its bytes are valid UTF-8.
-    #[inline(always)]
-    pub(crate) fn msg(&mut self, msg: &str) {
-        self.push(T_MSG);
-        self.put_blob(msg.as_bytes());
-    }
-
-    /// Call site `id` (registered without its message), with the message
-    /// of format arguments.
-    #[inline(always)]
-    pub(crate) fn site_fmt(&mut self, id: u32, args: fmt::Arguments<'_>) {
-        match args.as_str() {
-            Some(s) => self.site_msg(id, s),
-            None => {
-                let [a, b, c, d] = id.to_le_bytes();
-                self.extend(&[T_SITE_FMT, a, b, c, d]);
-                self.formatted(args);
-            }
-        }
-    }
-
-    /// Call site `id` (registered without its message), with message
-    /// `msg`.
-    #[inline(always)]
-    pub(crate) fn site_msg(&mut self, id: u32, msg: &str) {
-        let [a, b, c, d] = id.to_le_bytes();
-        self.extend(&[T_SITE_FMT, a, b, c, d]);
-        self.put_blob(msg.as_bytes());
-    }
-
-    /// Captures the message from format arguments, formatting only when the
-    /// arguments are not a plain string.
-    #[inline(always)]
-    pub(crate) fn msg_fmt(&mut self, args: fmt::Arguments<'_>) {
-        match args.as_str() {
-            Some(s) => self.msg(s),
-            None => self.msg_formatted(args),
-        }
-    }
-
-    /// The message of a format string with arguments, formatted here.
-    #[inline(never)]
-    fn msg_formatted(&mut self, args: fmt::Arguments<'_>) {
-        self.push(T_MSG);
-        self.formatted(args);
-    }
-
-    /// The text of format arguments, behind its length.
-    #[inline(never)]
-    fn formatted(&mut self, args: fmt::Arguments<'_>) {
+    /// The text of format arguments, behind its length (see
+    /// [`ItemWriter::formatted`](super::ItemWriter::formatted)).
+    pub(super) fn put_formatted(&mut self, args: fmt::Arguments<'_>) {
         length_prefixed(self, |c| {
             // A `Display` impl that fails leaves what it wrote; the text is
             // still valid UTF-8 because `fmt::Write` only takes `&str`.

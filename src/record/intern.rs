@@ -54,6 +54,19 @@ impl<'a> Key<'a> {
     pub(crate) fn site_index(&self) -> Option<u8> {
         self.id.checked_sub(SITE_BASE).map(|i| i as u8)
     }
+
+    /// A field's `tag` and this key as a record carries them when the key
+    /// is a number, and how many of the four bytes that takes: `0x81` and
+    /// a call site's key index (3), or `0x80` and an interned key's id (4).
+    /// `None` for a key carried as its text.
+    #[inline(always)]
+    pub(crate) fn coded(&self, tag: u8) -> Option<([u8; 4], usize)> {
+        if let Some(index) = self.site_index() {
+            return Some(([tag, 0x81, index, 0], 3));
+        }
+        let [lo, hi] = self.id.to_le_bytes();
+        (self.id != 0).then_some(([tag, 0x80, lo, hi], 4))
+    }
 }
 
 impl<'a> From<&'a str> for Key<'a> {

@@ -52,6 +52,82 @@ pub trait ItemWriter {
     #[doc(hidden)]
     fn keyed_display(&mut self, key: Key<'_>, v: &dyn fmt::Display);
 
+    /// Text behind its length (a u32): a message's.
+    #[doc(hidden)]
+    fn blob(&mut self, s: &[u8]);
+
+    /// The text of format arguments behind its length, formatted here.
+    #[doc(hidden)]
+    fn formatted(&mut self, args: fmt::Arguments<'_>);
+
+    /// The namespace of a debug handle.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn ns(&mut self, ns: &str) {
+        self.item(&[T_NS]);
+        self.blob(ns.as_bytes());
+    }
+
+    /// Bound fields made elsewhere (a `tracing` event's span fields): the
+    /// mask of their keys' bits, their NDJSON fragment (`,"k":v,...`, no
+    /// key twice) and the same fields as items (see
+    /// [`Capture::bindings_item`]).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bindings(&mut self, mask: u64, json: &[u8], items: &[u8]) {
+        self.item(&[T_BINDINGS]);
+        self.item(&mask.to_le_bytes());
+        self.blob(json);
+        self.blob(items);
+    }
+
+    /// The message of a record without a call site's item.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn msg(&mut self, msg: &str) {
+        self.item(&[T_MSG]);
+        self.blob(msg.as_bytes());
+    }
+
+    /// The message of format arguments, formatted only when they are not
+    /// a plain string.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn msg_fmt(&mut self, args: fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(s) => self.msg(s),
+            None => {
+                self.item(&[T_MSG]);
+                self.formatted(args);
+            }
+        }
+    }
+
+    /// Call site `id` (registered without its message, as a `tracing`
+    /// callsite is), with message `msg`.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn site_msg(&mut self, id: u32, msg: &str) {
+        let [a, b, c, d] = id.to_le_bytes();
+        self.item(&[T_SITE_FMT, a, b, c, d]);
+        self.blob(msg.as_bytes());
+    }
+
+    /// Call site `id` (registered without its message), with the message
+    /// of format arguments.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn site_fmt(&mut self, id: u32, args: fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(s) => self.site_msg(id, s),
+            None => {
+                let [a, b, c, d] = id.to_le_bytes();
+                self.item(&[T_SITE_FMT, a, b, c, d]);
+                self.formatted(args);
+            }
+        }
+    }
+
     /// A field whose value is JSON text written by `f` (only a capture can
     /// run it). When `f` fails, what it wrote is cut and the value becomes
     /// a string naming the failure.
@@ -162,6 +238,16 @@ impl ItemWriter for Capture {
     fn keyed_display(&mut self, key: Key<'_>, v: &dyn fmt::Display) {
         self.put_display(key, v)
     }
+
+    #[inline(always)]
+    fn blob(&mut self, s: &[u8]) {
+        self.put_blob(s)
+    }
+
+    #[inline(never)]
+    fn formatted(&mut self, args: fmt::Arguments<'_>) {
+        self.put_formatted(args)
+    }
 }
 
 /// A whole record's items, written the same way through every writer
@@ -203,18 +289,18 @@ impl ItemWriter for Measure {
     }
 
     #[inline(always)]
-    fn keyed<const N: usize>(&mut self, _tag: u8, key: Key<'_>, _v: [u8; N]) {
-        self.0 += if key.site_index().is_some() { 3 + N } else { UNSIZED };
+    fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, _v: [u8; N]) {
+        self.0 += key.coded(tag).map_or(UNSIZED, |(_, h)| h + N);
     }
 
     #[inline(always)]
-    fn keyed_blob(&mut self, _tag: u8, key: Key<'_>, s: &[u8]) {
-        self.0 += if key.site_index().is_some() { 7 + s.len() } else { UNSIZED };
+    fn keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
+        self.0 += key.coded(tag).map_or(UNSIZED, |(_, h)| h + 4 + s.len());
     }
 
     #[inline(always)]
-    fn key_only(&mut self, _tag: u8, key: Key<'_>) {
-        self.0 += if key.site_index().is_some() { 3 } else { UNSIZED };
+    fn key_only(&mut self, tag: u8, key: Key<'_>) {
+        self.0 += key.coded(tag).map_or(UNSIZED, |(_, h)| h);
     }
 
     #[inline(always)]
@@ -226,13 +312,25 @@ impl ItemWriter for Measure {
     fn keyed_display(&mut self, _key: Key<'_>, _v: &dyn fmt::Display) {
         self.0 += UNSIZED;
     }
+
+    #[inline(always)]
+    fn blob(&mut self, s: &[u8]) {
+        self.0 += 4 + s.len();
+    }
+
+    #[inline(always)]
+    fn formatted(&mut self, _args: fmt::Arguments<'_>) {
+        self.0 += UNSIZED;
+    }
 }
 
-/// Writes fields into the exact room [`Measure`] counted (a slice of the
-/// ring, see `crate::ring::Producer::push_in_place`): each piece is one
-/// bounds check and a copy, the position a local. Anything it cannot write
-/// there, or that does not fit, marks it failed, and the record is
-/// captured instead.
+/// Writes fields into room in a thread's ring (see
+/// `crate::ring::Producer::push_in_place`): the exact room [`Measure`]
+/// counted for a macro's record, or a bound for a `tracing` event. Each
+/// piece is one bounds check and a copy, the position a local. Anything it
+/// cannot write there (a key carried as text, a value only a capture can
+/// run), or that does not fit, marks it failed, and the record is captured
+/// instead.
 pub(crate) struct InPlace<'a> {
     buf: &'a mut [u8],
     pos: usize,
@@ -248,29 +346,65 @@ impl<'a> InPlace<'a> {
     }
 
     /// Whether every write succeeded and filled the room exactly. (A
-    /// write that fails does not move the position, and each write moves
-    /// it by exactly what [`Measure`] counted for it, so the room is
-    /// filled exactly only when none failed.)
+    /// write that fails puts the position past the end for good, and each
+    /// write moves it by exactly what [`Measure`] counted for it, so the
+    /// room is filled exactly only when none failed.)
     #[inline(always)]
     pub(crate) fn done(&self) -> bool {
         self.pos == self.buf.len()
     }
 
-    /// The next `n` bytes, counted as written; `None` when they do not
-    /// fit.
+    /// How many bytes were written, when every write succeeded (a record
+    /// written into a bound).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn written(&self) -> Option<usize> {
+        (self.pos <= self.buf.len()).then_some(self.pos)
+    }
+
+    /// The next `n` bytes, counted as written; `None`, and the writer
+    /// failed, when they do not fit.
     #[inline(always)]
     fn room(&mut self, n: usize) -> Option<&mut [u8]> {
         let start = self.pos;
-        let dst = self.buf.get_mut(start..start.wrapping_add(n))?;
-        self.pos = start + n;
-        Some(dst)
+        match self.buf.get_mut(start..start.wrapping_add(n)) {
+            Some(dst) => {
+                self.pos = start + n;
+                Some(dst)
+            }
+            None => {
+                self.pos = usize::MAX;
+                None
+            }
+        }
     }
 
-    /// A write this writer cannot do: the position stays short of the
-    /// end, so the record is captured instead.
+    /// A write this writer cannot do: the position stays past the end, so
+    /// the record is captured instead.
     #[inline(always)]
     fn fail(&mut self) {
         self.pos = usize::MAX;
+    }
+
+    /// The text of `args` behind its length, formatted straight into the
+    /// room, and `failed` after it when the formatting fails; text that
+    /// does not fit fails the record.
+    fn text(&mut self, args: fmt::Arguments<'_>, failed: &[u8]) {
+        let at = self.pos;
+        if self.room(4).is_none() {
+            return;
+        }
+        if fmt::write(&mut RoomOut(self), args).is_err() {
+            // A failed `Display`, or no room (then this fails too).
+            self.item(failed);
+        }
+        // After a failed write the position is past the end: nothing to
+        // patch. Else `at + 4 <= pos <= len`, and the text is at most
+        // `u32::MAX` bytes (see `new`).
+        if self.pos <= self.buf.len() {
+            let len = (self.pos - at - 4) as u32;
+            self.buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        }
     }
 }
 
@@ -284,29 +418,29 @@ impl ItemWriter for InPlace<'_> {
 
     #[inline(always)]
     fn keyed<const N: usize>(&mut self, tag: u8, key: Key<'_>, v: [u8; N]) {
-        let Some(index) = key.site_index() else { return self.fail() };
-        if let Some(dst) = self.room(3 + N) {
-            dst[..3].copy_from_slice(&[tag, 0x81, index]);
-            dst[3..].copy_from_slice(&v);
+        let Some((head, h)) = key.coded(tag) else { return self.fail() };
+        if let Some(dst) = self.room(h + N) {
+            dst[..h].copy_from_slice(&head[..h]);
+            dst[h..].copy_from_slice(&v);
         }
     }
 
     #[inline(always)]
     fn keyed_blob(&mut self, tag: u8, key: Key<'_>, s: &[u8]) {
-        let Some(index) = key.site_index() else { return self.fail() };
-        if let Some(dst) = self.room(7 + s.len()) {
+        let Some((head, h)) = key.coded(tag) else { return self.fail() };
+        if let Some(dst) = self.room(h + 4 + s.len()) {
             // Exact: the room is at most `u32::MAX` bytes (see `new`).
-            let [a, b, c, d] = (s.len() as u32).to_le_bytes();
-            dst[..7].copy_from_slice(&[tag, 0x81, index, a, b, c, d]);
-            copy_small(&mut dst[7..], s);
+            dst[..h].copy_from_slice(&head[..h]);
+            dst[h..h + 4].copy_from_slice(&(s.len() as u32).to_le_bytes());
+            copy_small(&mut dst[h + 4..], s);
         }
     }
 
     #[inline(always)]
     fn key_only(&mut self, tag: u8, key: Key<'_>) {
-        let Some(index) = key.site_index() else { return self.fail() };
-        if let Some(dst) = self.room(3) {
-            dst.copy_from_slice(&[tag, 0x81, index]);
+        let Some((head, h)) = key.coded(tag) else { return self.fail() };
+        if let Some(dst) = self.room(h) {
+            dst.copy_from_slice(&head[..h]);
         }
     }
 
@@ -315,9 +449,44 @@ impl ItemWriter for InPlace<'_> {
         self.fail()
     }
 
+    /// As a capture writes it (a string; `<Display failed>` after what a
+    /// failing `Display` impl wrote). [`Measure`] cannot size it, so only a
+    /// record written into a bound has one.
+    fn keyed_display(&mut self, key: Key<'_>, v: &dyn fmt::Display) {
+        let Some((head, h)) = key.coded(T_STR) else { return self.fail() };
+        if let Some(dst) = self.room(h) {
+            dst.copy_from_slice(&head[..h]);
+            self.text(format_args!("{v}"), b"<Display failed>");
+        }
+    }
+
     #[inline(always)]
-    fn keyed_display(&mut self, _key: Key<'_>, _v: &dyn fmt::Display) {
-        self.fail()
+    fn blob(&mut self, s: &[u8]) {
+        if let Some(dst) = self.room(4 + s.len()) {
+            // Exact, as in `keyed_blob`.
+            dst[..4].copy_from_slice(&(s.len() as u32).to_le_bytes());
+            copy_small(&mut dst[4..], s);
+        }
+    }
+
+    /// The text formatted straight into the room (a `Display` impl that
+    /// fails keeps what it wrote, as in a capture).
+    #[inline(never)]
+    fn formatted(&mut self, args: fmt::Arguments<'_>) {
+        self.text(args, b"");
+    }
+}
+
+/// `fmt::Write` into an [`InPlace`] writer's room: text that does not fit
+/// fails the record (and stops the formatting).
+struct RoomOut<'w, 'a>(&'w mut InPlace<'a>);
+
+impl fmt::Write for RoomOut<'_, '_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let dst = self.0.room(s.len()).ok_or(fmt::Error)?;
+        copy_small(dst, s.as_bytes());
+        Ok(())
     }
 }
 
@@ -375,7 +544,7 @@ mod tests {
 
     #[test]
     fn what_cannot_be_written_in_place_is_unsized_and_fails() {
-        let writes: [fn(&mut Measure, &mut InPlace<'_>); 4] = [
+        let writes: [fn(&mut Measure, &mut InPlace<'_>); 3] = [
             // A key carried as text (it needs escaping, or is not the call site's).
             |m, w| {
                 m.str(Key::runtime("a key"), "v");
@@ -385,14 +554,10 @@ mod tests {
                 m.u64(Key::runtime("n"), 1);
                 w.u64(Key::runtime("n"), 1);
             },
-            // Values only a capture can write.
+            // A value only a capture can write.
             |m, w| {
                 m.json_with(Key::site("", 0), |_| Ok(()));
                 w.json_with(Key::site("", 0), |_| Ok(()));
-            },
-            |m, w| {
-                m.display(Key::site("", 0), &1);
-                w.display(Key::site("", 0), &1);
             },
         ];
         for write in writes {
@@ -405,6 +570,56 @@ mod tests {
             assert!(!w.done());
             w.item(&[0; 64]);
             assert!(!w.done(), "a failed writer stays failed");
+            assert_eq!(w.written(), None);
+        }
+    }
+
+    /// A `Display` that fails after writing a part.
+    struct Failing;
+
+    impl fmt::Display for Failing {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("half")?;
+            Err(fmt::Error)
+        }
+    }
+
+    /// What a `tracing` event's record can hold: messages (formatted or
+    /// not), an interned key, `Display` values, raw fields.
+    fn event<W: ItemWriter>(w: &mut W, long: &str) {
+        w.site_fmt(9, format_args!("from {} of {}", 1, long.len()));
+        w.str(crate::__logjet_key!(target), "app::db");
+        fields(w, long);
+        w.display(Key::site("", 12), &format_args!("{} items", 3));
+        w.display(Key::site("", 13), &Failing);
+        w.msg_fmt(format_args!("{long}"));
+        w.msg("plain");
+    }
+
+    #[test]
+    fn a_record_written_into_a_bound_takes_what_it_needs_or_fails() {
+        for long in ["x".repeat(16), "é".repeat(300)] {
+            let mut c = Capture::new(Level::Info, 0);
+            event(&mut c, &long);
+            let need = c.bytes().len();
+            let mut size = Measure::default();
+            event(&mut size, &long);
+            assert!(size.0 >= UNSIZED, "formatted text cannot be measured");
+            for room in [need, need + 1, need + 100] {
+                let mut buf = vec![0; room];
+                let mut w = InPlace::new(&mut buf);
+                event(&mut w, &long);
+                assert_eq!(w.written(), Some(need), "room of {room} bytes");
+                assert_eq!(&buf[..need], c.bytes());
+            }
+            // Too small by one byte, or for the formatted message only: the
+            // whole record fails.
+            for room in [need - 1, 20] {
+                let mut buf = vec![0; room];
+                let mut w = InPlace::new(&mut buf);
+                event(&mut w, &long);
+                assert_eq!(w.written(), None, "room of {room} bytes for {need}");
+            }
         }
     }
 }

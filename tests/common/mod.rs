@@ -151,3 +151,17 @@ impl io::Write for Gate {
 pub fn keys(v: &Value) -> Vec<String> {
     v.as_object().expect("an object").keys().cloned().collect()
 }
+
+/// `line` without its `"time":…` and `"pid":…` members (the two runs
+/// differ in them).
+pub fn without_time_and_pid(line: &str) -> String {
+    let mut line = line.to_string();
+    for key in [",\"time\":", ",\"pid\":"] {
+        let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}"));
+        let rest = &line[at + key.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        assert!(digits > 0, "digits after {key}: {line}");
+        line = format!("{}{}", &line[..at], &rest[digits..]);
+    }
+    line
+}
