@@ -1,8 +1,9 @@
 //! Where a record's fields are written: [`ItemWriter`], the one interface
-//! through which every value type writes itself, and its three writers:
-//! the [`Capture`] buffer, [`Measure`] (how many bytes the fields take) and
+//! through which every value type writes itself, and its writers: the
+//! [`Capture`] buffer, [`Measure`] (how many bytes the fields take),
 //! [`InPlace`] (the bytes straight into the words a thread's ring reserved
-//! for them).
+//! for them) and, for a caller that formats its own line,
+//! `format::site_line::SiteLine`.
 //!
 //! A logging macro's record is written in place when it can be: its fields
 //! are measured, the ring reserves exactly that many bytes, and the same
@@ -12,6 +13,13 @@
 //! raw values (numbers, booleans, strings, bytes). Anything else (a key
 //! carried as text, a `Display`, `Debug`, error or `serde` value) makes
 //! [`Measure`] say [`UNSIZED`], and the record is captured instead.
+//!
+//! A `tracing` event cannot be measured without visiting its fields twice:
+//! the ring reserves a bound for it (`tunables::TRACING_EVENT_ROOM`) and
+//! [`InPlace`] says how much it wrote. Then messages and `Display` values
+//! are formatted straight into the room too; a record that does not fit,
+//! or has a key carried as text or a value only a capture can run (JSON
+//! text, an error), fails and is captured instead.
 
 use std::fmt;
 
