@@ -151,12 +151,12 @@ impl Converter {
         }
         // Counter values within ±2^63 ticks of each other (centuries).
         let delta = t.wrapping_sub(self.base.0) as i64;
-        let nanos = self.base.1 as f64 + delta as f64 * self.scale;
-        if nanos <= 0.0 {
-            0
-        } else {
-            nanos as u64
-        }
+        // The offset from the calibration, in nanoseconds: small (the
+        // clock is calibrated again every `CLOCK_RECALIBRATE_EVERY`), so
+        // exact in an f64, where the time since the epoch would be rounded
+        // to 256 ns.
+        let offset = (delta as f64 * self.scale) as i64;
+        self.base.1.saturating_add_signed(offset)
     }
 }
 

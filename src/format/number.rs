@@ -44,59 +44,93 @@ const SHORT_DECIMAL_MAX: usize = 24;
 #[inline]
 fn short_decimal(v: f64, buf: &mut [u8; SHORT_DECIMAL_MAX]) -> Option<usize> {
     const SCALE: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-    // 2^53
-    const LIMIT: f64 = 9_007_199_254_740_992.0;
+    let a = v.abs();
     // Outside [1e-4, 1e9) (and for NaN and the infinities) ryu writes
     // exponents or many digits: leave it to ryu, so that both paths always
     // write the same text.
-    if !(1e-4..1e9).contains(&v.abs()) {
+    if !(1e-4..1e9).contains(&a) {
         return None;
     }
-    for (k, &scale) in SCALE.iter().enumerate() {
-        let x = v * scale;
-        if x.abs() >= LIMIT {
-            return None;
-        }
-        // Below 2^53 the conversion to i64 is exact when `x` is integral.
+    // Below 1e9 times at most 1e6, every `x` is below 1e15 < 2^53, where
+    // the conversion to an integer is exact when `x` is integral.
+    let (mut m, mut k) = SCALE.iter().enumerate().find_map(|(k, &scale)| {
+        let x = a * scale;
         let n = x as i64;
-        if n as f64 == x && x / scale == v {
-            let mut m = n.unsigned_abs();
-            let mut k = k;
-            // The same value with fewer decimals when it ends in zeros.
-            while k > 0 && m.is_multiple_of(10) {
-                m /= 10;
-                k -= 1;
-            }
-            // Written backwards from the end: `.0` for an integer, the
-            // digits with the point after the `k` last, at least one digit
-            // before the point (`0.25`), the sign.
-            let mut at = buf.len();
-            if k == 0 {
-                at -= 2;
-                buf[at..].copy_from_slice(b".0");
-            }
-            let mut i = 0;
-            loop {
-                if i == k && k > 0 {
-                    at -= 1;
-                    buf[at] = b'.';
-                }
-                at -= 1;
-                buf[at] = b'0' + (m % 10) as u8;
-                m /= 10;
-                i += 1;
-                if m == 0 && i > k {
-                    break;
-                }
-            }
-            if n < 0 {
-                at -= 1;
-                buf[at] = b'-';
-            }
-            return Some(at);
-        }
+        (n as f64 == x && x / scale == a).then_some((n as u64, k))
+    })?;
+    // The same value with fewer decimals when it ends in zeros.
+    while k > 0 && m.is_multiple_of(10) {
+        m /= 10;
+        k -= 1;
     }
-    None
+    // Written backwards from the end: the `k` decimals (or `.0` for an
+    // integer), the point, the integer part, the sign.
+    let mut at = buf.len();
+    let int = if k == 0 {
+        at -= 2;
+        buf[at..].copy_from_slice(b".0");
+        m
+    } else {
+        // Constant divisors, so that each is a multiplication.
+        let (int, mut frac) = match k {
+            1 => (m / 10, m % 10),
+            2 => (m / 100, m % 100),
+            3 => (m / 1_000, m % 1_000),
+            4 => (m / 10_000, m % 10_000),
+            5 => (m / 100_000, m % 100_000),
+            _ => (m / 1_000_000, m % 1_000_000),
+        };
+        let mut left = k;
+        while left >= 2 {
+            at = put_two(buf, at, frac % 100);
+            frac /= 100;
+            left -= 2;
+        }
+        if left == 1 {
+            at -= 1;
+            buf[at] = b'0' + frac as u8;
+        }
+        at -= 1;
+        buf[at] = b'.';
+        int
+    };
+    at = put_int(buf, at, int);
+    if v < 0.0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    Some(at)
+}
+
+/// Two decimal digits of `d` (below 100) before `at`; returns where they
+/// start.
+#[inline(always)]
+fn put_two(buf: &mut [u8], at: usize, d: u64) -> usize {
+    const DIGITS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let d = d as usize * 2;
+    buf[at - 2..at].copy_from_slice(&DIGITS[d..d + 2]);
+    at - 2
+}
+
+/// The digits of `n` before `at` (`0` for zero); returns where they
+/// start.
+#[inline(always)]
+fn put_int(buf: &mut [u8], mut at: usize, mut n: u64) -> usize {
+    while n >= 100 {
+        at = put_two(buf, at, n % 100);
+        n /= 100;
+    }
+    if n >= 10 {
+        put_two(buf, at, n)
+    } else {
+        at -= 1;
+        buf[at] = b'0' + n as u8;
+        at
+    }
 }
 
 /// Like [`write_f64`] for an `f32`, printed with `f32` precision.
