@@ -173,7 +173,7 @@ impl Core {
     /// [`send`](Core::send)s it, which handles every case.
     #[inline(always)]
     pub(crate) fn send_in_place(&self, level: Level, len: usize, site: &'static Site, rec: &impl RecordItems) -> bool {
-        self.queue_in_place(&SiteInPlace { level, len, site, rec })
+        self.queue_in_place(&ToQueue { level, room: len, how: SiteInPlace { site, rec } })
     }
 
     /// Writes a record of at most `bound` payload bytes straight into this
@@ -186,32 +186,32 @@ impl Core {
     #[cfg(feature = "tracing")]
     #[inline]
     pub(crate) fn send_bounded(&self, level: Level, bound: usize, write: impl Fn(&mut InPlace<'_>)) -> bool {
-        self.queue_in_place(&Bounded { level, bound, write })
+        self.queue_in_place(&ToQueue { level, room: bound, how: Bounded(write) })
     }
 
     /// The common part of writing in place: this thread's queue for this
     /// logger (none yet: false), `rec`'s own line when callers format
-    /// theirs (see [`InPlaceRecord::own_line`]), else `rec` written into
+    /// theirs (see [`WriteInPlace::own_line`]), else `rec` written into
     /// its room in the ring (see `ring::Producer::push_in_place`),
     /// and the writer woken when it sleeps.
     #[inline(always)]
-    fn queue_in_place(&self, rec: &impl InPlaceRecord) -> bool {
+    fn queue_in_place<W: WriteInPlace>(&self, rec: &ToQueue<W>) -> bool {
         let queued = PRODUCERS.try_with(
             #[inline(always)]
             move |all| {
                 let mut all = all.try_borrow_mut().ok()?;
                 let (_, producer, mine) = self.mine(&mut all)?;
                 if let Some(pre) = &self.preformat {
-                    if pre.caller_formats(producer) && rec.own_line(self, pre, producer, mine)? {
+                    if pre.caller_formats(producer) && rec.how.own_line(self, rec.level, pre, producer, mine)? {
                         return Some(true);
                     }
                 }
                 Some(producer.push_in_place(
-                    rec.level(),
+                    rec.level,
                     self.now(),
-                    rec.room(),
+                    rec.room,
                     #[inline(always)]
-                    |buf| rec.fill(&mut InPlace::new(buf)),
+                    |buf| rec.how.fill(rec.room, &mut InPlace::new(buf)),
                 ))
             },
         );
@@ -468,17 +468,19 @@ impl Drop for Core {
     }
 }
 
-/// A record [`Core::queue_in_place`] writes.
-trait InPlaceRecord {
-    /// The record's level.
-    fn level(&self) -> Level;
+/// A record [`Core::queue_in_place`] writes: its level, the room it takes
+/// in the ring (in bytes: exactly, or at most) and how it is written.
+struct ToQueue<W> {
+    level: Level,
+    room: usize,
+    how: W,
+}
 
-    /// The room it takes in the ring, in bytes: exactly, or at most.
-    fn room(&self) -> usize;
-
-    /// Writes the record into the ring's room: how many bytes it took, or
-    /// `None` when it could not be written there.
-    fn fill(&self, w: &mut InPlace<'_>) -> Option<usize>;
+/// How a record is written in place.
+trait WriteInPlace {
+    /// Writes the record into its `room` in the ring: how many bytes it
+    /// took, or `None` when it could not be written there.
+    fn fill(&self, room: usize, w: &mut InPlace<'_>) -> Option<usize>;
 
     /// While callers format their lines (the writer behind): whether this
     /// record's line was formatted and queued here (if not, the record is
@@ -487,78 +489,62 @@ trait InPlaceRecord {
     fn own_line(
         &self,
         core: &Core,
+        level: Level,
         pre: &Preformat,
         producer: &mut Producer,
         mine: &mut Option<Box<LineFormat>>,
     ) -> Option<bool>;
 }
 
-/// A macro call site's record, measured: `len` bytes exactly.
+/// A macro call site's record, measured: its room exactly.
 struct SiteInPlace<'a, R> {
-    level: Level,
-    len: usize,
     site: &'static Site,
     rec: &'a R,
 }
 
-impl<R: RecordItems> InPlaceRecord for SiteInPlace<'_, R> {
+impl<R: RecordItems> WriteInPlace for SiteInPlace<'_, R> {
     #[inline(always)]
-    fn level(&self) -> Level {
-        self.level
-    }
-
-    #[inline(always)]
-    fn room(&self) -> usize {
-        self.len
-    }
-
-    #[inline(always)]
-    fn fill(&self, w: &mut InPlace<'_>) -> Option<usize> {
+    fn fill(&self, room: usize, w: &mut InPlace<'_>) -> Option<usize> {
         self.rec.write_items(w);
-        w.done().then_some(self.len)
+        w.done().then_some(room)
     }
 
     #[inline(always)]
     fn own_line(
         &self,
         core: &Core,
+        level: Level,
         pre: &Preformat,
         producer: &mut Producer,
         mine: &mut Option<Box<LineFormat>>,
     ) -> Option<bool> {
-        Some(core.format_own_line(pre, producer, mine, self.level, self.site, self.rec))
+        Some(core.format_own_line(pre, producer, mine, level, self.site, self.rec))
     }
 }
 
-/// A record written into a bound (see [`Core::send_bounded`]).
+/// A record written into a bound by its function (see
+/// [`Core::send_bounded`]).
 #[cfg(feature = "tracing")]
-struct Bounded<F> {
-    level: Level,
-    bound: usize,
-    write: F,
-}
+struct Bounded<F>(F);
 
 #[cfg(feature = "tracing")]
-impl<F: Fn(&mut InPlace<'_>)> InPlaceRecord for Bounded<F> {
+impl<F: Fn(&mut InPlace<'_>)> WriteInPlace for Bounded<F> {
     #[inline(always)]
-    fn level(&self) -> Level {
-        self.level
-    }
-
-    #[inline(always)]
-    fn room(&self) -> usize {
-        self.bound
-    }
-
-    #[inline(always)]
-    fn fill(&self, w: &mut InPlace<'_>) -> Option<usize> {
-        (self.write)(w);
+    fn fill(&self, _room: usize, w: &mut InPlace<'_>) -> Option<usize> {
+        (self.0)(w);
         w.written()
     }
 
     /// Its capture is formatted (the caller writes it again there).
     #[inline(always)]
-    fn own_line(&self, _: &Core, _: &Preformat, _: &mut Producer, _: &mut Option<Box<LineFormat>>) -> Option<bool> {
+    fn own_line(
+        &self,
+        _: &Core,
+        _: Level,
+        _: &Preformat,
+        _: &mut Producer,
+        _: &mut Option<Box<LineFormat>>,
+    ) -> Option<bool> {
         None
     }
 }

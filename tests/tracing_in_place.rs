@@ -7,8 +7,7 @@
 
 mod common;
 
-use common::child::{child_role, spawn_child_with, wait_child};
-use common::without_time_and_pid;
+use common::child::child_role;
 use logjet::{sink, Level, Logger, TracingLayer};
 use tracing_subscriber::prelude::*;
 
@@ -69,26 +68,7 @@ fn tracing_events_in_place_write_the_lines_of_their_captures() {
         log_the_events(&file);
         return;
     }
-    let dir = common::TempDir::new("tracing-in-place");
-    let mut files = Vec::new();
-    for mode in ["always", "off"] {
-        let file = dir.join(&format!("{mode}.log"));
-        let child = spawn_child_with(NAME, &file, &[("LOGJET_CALLER_FORMAT", Some(mode))]);
-        let out = wait_child(child, NAME);
-        assert_eq!(out.code, Some(0), "{mode}: {}", out.stderr);
-        files.push(std::fs::read_to_string(&file).unwrap());
-    }
-    let (always, off) = (&files[0], &files[1]);
-    assert_eq!(always.lines().count(), 2100, "every event written");
-    for line in always.lines() {
-        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-    }
-    let a: Vec<String> = always.lines().map(without_time_and_pid).collect();
-    let b: Vec<String> = off.lines().map(without_time_and_pid).collect();
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x, y);
-    }
+    let a = common::same_lines_whoever_formats(NAME, 2100);
     let spans = a.iter().find(|l| l.contains("\"msg\":\"in spans\"")).expect("the in-span event");
     assert!(spans.contains(",\"request_id\":0,\"table\":\"users\",\"method\":\"POST\",\"rows\":0,"), "{spans}");
 }

@@ -165,3 +165,32 @@ pub fn without_time_and_pid(line: &str) -> String {
     }
     line
 }
+
+/// Runs test `name`'s child role (which logs to the file it is given)
+/// twice: with every caller formatting its own lines
+/// (`LOGJET_CALLER_FORMAT=always`, as when the writer is behind) and with
+/// none (`off`). Checks that each wrote `lines` lines of JSON and that the
+/// two files are the same but for times and process ids; returns the lines
+/// without those.
+pub fn same_lines_whoever_formats(name: &str, lines: usize) -> Vec<String> {
+    let dir = TempDir::new(name);
+    let mut files = Vec::new();
+    for mode in ["always", "off"] {
+        let file = dir.join(&format!("{mode}.log"));
+        let child = child::spawn_child_with(name, &file, &[("LOGJET_CALLER_FORMAT", Some(mode))]);
+        let out = child::wait_child(child, name);
+        assert_eq!(out.code, Some(0), "{mode}: {}", out.stderr);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.lines().count(), lines, "{mode}: every record written");
+        for line in text.lines() {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{mode}: {e}: {line}"));
+        }
+        files.push(text.lines().map(without_time_and_pid).collect::<Vec<_>>());
+    }
+    let off = files.pop().unwrap();
+    let always = files.pop().unwrap();
+    for (x, y) in always.iter().zip(&off) {
+        assert_eq!(x, y);
+    }
+    always
+}
