@@ -40,9 +40,13 @@ pub enum SpanFields {
 }
 
 /// A `tracing-subscriber` [`Layer`] that writes `tracing` events through a
-/// logjet [`Logger`]: the caller captures the event (no `String` per field,
-/// span fields pre-encoded once when the span is created) and the writer
-/// thread does the rest, as for logjet's own macros.
+/// logjet [`Logger`]: the caller writes the event's fields raw straight into
+/// its thread's queue (no `String` per field, span fields pre-encoded once
+/// when the span is created) and the writer thread does the rest, as for
+/// logjet's own macros. An event that does not fit the room it reserves
+/// (`512` bytes), or holds an error value, is captured and copied instead;
+/// its fields are then visited twice, so a `Debug` or `Display` impl with
+/// side effects sees them twice.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
