@@ -44,9 +44,10 @@ pub enum SpanFields {
 /// its thread's queue (no `String` per field, span fields pre-encoded once
 /// when the span is created) and the writer thread does the rest, as for
 /// logjet's own macros. An event that does not fit the room it reserves
-/// (`512` bytes), or holds an error value, is captured and copied instead;
-/// its fields are then visited twice, so a `Debug` or `Display` impl with
-/// side effects sees them twice.
+/// (512 bytes), or needs what only a capture holds (an error value, the
+/// spans' names, nested spans), is captured and copied instead; its fields
+/// are then visited twice, so a `Debug` or `Display` impl with side effects
+/// runs twice for it.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
