@@ -2,6 +2,7 @@
 //! with the same nonblocking pipeline and the same output.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::ops::Range;
 
@@ -689,64 +690,45 @@ impl TracingLayer {
                 let fields = event.metadata().fields();
                 // Whether field `name` of the span at `depth` is written.
                 let kept = |name: &str, depth: u32| fields.field(name).is_none() && !seen.deeper_than(name, depth);
-                // One pass: the fragment and the items aside (on the stack
-                // up to `Scratch`'s size), then one bindings item.
-                let (mut json, mut items, mut mask) = (Scratch::default(), Scratch::default(), 0);
+                // One pass: the fragment and the items aside (in this
+                // thread's buffers, see `MERGED`), then one bindings item.
+                let (mut json, mut items) = MERGED.try_with(Cell::take).unwrap_or_default();
+                json.clear();
+                items.clear();
+                let mut mask = 0;
                 for (i, s) in scope.from_root().enumerate() {
                     if let Some(d) = s.extensions().get::<SpanData>() {
                         for (name, range, bit, item) in &d.entries {
                             if kept(name, depth - 1 - i as u32) {
-                                json.extend(&d.json[range.clone()]);
-                                items.extend(&d.items[item.clone()]);
+                                json.extend_from_slice(&d.json[range.clone()]);
+                                items.extend_from_slice(&d.items[item.clone()]);
                                 mask |= bit;
                             }
                         }
                     }
                 }
-                if !json.as_slice().is_empty() {
-                    cap.bindings(mask, json.as_slice(), items.as_slice());
+                if !json.is_empty() {
+                    cap.bindings(mask, &json, &items);
+                }
+                if json.capacity() + items.capacity() <= MERGED_KEPT {
+                    let _ = MERGED.try_with(|m| m.set((json, items)));
                 }
             }
         }
     }
 }
 
-/// Bytes kept on the stack up to [`SCRATCH`], on the heap beyond.
-struct Scratch {
-    inline: [u8; SCRATCH],
-    len: usize,
-    heap: Vec<u8>,
+thread_local! {
+    /// The spans' fields of the event being written, merged (their JSON
+    /// fragment and their items), kept between a thread's events so that
+    /// neither is allocated nor cleared byte by byte per event. Taken out
+    /// while in use: an event written meanwhile (none is: nothing in the
+    /// merge runs user code) would get empty ones.
+    static MERGED: Cell<(Vec<u8>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
 }
 
-const SCRATCH: usize = 128;
-
-impl Default for Scratch {
-    fn default() -> Scratch {
-        Scratch { inline: [0; SCRATCH], len: 0, heap: Vec::new() }
-    }
-}
-
-impl Scratch {
-    fn extend(&mut self, b: &[u8]) {
-        if self.heap.is_empty() {
-            if let Some(dst) = self.inline.get_mut(self.len..self.len + b.len()) {
-                dst.copy_from_slice(b);
-                self.len += b.len();
-                return;
-            }
-            self.heap.extend_from_slice(&self.inline[..self.len]);
-        }
-        self.heap.extend_from_slice(b);
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        if self.heap.is_empty() {
-            &self.inline[..self.len]
-        } else {
-            &self.heap
-        }
-    }
-}
+/// The most bytes of [`MERGED`] buffers a thread keeps.
+const MERGED_KEPT: usize = 64 * 1024;
 
 /// Span field names with their depth (0 = innermost), inline up to
 /// [`KEYS`] and on the heap beyond.

@@ -22,8 +22,9 @@ struct Opaque {
 
 /// The same events every time: every raw value kind, formatted messages,
 /// `Debug` and `Display` values, renamed keys, spans (merged, an inner
-/// field replacing an outer one), a message that is not first, an event
-/// too large for the room an event reserves, an error value.
+/// field replacing an outer one; a span larger than the room an event
+/// reserves), a message that is not first, an event too large for that
+/// room, an error value.
 fn log_the_events(file: &std::path::Path) {
     let (log, guard) = Logger::builder()
         .level(Level::Trace)
@@ -50,6 +51,9 @@ fn log_the_events(file: &std::path::Path) {
             tracing::warn!(min = i128::MIN, max = u128::MAX, neg = -7i64, target = "renamed", "from {} of {}", i, 300);
             tracing::debug!(dbg = ?Opaque { id: 7, name: "x\"y" }, shown = %format_args!("{i} items"), "values");
             tracing::event!(tracing::Level::INFO, a = i, message = "late message");
+            // Span fields larger than the room an event reserves: captured.
+            let wide = tracing::info_span!("wide", note = long.as_str(), n = i);
+            wide.in_scope(|| tracing::info!(n = i, "in a wide span"));
             let span = tracing::info_span!("request", request_id = i, method = "GET");
             let _entered = span.enter();
             let inner = tracing::debug_span!("query", table = "users", method = "POST");
@@ -68,7 +72,7 @@ fn tracing_events_in_place_write_the_lines_of_their_captures() {
         log_the_events(&file);
         return;
     }
-    let a = common::same_lines_whoever_formats(NAME, 2100);
+    let a = common::same_lines_whoever_formats(NAME, 2400);
     let spans = a.iter().find(|l| l.contains("\"msg\":\"in spans\"")).expect("the in-span event");
     assert!(spans.contains(",\"request_id\":0,\"table\":\"users\",\"method\":\"POST\",\"rows\":0,"), "{spans}");
 }
