@@ -411,6 +411,18 @@ impl JsonFormat {
             if !CUSTOM && clip.is_none() {
                 // A call site's fields, the common case: checked at compile
                 // time, nothing to escape or rename.
+                if it.site_mask().is_some_and(|m| seen.mask() & m == 0) {
+                    // No key of the site repeats another, nor one so far:
+                    // nothing to check per field.
+                    let (mut bits, mut n) = (0, 0);
+                    while let Some(field) = it.next_site_field() {
+                        let Some((f, v)) = field else { break };
+                        bits |= f.bit;
+                        n += 1;
+                        write_keyed_val(out, f.text, v);
+                    }
+                    seen.fields_apart(bits, n);
+                }
                 while let Some(field) = it.next_site_field() {
                     let Some((f, v)) = field else { break };
                     seen.field(f.key(), f.bit, items, &self.keys);
@@ -655,5 +667,38 @@ mod tests {
         for key in RESERVED_KEYS {
             assert!(is_reserved(key.as_bytes()));
         }
+    }
+
+    /// A call site's fields whose keys are distinct are written without a
+    /// check per field; a later field repeating one of them still replaces
+    /// it, and a site whose keys repeat is checked field by field.
+    #[test]
+    fn a_sites_distinct_keys_still_give_way_to_a_later_repeat() {
+        use crate::record::{register_runtime, Capture, ItemWriter, Key};
+        use crate::time::TimeFormat;
+        let line = |keys: &[&str], write: &dyn Fn(&mut Capture, u32)| {
+            let (id, _) = register_runtime(keys.iter().map(|k| format!(",\"{k}\":")).collect());
+            let mut c = Capture::new(crate::Level::Info, 0);
+            write(&mut c, id);
+            let mut json = JsonFormat::new(&[], TimeFormatter::new(TimeFormat::EpochMillis));
+            let mut out = Vec::new();
+            json.format(&c.as_ref(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let distinct = line(&["a", "b"], &|c, id| {
+            c.site_msg(id, "m");
+            c.u64(Key::at_site(0), 1);
+            c.u64(Key::at_site(1), 2);
+            c.u64(Key::runtime("a"), 3);
+        });
+        assert!(distinct.ends_with(",\"b\":2,\"a\":3,\"msg\":\"m\"}\n"), "{distinct}");
+        assert_eq!(distinct.matches("\"a\"").count(), 1, "{distinct}");
+        let repeated = line(&["a", "a"], &|c, id| {
+            c.site_msg(id, "m");
+            c.u64(Key::at_site(0), 1);
+            c.u64(Key::at_site(1), 2);
+        });
+        assert!(repeated.ends_with(",\"a\":2,\"msg\":\"m\"}\n"), "{repeated}");
+        assert_eq!(repeated.matches("\"a\"").count(), 1, "{repeated}");
     }
 }

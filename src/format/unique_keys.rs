@@ -55,6 +55,15 @@ impl Seen {
         self.fields += 1;
     }
 
+    /// `n` fields whose keys' bits are `bits`, known to share no bit with
+    /// each other or with any key so far (see `Items::site_mask`).
+    #[inline(always)]
+    pub(crate) fn fields_apart(&mut self, bits: u64, n: u32) {
+        debug_assert_eq!(self.mask & bits, 0);
+        self.mask |= bits;
+        self.fields += n;
+    }
+
     /// Bound fields. They never repeat a key among themselves (children
     /// and spans merge theirs when made).
     #[inline(always)]

@@ -72,23 +72,25 @@ pub(crate) struct Items<'a> {
     keys: Option<&'a KeyTable>,
     /// The keys of the record's call site (after its site item).
     site: &'a [Option<Framed>],
+    /// Its `SiteData::distinct_mask`.
+    site_mask: Option<u64>,
 }
 
 impl<'a> Items<'a> {
     pub(crate) fn new(b: &'a [u8]) -> Items<'a> {
-        Items { b, keys: None, site: &[] }
+        Items { b, keys: None, site: &[], site_mask: None }
     }
 
     /// Decodes with `keys` (brought up to date by the caller) for the
     /// interned keys and call sites.
     pub(crate) fn with_keys(b: &'a [u8], keys: &'a KeyTable) -> Items<'a> {
-        Items { b, keys: Some(keys), site: &[] }
+        Items { b, keys: Some(keys), site: &[], site_mask: None }
     }
 
     /// The fields of bound fields `b`, decoded with this decoder's keys.
     #[inline]
     pub(crate) fn bound(&self, b: Bound<'a>) -> Items<'a> {
-        Items { b: b.items, keys: self.keys, site: &[] }
+        Items { b: b.items, keys: self.keys, site: &[], site_mask: None }
     }
 
     /// The call site of a site item, whose keys the fields after it use.
@@ -100,6 +102,7 @@ impl<'a> Items<'a> {
             None => known_site(id),
         }?;
         self.site = &site.keys;
+        self.site_mask = site.distinct_mask;
         Some(site)
     }
 
@@ -215,6 +218,13 @@ impl<'a> Items<'a> {
     /// the key's index, read with one length check): `None` when the next
     /// item is another (nothing decoded), `Some(None)` when it is malformed
     /// (decoding ends). For formatters' loops over a call site's fields.
+    /// The bits of the call site's keys when no two of them share one
+    /// (see `SiteData::distinct_mask`).
+    #[inline(always)]
+    pub(crate) fn site_mask(&self) -> Option<u64> {
+        self.site_mask
+    }
+
     #[inline(always)]
     pub(crate) fn next_site_field(&mut self) -> Option<Option<(Framed, Val<'a>)>> {
         let [tag @ T_I64..=u8::MAX, 0x81, index, rest @ ..] = self.b else { return None };

@@ -35,9 +35,21 @@ pub(crate) struct SiteData {
     /// The message as the NDJSON formatter writes it (`,"msg":"…"}`),
     /// made by the first formatter that asks.
     msg_member: OnceLock<Box<[u8]>>,
+    /// The bits of its keys (`format::unique_keys`), when no two of them
+    /// share one: then no two of its fields can repeat a key, and a
+    /// formatter checks them against earlier keys all at once.
+    pub(crate) distinct_mask: Option<u64>,
 }
 
 impl SiteData {
+    fn new(msg: Option<&'static [u8]>, keys: Box<[Option<Framed>]>) -> SiteData {
+        let mut mask = Some(0u64);
+        for f in keys.iter().flatten() {
+            mask = mask.filter(|m| m & f.bit == 0).map(|m| m | f.bit);
+        }
+        SiteData { msg, keys, msg_member: OnceLock::new(), distinct_mask: mask }
+    }
+
     /// The site's message as the NDJSON formatter writes it (encoded by
     /// `encode`, once per call site), when the site has its message.
     #[inline]
@@ -74,11 +86,9 @@ impl Site {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
-        let data = self.data.get_or_init(|| SiteData {
-            msg: self.msg.map(str::as_bytes),
-            keys: self.keys.iter().map(|f| framed(f)).collect(),
-            msg_member: OnceLock::new(),
-        });
+        let data = self
+            .data
+            .get_or_init(|| SiteData::new(self.msg.map(str::as_bytes), self.keys.iter().map(|f| framed(f)).collect()));
         let mut all = SITES.lock();
         // Another thread may have registered it meanwhile.
         let id = self.id.load(Ordering::Relaxed);
@@ -98,11 +108,8 @@ impl Site {
 /// Returns its id and what the writer will see.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn register_runtime(keys: Vec<String>) -> (u32, &'static SiteData) {
-    let data: &'static SiteData = Box::leak(Box::new(SiteData {
-        msg: None,
-        keys: keys.into_iter().map(|f| framed(f.leak())).collect(),
-        msg_member: OnceLock::new(),
-    }));
+    let data: &'static SiteData =
+        Box::leak(Box::new(SiteData::new(None, keys.into_iter().map(|f| framed(f.leak())).collect())));
     (u32::try_from(SITES.lock().push(data)).unwrap_or(u32::MAX), data)
 }
 
