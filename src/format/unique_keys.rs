@@ -19,7 +19,10 @@
 //! 64-bit mask per key ([`key_bit`], computed once per interned key); a
 //! child's bindings carry the mask of their keys, made once with the child. Only when a bit is already set does
 //! it compare keys ([`Seen::collision`]), and only a real duplicate makes it
-//! write the record again, leaving out the replaced entries ([`plan`]).
+//! write the record again, leaving out the replaced entries ([`plan`]). A
+//! call site whose keys' bits are distinct (`SiteData::distinct_mask`) has
+//! its fields checked at once: when none of its bits is set yet, none of
+//! its fields can repeat a key ([`Seen::fields_apart`]).
 
 pub(crate) use crate::record::key_bit;
 use crate::record::{Bound, Item, Items, KeyTable};
