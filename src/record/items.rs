@@ -214,10 +214,6 @@ impl<'a> Iterator for Items<'a> {
 }
 
 impl<'a> Items<'a> {
-    /// The common item, a field under a call site's key (its tag, 0x81 and
-    /// the key's index, read with one length check): `None` when the next
-    /// item is another (nothing decoded), `Some(None)` when it is malformed
-    /// (decoding ends). For formatters' loops over a call site's fields.
     /// The bits of the call site's keys when no two of them share one
     /// (see `SiteData::distinct_mask`).
     #[inline(always)]
@@ -225,6 +221,10 @@ impl<'a> Items<'a> {
         self.site_mask
     }
 
+    /// The common item, a field under a call site's key (its tag, 0x81 and
+    /// the key's index, read with one length check): `None` when the next
+    /// item is another (nothing decoded), `Some(None)` when it is malformed
+    /// (decoding ends). For formatters' loops over a call site's fields.
     #[inline(always)]
     pub(crate) fn next_site_field(&mut self) -> Option<Option<(Framed, Val<'a>)>> {
         let [tag @ T_I64..=u8::MAX, 0x81, index, rest @ ..] = self.b else { return None };
