@@ -499,8 +499,8 @@ where
 
 /// A `tracing` event as a record's items (after the logger's bindings):
 /// written straight into a thread's queue when it fits the room reserved
-/// for it, else (or when a value needs a capture: a field keyed by its
-/// text, a `Debug` value, an error, the spans' names) captured and sent
+/// for it, else (or when it needs a capture: a field keyed by its text,
+/// an error, the spans' names, nested spans) captured and sent
 /// (`Logger::log_bounded`), the same items either way.
 struct EventRecord<'a, 'e, 'c, S> {
     layer: &'a TracingLayer,

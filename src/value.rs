@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::format::escape::write_str;
 use crate::format::ser::EscapeFmt;
-use crate::record::{ItemWriter, Key, Out};
+use crate::record::{ItemWriter, Key, Out, DISPLAY_FAILED};
 
 /// A type with a fast path: captured as a typed value, formatted later by the
 /// writer thread.
@@ -256,7 +256,7 @@ pub(crate) fn write_error<O: Out>(out: &mut O, type_name: &str, e: &(dyn std::er
 pub(crate) fn write_display<O: Out + ?Sized>(out: &mut O, v: &(dyn fmt::Display + '_)) {
     out.push(b'"');
     if fmt::write(&mut EscapeFmt { out }, format_args!("{v}")).is_err() {
-        out.extend(b"<Display failed>");
+        out.extend(DISPLAY_FAILED);
     }
     out.push(b'"');
 }

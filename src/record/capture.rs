@@ -30,6 +30,10 @@ pub(crate) const T_JSON: u8 = 24;
 pub(crate) const T_I128: u8 = 25;
 pub(crate) const T_U128: u8 = 26;
 
+/// What follows the text a failing `Display` implementation wrote before
+/// it failed, wherever a value is written from its `Display` output.
+pub(crate) const DISPLAY_FAILED: &[u8] = b"<Display failed>";
+
 /// A record being captured, or the fields of a child logger: a level, a
 /// time and `INLINE` (219) bytes of items inline, spilling to the heap when a
 /// record is larger.
@@ -233,7 +237,7 @@ impl Capture {
         self.put_key(T_STR, key);
         length_prefixed(self, |c| {
             if fmt::write(&mut FmtOut { out: c }, format_args!("{v}")).is_err() {
-                c.extend(b"<Display failed>");
+                c.extend(DISPLAY_FAILED);
             }
         });
     }

@@ -33,7 +33,7 @@ use super::out::{copy_small, Out};
 pub(crate) const UNSIZED: usize = 1 << 48;
 
 /// Writes a record's items. The typed methods are what value types call
-/// (see `crate::value::Value`); the first six are each writer's own.
+/// (see `crate::value::Value`); the first eight are each writer's own.
 pub trait ItemWriter {
     /// An item made elsewhere (a call site's item, a child's bindings
     /// item), as it is.
@@ -464,7 +464,7 @@ impl ItemWriter for InPlace<'_> {
         let Some((head, h)) = key.coded(T_STR) else { return self.fail() };
         if let Some(dst) = self.room(h) {
             dst.copy_from_slice(&head[..h]);
-            self.text(format_args!("{v}"), b"<Display failed>");
+            self.text(format_args!("{v}"), DISPLAY_FAILED);
         }
     }
 
