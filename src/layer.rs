@@ -19,7 +19,7 @@ use crate::level::Level;
 use crate::logger::Logger;
 use crate::record::{Capture, ItemWriter, Key, Out, RecordItems};
 use crate::tracing_site::Callsite;
-use crate::tunables::TRACING_EVENT_ROOM;
+use crate::tunables::{MERGED_SPAN_FIELDS_KEPT, TRACING_EVENT_ROOM};
 
 /// How the fields of the spans around an event are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -710,7 +710,7 @@ impl TracingLayer {
                 if !json.is_empty() {
                     cap.bindings(mask, &json, &items);
                 }
-                if json.capacity() + items.capacity() <= MERGED_KEPT {
+                if json.capacity() + items.capacity() <= MERGED_SPAN_FIELDS_KEPT {
                     let _ = MERGED.try_with(|m| m.set((json, items)));
                 }
             }
@@ -720,15 +720,13 @@ impl TracingLayer {
 
 thread_local! {
     /// The spans' fields of the event being written, merged (their JSON
-    /// fragment and their items), kept between a thread's events so that
-    /// neither is allocated nor cleared byte by byte per event. Taken out
+    /// fragment and their items), kept between a thread's events (up to
+    /// `MERGED_SPAN_FIELDS_KEPT` bytes) so that neither is allocated nor
+    /// cleared byte by byte per event. Taken out
     /// while in use: an event written meanwhile (none is: nothing in the
     /// merge runs user code) would get empty ones.
     static MERGED: Cell<(Vec<u8>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
 }
-
-/// The most bytes of [`MERGED`] buffers a thread keeps.
-const MERGED_KEPT: usize = 64 * 1024;
 
 /// Span field names with their depth (0 = innermost), inline up to
 /// [`KEYS`] and on the heap beyond.

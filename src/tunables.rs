@@ -34,6 +34,13 @@ pub(crate) const INITIAL_RING_WORDS: usize = 1024;
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) const TRACING_EVENT_ROOM: usize = 512;
 
+/// The most bytes a thread keeps of the buffers `TracingLayer` merges an
+/// event's span fields into (kept between events, so that they are neither
+/// allocated nor zeroed per event): an event in spans with more than this
+/// gets buffers of its own, freed after it.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) const MERGED_SPAN_FIELDS_KEPT: usize = 64 * 1024;
+
 /// Queues the writer keeps made in advance (allocated and touched on its
 /// own thread: 8 KiB each), so that a thread's first record takes one
 /// instead of allocating and page-faulting a ring on the caller (about
